@@ -1,0 +1,1 @@
+//! Group commit: many writers share one flush.

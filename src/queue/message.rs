@@ -1,0 +1,65 @@
+//! What the queue stores about a message besides its bytes.
+use super::QueueId;
+use crate::smtp::command::{Notify, Ret};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: QueueId,
+    /// Envelope sender; empty for the null reverse-path `<>`.
+    pub mail_from: String,
+    pub recipients: Vec<Recipient>,
+    /// Arrival time, unix seconds.
+    pub arrived: u64,
+    /// Size of the stored message bytes.
+    pub size: u64,
+    pub smtputf8: bool,
+    pub body_8bit: bool,
+    pub ret: Option<Ret>,
+    pub envid: Option<String>,
+    /// Who handed it to us: client IP, HELO name, authenticated user.
+    pub client_ip: Option<String>,
+    pub helo: Option<String>,
+    pub auth_user: Option<String>,
+    /// Operator hold (postsuper -h): not scheduled until released.
+    pub held: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RcptState {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    Delivered,
+    /// Permanently failed (bounced or dropped).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub address: String,
+    pub state: RcptState,
+    pub attempts: u32,
+    /// Earliest next attempt, unix seconds (0 = now).
+    pub next_attempt: u64,
+    /// Last reply or error text, for `queue list` and DSNs.
+    pub last_error: Option<String>,
+    pub notify: Option<Notify>,
+    pub orcpt: Option<String>,
+    /// A delay notice was already sent for this recipient.
+    pub delay_notified: bool,
+}
+
+impl Recipient {
+    pub fn new(address: impl Into<String>) -> Self {
+        Recipient {
+            address: address.into(),
+            state: RcptState::Pending,
+            attempts: 0,
+            next_attempt: 0,
+            last_error: None,
+            notify: None,
+            orcpt: None,
+            delay_notified: false,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The sled implementation of `Spool` (the only file that imports sled).

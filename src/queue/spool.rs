@@ -1,0 +1,1 @@
+//! The storage contract the rest of postern relies on.

@@ -1,0 +1,1 @@
+//! SASL PLAIN (RFC 4616) and LOGIN decoding.
