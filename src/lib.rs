@@ -1,3 +1,11 @@
 //! postern: a mail transfer agent that replaces Postfix.
+pub mod config;
+pub mod daemon;
+pub mod dkim;
+pub mod directory;
+pub mod http;
+pub mod inbound;
 pub mod queue;
 pub mod smtp;
+pub mod outbound;
+pub mod rfc5322;

@@ -25,6 +25,31 @@ pub struct Envelope {
     pub held: bool,
 }
 
+impl Envelope {
+    /// An envelope that arrived now, with no DSN parameters, client details or hold.
+    /// `size` is set by `Queue::enqueue` from the body.
+    pub fn new(id: QueueId, mail_from: impl Into<String>, recipients: Vec<Recipient>) -> Self {
+        let arrived = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Envelope {
+            id,
+            mail_from: mail_from.into(),
+            recipients,
+            arrived,
+            size: 0,
+            smtputf8: false,
+            body_8bit: false,
+            ret: None,
+            envid: None,
+            client_ip: None,
+            helo: None,
+            auth_user: None,
+            held: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RcptState {
     /// Waiting for (another) delivery attempt.

@@ -1,0 +1,32 @@
+//! `postern serve`: start everything, wait for a signal, shut down gracefully.
+use super::exit;
+use postern::config::Loaded;
+
+pub fn run(loaded: Loaded) -> i32 {
+    init_logging(&loaded.config.log.level);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("postern: cannot start the runtime: {e}");
+            return exit::SOFTWARE;
+        }
+    };
+    match rt.block_on(postern::daemon::run(loaded)) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("postern: {e}");
+            exit::CONFIG
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+}

@@ -1,0 +1,164 @@
+//! Configuration: TOML schema, defaults, `POSTERN_*` environment overrides, validation.
+//!
+//! Owns: turning a file + environment into a validated `Config`, with every error naming
+//! its key. Read by everyone, written by nobody (the daemon never writes config).
+mod duration;
+mod env;
+mod schema;
+pub mod smarthost;
+mod validate;
+
+pub use duration::Duration;
+pub use schema::*;
+pub use validate::is_domain;
+
+use std::path::{Path, PathBuf};
+
+/// A loaded configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file read, or None for the embedded default.
+    pub source: Option<PathBuf>,
+    /// Environment variables that changed the configuration.
+    pub env_applied: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration{}:\n  {}", self.source_name(), .errors.join("\n  "))]
+pub struct ConfigError {
+    pub file: Option<PathBuf>,
+    pub errors: Vec<String>,
+}
+
+impl ConfigError {
+    fn source_name(&self) -> String {
+        self.file.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
+    }
+}
+
+/// Loads `path` (or the embedded default when None), applies the environment, validates.
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
+    load_with_env(path, std::env::vars())
+}
+
+pub fn load_with_env(
+    path: Option<&Path>,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Loaded, ConfigError> {
+    let fail = |errors: Vec<String>| ConfigError { file: path.map(Path::to_path_buf), errors };
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| fail(vec![format!("cannot read {}: {e}", p.display())]))?,
+        None => String::new(),
+    };
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(vec![e.to_string()]))?;
+    let defaults = toml::Table::try_from(Config::default()).expect("default config serializes");
+    let env_applied = env::apply(&mut table, &defaults, vars).map_err(|e| fail(vec![e]))?;
+    let mut config: Config = serde_path_to_error::deserialize(table)
+        .map_err(|e| fail(vec![format!("{}: {}", e.path(), e.inner())]))?;
+    if config.listeners.is_empty() {
+        config.listeners = default_listeners();
+    }
+    normalize(&mut config);
+    let errors = validate::validate(&config);
+    if !errors.is_empty() {
+        return Err(fail(errors));
+    }
+    Ok(Loaded { config, source: path.map(Path::to_path_buf), env_applied })
+}
+
+fn normalize(c: &mut Config) {
+    for list in [&mut c.relay.local_domains, &mut c.relay.allowed_sender_domains] {
+        for d in list.iter_mut() {
+            *d = idna::domain_to_ascii(d.trim().trim_end_matches('.')).unwrap_or_else(|_| d.clone());
+        }
+    }
+}
+
+impl Config {
+    /// The effective configuration as TOML, secrets masked (`check config --print`).
+    pub fn to_toml_masked(&self) -> String {
+        let mut c = self.clone();
+        if !c.delivery.smarthost_password.is_empty() {
+            c.delivery.smarthost_password = "********".into();
+        }
+        for t in &mut c.http.tokens {
+            *t = "********".into();
+        }
+        toml::to_string_pretty(&c).unwrap_or_default()
+    }
+
+    pub fn is_local_domain(&self, ascii_domain: &str) -> bool {
+        self.relay.local_domains.iter().any(|d| d.eq_ignore_ascii_case(ascii_domain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(s: &str, vars: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("postern.toml");
+        std::fs::write(&p, s).unwrap();
+        load_with_env(Some(&p), vars.iter().map(|(a, b)| (a.to_string(), b.to_string())))
+    }
+
+    #[test]
+    fn embedded_default_has_three_listeners() {
+        let l = load_with_env(None, std::iter::empty()).unwrap();
+        let binds: Vec<_> = l.config.listeners.iter().map(|l| l.bind.as_str()).collect();
+        assert_eq!(binds, ["127.0.0.1:2525", "127.0.0.1:2587", "127.0.0.1:2465"]);
+        assert_eq!(l.config.limits.message_size, 52_428_800);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = load_str("[limits]\nrecipientz = 5\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("limits") && e.contains("recipientz"), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_are_all_reported() {
+        let e = load_str(
+            "[[listener]]\nbind = \"nope\"\nkind = \"smtp\"\n[delivery]\ntls = \"maybe\"\n[http]\ntokens = [\"short\"]\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.errors.len(), 3, "{e}");
+        let s = e.to_string();
+        assert!(s.contains("listener[0].bind") && s.contains("delivery.tls") && s.contains("http.tokens[0]"));
+    }
+
+    #[test]
+    fn bad_kind_and_duration_fail_with_key() {
+        let e = load_str("[[listener]]\nbind = \"127.0.0.1:1\"\nkind = \"smtps\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("listener[0].kind"), "{e}");
+        let e = load_str("[limits]\ncommand_timeout = \"soon\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("limits.command_timeout"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let l = load_str(
+            "[relay]\nlocal_domains = [\"a.test\"]\n",
+            &[("POSTERN_RELAY__LOCAL_DOMAINS", "B.test,c.test"), ("POSTERN_LIMITS__RECIPIENTS", "3")],
+        )
+        .unwrap();
+        assert_eq!(l.config.relay.local_domains, ["b.test", "c.test"]);
+        assert_eq!(l.config.limits.recipients, 3);
+        assert_eq!(l.env_applied.len(), 2);
+    }
+
+    #[test]
+    fn env_with_bad_value_names_key() {
+        let e = load_str("", &[("POSTERN_LIMITS__RECIPIENTS", "many")]).unwrap_err();
+        assert!(e.to_string().contains("limits.recipients"), "{e}");
+    }
+
+    #[test]
+    fn documented_example_is_valid() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/postern.toml");
+        load_with_env(Some(&p), std::iter::empty()).unwrap();
+    }
+}

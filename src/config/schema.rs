@@ -1,0 +1,253 @@
+//! The configuration schema: every key postern reads, with its default.
+//!
+//! `config/postern.toml` documents each key; `check config --print` shows the effective values.
+use super::duration::Duration;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    #[serde(rename = "listener")]
+    pub listeners: Vec<Listener>,
+    pub tls: Tls,
+    pub limits: Limits,
+    pub relay: Relay,
+    pub users: Users,
+    pub delivery: Delivery,
+    pub http: Http,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// EHLO name and the host named in Received headers; default: the system host name.
+    pub hostname: String,
+    /// Queue, generated certificates and (later) mailboxes live here.
+    pub data_dir: PathBuf,
+    /// Name the authenticated user in the Received header (Postfix:
+    /// smtpd_sasl_authenticated_header). Off by default: it leaks account names.
+    pub received_auth: bool,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server { hostname: system_hostname(), data_dir: "data".into(), received_auth: false }
+    }
+}
+
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerKind {
+    /// MX traffic (port 25): STARTTLS offered, AUTH only after TLS.
+    Smtp,
+    /// Message submission (port 587): STARTTLS, AUTH required before MAIL.
+    Submission,
+    /// Submission over implicit TLS (port 465), AUTH required before MAIL.
+    Submissions,
+}
+
+impl ListenerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerKind::Smtp => "smtp",
+            ListenerKind::Submission => "submission",
+            ListenerKind::Submissions => "submissions",
+        }
+    }
+    pub fn requires_auth(self) -> bool {
+        !matches!(self, ListenerKind::Smtp)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    pub bind: String,
+    pub kind: ListenerKind,
+}
+
+/// The embedded default: unprivileged loopback ports, so `postern serve` works anywhere.
+pub fn default_listeners() -> Vec<Listener> {
+    [("127.0.0.1:2525", ListenerKind::Smtp), ("127.0.0.1:2587", ListenerKind::Submission), (
+        "127.0.0.1:2465",
+        ListenerKind::Submissions,
+    )]
+    .into_iter()
+    .map(|(bind, kind)| Listener { bind: bind.into(), kind })
+    .collect()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// PEM certificate chain; with `key` unset too, a self-signed pair is generated.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest message accepted, in bytes (advertised as SIZE).
+    pub message_size: u64,
+    /// Recipients per message; more get 452 4.5.3.
+    pub recipients: usize,
+    /// Idle time allowed while waiting for a command or a data block (RFC 5321: 5 min).
+    pub command_timeout: Duration,
+    /// Longest a whole session may last.
+    pub session_timeout: Duration,
+    /// Concurrent sessions in total and per client IP.
+    pub connections: usize,
+    pub connections_per_ip: usize,
+    /// Error replies after which the session is closed (Postfix: smtpd_hard_error_limit).
+    pub errors: u32,
+    /// Failed AUTH attempts per client IP (within 15 minutes) before delay + 421.
+    pub auth_failures: u32,
+    /// Delay before the 421 that ends a session over the AUTH failure limit.
+    pub auth_failure_delay: Duration,
+    /// How long sessions in progress may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            message_size: 52_428_800,
+            recipients: 100,
+            command_timeout: Duration::from_secs(300),
+            session_timeout: Duration::from_secs(3600),
+            connections: 1000,
+            connections_per_ip: 50,
+            errors: 20,
+            auth_failures: 5,
+            auth_failure_delay: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Relay {
+    /// Domains we accept mail for from anyone.
+    pub local_domains: Vec<String>,
+    /// Clients that may relay to any domain without AUTH (Postfix: mynetworks).
+    pub trusted_networks: Vec<IpNet>,
+    /// When set, authenticated/trusted clients may only use these sender domains.
+    pub allowed_sender_domains: Vec<String>,
+}
+
+impl Default for Relay {
+    fn default() -> Self {
+        Relay {
+            local_domains: Vec::new(),
+            trusted_networks: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            allowed_sender_domains: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Users {
+    /// TOML file of `[[user]] name = "...", password_hash = "$argon2id$..."`.
+    pub file: PathBuf,
+}
+
+impl Default for Users {
+    fn default() -> Self {
+        Users { file: "config/users.toml".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delivery {
+    /// "system" (resolv.conf) or "ip:port" of a DNS server.
+    pub resolver: String,
+    /// Port used on MX hosts (25 in production; tests point it elsewhere).
+    pub smtp_port: u16,
+    /// Relay everything through these hosts, tried in order: "[host]:port" or "host:port".
+    pub smarthost: Vec<String>,
+    pub smarthost_username: String,
+    pub smarthost_password: String,
+    pub smarthost_password_file: Option<PathBuf>,
+    /// First retry delay; doubles per attempt up to `retry_max`.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    /// Queue lifetime before a message bounces (Postfix: maximal_queue_lifetime).
+    pub lifetime: Duration,
+    /// Send a delay notice once a message has waited this long (Postfix: delay_warning_time).
+    pub delay_notice: Duration,
+    /// TLS for outbound SMTP: none | may | encrypt | verify.
+    pub tls: String,
+    /// Extra CA certificates (PEM) trusted for `verify`, besides the public roots.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Simultaneous connections per destination and in total.
+    pub concurrency_per_destination: usize,
+    pub concurrency: usize,
+    /// Timeout applied to each SMTP client stage (RFC 5321 §4.5.3.2 minimums are longer).
+    pub timeout: Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            resolver: "system".into(),
+            smtp_port: 25,
+            smarthost: Vec::new(),
+            smarthost_username: String::new(),
+            smarthost_password: String::new(),
+            smarthost_password_file: None,
+            retry_initial: Duration::from_secs(60),
+            retry_max: Duration::from_secs(3600),
+            lifetime: Duration::from_secs(5 * 86400),
+            delay_notice: Duration::from_secs(4 * 3600),
+            tls: "may".into(),
+            tls_ca_file: None,
+            concurrency_per_destination: 20,
+            concurrency: 100,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// Address of the HTTP API (send, health, metrics, queue admin); "" disables it.
+    pub bind: String,
+    /// Bearer tokens accepted by the API, each at least 32 bytes.
+    pub tokens: Vec<String>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http { bind: "127.0.0.1:8025".into(), tokens: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// tracing filter, e.g. "info" or "postern=debug".
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log { level: "info".into() }
+    }
+}

@@ -1,0 +1,87 @@
+//! Checks that serde cannot express; returns every problem at once, each naming its key.
+use super::Config;
+use std::net::SocketAddr;
+
+pub fn validate(c: &Config) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut bad = |key: &str, msg: String| errs.push(format!("{key}: {msg}"));
+    if c.server.hostname.trim().is_empty() {
+        bad("server.hostname", "must not be empty".into());
+    }
+    for (i, l) in c.listeners.iter().enumerate() {
+        if l.bind.parse::<SocketAddr>().is_err() {
+            bad(&format!("listener[{i}].bind"), format!("{:?} is not an ip:port address", l.bind));
+        }
+    }
+    if c.tls.cert.is_some() != c.tls.key.is_some() {
+        bad("tls", "set both cert and key, or neither (a self-signed pair is generated)".into());
+    }
+    let l = &c.limits;
+    for (key, zero) in [
+        ("limits.message_size", l.message_size == 0),
+        ("limits.recipients", l.recipients == 0),
+        ("limits.connections", l.connections == 0),
+        ("limits.connections_per_ip", l.connections_per_ip == 0),
+        ("limits.errors", l.errors == 0),
+        ("limits.auth_failures", l.auth_failures == 0),
+        ("limits.command_timeout", l.command_timeout.get().is_zero()),
+        ("limits.session_timeout", l.session_timeout.get().is_zero()),
+    ] {
+        if zero {
+            bad(key, "must be greater than zero".into());
+        }
+    }
+    for (key, list) in
+        [("relay.local_domains", &c.relay.local_domains), ("relay.allowed_sender_domains", &c.relay.allowed_sender_domains)]
+    {
+        for d in list {
+            if !is_domain(d) {
+                bad(key, format!("{d:?} is not a domain name"));
+            }
+        }
+    }
+    let d = &c.delivery;
+    if d.resolver != "system" && d.resolver.parse::<SocketAddr>().is_err() {
+        bad("delivery.resolver", format!("{:?} is neither \"system\" nor ip:port", d.resolver));
+    }
+    if !["none", "may", "encrypt", "verify"].contains(&d.tls.as_str()) {
+        bad("delivery.tls", format!("{:?} is not one of none, may, encrypt, verify", d.tls));
+    }
+    for h in &d.smarthost {
+        if super::smarthost::parse(h).is_none() {
+            bad("delivery.smarthost", format!("{h:?} is not host:port or [host]:port"));
+        }
+    }
+    if d.retry_initial > d.retry_max {
+        bad("delivery.retry_initial", "must not exceed delivery.retry_max".into());
+    }
+    if d.concurrency == 0 || d.concurrency_per_destination == 0 {
+        bad("delivery.concurrency", "must be greater than zero".into());
+    }
+    if !c.http.bind.is_empty() && c.http.bind.parse::<SocketAddr>().is_err() {
+        bad("http.bind", format!("{:?} is not an ip:port address (\"\" disables HTTP)", c.http.bind));
+    }
+    for (i, t) in c.http.tokens.iter().enumerate() {
+        if t.len() < 32 {
+            bad(&format!("http.tokens[{i}]"), "must be at least 32 bytes".into());
+        }
+    }
+    if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
+        bad("log.level", format!("{:?} is not a valid filter", c.log.level));
+    }
+    errs
+}
+
+/// A DNS name (A-labels or U-labels) without a trailing dot.
+pub fn is_domain(d: &str) -> bool {
+    let Ok(ascii) = idna::domain_to_ascii(d) else { return false };
+    !ascii.is_empty()
+        && ascii.len() <= 253
+        && ascii.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}

@@ -1,0 +1,69 @@
+//! The daemon's life: open the queue, bind listeners, serve, and stop gracefully.
+use crate::config::Loaded;
+use crate::directory::Users;
+use crate::inbound::{self, Context};
+use crate::queue::Queue;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the queue in {dir}: {msg}")]
+    Queue { dir: String, msg: String },
+    #[error("{0}")]
+    Users(#[from] crate::directory::UserError),
+    #[error("{0}")]
+    Tls(#[from] inbound::tls::TlsError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub async fn run(loaded: Loaded) -> Result<(), StartError> {
+    let cfg = Arc::new(loaded.config);
+    match &loaded.source {
+        Some(p) => tracing::info!(config = %p.display(), "starting"),
+        None => tracing::info!("starting with the embedded default configuration"),
+    }
+    for name in &loaded.env_applied {
+        tracing::info!(variable = %name, "applied environment override");
+    }
+    std::fs::create_dir_all(&cfg.server.data_dir)?;
+    let queue = Queue::open(&cfg.server.data_dir).map_err(|e| StartError::Queue {
+        dir: cfg.server.data_dir.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    let users = Users::load(&cfg.users.file)?;
+    let tls = inbound::tls::load(&cfg)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, stop_rx);
+    let bound = inbound::listener::bind_all(&ctx).await?;
+    let control = crate::http::control::bind(&cfg.server.data_dir)?;
+    tokio::spawn(crate::http::control::serve(control, queue.clone(), ctx.shutdown.clone()));
+    for b in bound {
+        tokio::spawn(inbound::listener::serve(ctx.clone(), b));
+    }
+    tracing::info!(queued = queue.len(), "ready");
+    wait_for_stop().await;
+    tracing::info!(sessions = ctx.connections.open_sessions(), "stopping: no new connections");
+    let _ = stop_tx.send(true);
+    let grace = cfg.limits.shutdown_grace.get();
+    let started = tokio::time::Instant::now();
+    while ctx.connections.open_sessions() > 0 && started.elapsed() < grace {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = std::fs::remove_file(crate::http::control::socket_path(&cfg.server.data_dir));
+    tracing::info!(sessions_cut = ctx.connections.open_sessions(), "stopped");
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = int.recv() => tracing::info!("SIGINT"),
+    }
+}

@@ -1,0 +1,38 @@
+//! DATA: read the message up to the one true end, CRLF.CRLF, then queue it.
+use crate::inbound::accept;
+use crate::inbound::conn::{Conn, ConnError};
+use crate::inbound::session::{Session, Step};
+use crate::smtp::Reply;
+use crate::smtp::data::DataReader;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub async fn data<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut Session,
+    conn: &mut Conn<S>,
+) -> Result<Step, ConnError> {
+    let Some(tx) = s.tx.as_ref() else { return Ok(Step::Reply(Reply::need_mail())) };
+    if tx.bdat.is_some() {
+        return Ok(Step::Reply(Reply::data_after_bdat()));
+    }
+    if tx.rcpts.is_empty() {
+        return Ok(Step::Reply(Reply::need_rcpt()));
+    }
+    conn.reply(&Reply::start_data());
+    let limit = usize::try_from(s.ctx.config.limits.message_size).unwrap_or(usize::MAX);
+    let mut reader = DataReader::new(limit);
+    let mut body = Vec::with_capacity(64 * 1024);
+    loop {
+        let fed = reader.feed(conn.buffered(), &mut body);
+        conn.consume(fed.consumed);
+        if fed.done {
+            break;
+        }
+        conn.fill(false).await?;
+    }
+    let tx = s.tx.take().expect("transaction checked above");
+    if let Err(e) = reader.finish() {
+        tracing::info!(client = %s.peer.ip(), error = %e, "message rejected");
+        return Ok(Step::Reply(e.reply()));
+    }
+    Ok(Step::Reply(accept::from_session(s, tx, body).await))
+}

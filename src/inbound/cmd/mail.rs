@@ -1,0 +1,53 @@
+//! MAIL FROM: open a transaction after the sequence, auth, size and sender checks.
+use crate::inbound::policy;
+use crate::inbound::session::{Session, Step, Transaction};
+use crate::smtp::command::Body;
+use crate::smtp::{MailParams, Reply, ReversePath};
+
+pub fn mail(s: &mut Session, from: ReversePath, params: MailParams) -> Step {
+    Step::Reply(match check(s, &from, &params) {
+        Err(r) => r,
+        Ok(()) => {
+            tracing::debug!(client = %s.peer.ip(), from = %fmt_path(&from), "mail from");
+            s.tx = Some(Transaction { from, params, rcpts: Vec::new(), bdat: None });
+            Reply::sender_ok()
+        }
+    })
+}
+
+fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(), Reply> {
+    if s.helo.is_none() {
+        return Err(Reply::need_ehlo());
+    }
+    if s.tx.is_some() {
+        return Err(Reply::nested_mail());
+    }
+    if s.kind.requires_auth() && s.auth_user.is_none() {
+        return Err(Reply::auth_required());
+    }
+    let uses_esmtp = params.size.is_some() || params.body.is_some() || params.smtputf8 || params.ret.is_some()
+        || params.envid.is_some() || params.auth.is_some();
+    if uses_esmtp && !s.esmtp {
+        return Err(Reply::extension_not_offered());
+    }
+    if params.body == Some(Body::BinaryMime) {
+        return Err(Reply::extension_not_offered());
+    }
+    if params.size.is_some_and(|n| n > s.ctx.config.limits.message_size) {
+        return Err(Reply::message_too_big());
+    }
+    if let ReversePath::Path(a) = from
+        && !a.is_ascii()
+        && !params.smtputf8
+    {
+        return Err(Reply::smtputf8_required());
+    }
+    policy::check_sender(&s.ctx.config, from, s.may_relay())
+}
+
+pub fn fmt_path(from: &ReversePath) -> String {
+    match from {
+        ReversePath::Null => "<>".into(),
+        ReversePath::Path(a) => format!("<{a}>"),
+    }
+}

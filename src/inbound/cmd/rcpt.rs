@@ -1,0 +1,28 @@
+//! RCPT TO: the recipient limit, SMTPUTF8 and the relay policy.
+use crate::inbound::policy;
+use crate::inbound::session::{Session, Step};
+use crate::smtp::{ForwardPath, RcptParams, Reply};
+
+pub fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
+    let may_relay = s.may_relay();
+    let cfg = s.ctx.config.clone();
+    let Some(tx) = s.tx.as_mut() else { return Step::Reply(Reply::need_mail()) };
+    if tx.bdat.is_some() {
+        return Step::Reply(Reply::bad_sequence("Error: RCPT after BDAT"));
+    }
+    if tx.rcpts.len() >= cfg.limits.recipients {
+        return Step::Reply(Reply::too_many_recipients());
+    }
+    if !to.address.is_ascii() && !tx.params.smtputf8 {
+        return Step::Reply(Reply::smtputf8_required());
+    }
+    if (params.notify.is_some() || params.orcpt.is_some()) && !s.esmtp {
+        return Step::Reply(Reply::extension_not_offered());
+    }
+    if let Err(r) = policy::check_recipient(&cfg, &to, may_relay) {
+        tracing::info!(client = %s.peer.ip(), rcpt = %to.address, "relay denied");
+        return Step::Reply(r);
+    }
+    tx.rcpts.push((to, params));
+    Step::Reply(Reply::recipient_ok())
+}

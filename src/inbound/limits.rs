@@ -1,0 +1,113 @@
+//! Per-IP and total connection counting, and AUTH failure tracking per client IP.
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Counts open sessions; a `ConnGuard` releases its slot when dropped.
+#[derive(Debug)]
+pub struct ConnLimiter {
+    max_total: usize,
+    max_per_ip: usize,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+#[derive(Debug)]
+pub struct ConnGuard {
+    limiter: Arc<ConnLimiter>,
+    ip: IpAddr,
+}
+
+impl ConnLimiter {
+    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
+        Arc::new(ConnLimiter { max_total, max_per_ip, open: Mutex::new((0, HashMap::new())) })
+    }
+
+    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ConnGuard> {
+        let mut open = self.open.lock().unwrap();
+        let per_ip = open.1.get(&ip).copied().unwrap_or(0);
+        if open.0 >= self.max_total || per_ip >= self.max_per_ip {
+            return None;
+        }
+        open.0 += 1;
+        open.1.insert(ip, per_ip + 1);
+        Some(ConnGuard { limiter: self.clone(), ip })
+    }
+
+    pub fn open_sessions(&self) -> usize {
+        self.open.lock().unwrap().0
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let mut open = self.limiter.open.lock().unwrap();
+        open.0 -= 1;
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Failed AUTH attempts per client IP within a sliding window.
+#[derive(Debug, Default)]
+pub struct AuthFailures {
+    by_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl AuthFailures {
+    /// Records a failure; returns the number of failures in the window, this one included.
+    pub fn record(&self, ip: IpAddr) -> u32 {
+        let mut m = self.by_ip.lock().unwrap();
+        let now = Instant::now();
+        m.retain(|_, (_, last)| now.duration_since(*last) < WINDOW);
+        let e = m.entry(ip).or_insert((0, now));
+        e.0 += 1;
+        e.1 = now;
+        e.0
+    }
+
+    pub fn count(&self, ip: IpAddr) -> u32 {
+        let m = self.by_ip.lock().unwrap();
+        m.get(&ip).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
+    }
+
+    pub fn clear(&self, ip: IpAddr) {
+        self.by_ip.lock().unwrap().remove(&ip);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_total_and_per_ip() {
+        let l = ConnLimiter::new(3, 2);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let g1 = l.try_acquire(a).unwrap();
+        let _g2 = l.try_acquire(a).unwrap();
+        assert!(l.try_acquire(a).is_none(), "per-ip limit");
+        let _g3 = l.try_acquire(b).unwrap();
+        assert!(l.try_acquire(b).is_none(), "total limit");
+        drop(g1);
+        assert!(l.try_acquire(a).is_some());
+    }
+
+    #[test]
+    fn auth_failures_count_per_ip() {
+        let f = AuthFailures::default();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(f.record(a), 1);
+        assert_eq!(f.record(a), 2);
+        assert_eq!(f.count("10.0.0.2".parse().unwrap()), 0);
+        f.clear(a);
+        assert_eq!(f.count(a), 0);
+    }
+}

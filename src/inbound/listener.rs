@@ -1,0 +1,122 @@
+//! Listeners: bind, accept, enforce connection limits, and run each session — with
+//! implicit TLS on `submissions`, and the STARTTLS switch on the others.
+use super::Context;
+use super::conn::Conn;
+use super::session::{Next, Session};
+use super::tls::TlsInfo;
+use crate::config::ListenerKind;
+use crate::smtp::Reply;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Bound {
+    pub listener: TcpListener,
+    pub kind: ListenerKind,
+}
+
+/// Binds every configured listener (before anything else starts, so errors surface early).
+pub async fn bind_all(ctx: &Context) -> std::io::Result<Vec<Bound>> {
+    let mut out = Vec::new();
+    for l in &ctx.config.listeners {
+        let listener = TcpListener::bind(&l.bind)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {} ({}): {e}", l.bind, l.kind.name())))?;
+        tracing::info!(kind = %l.kind.name(), addr = %listener.local_addr()?, "listening");
+        out.push(Bound { listener, kind: l.kind });
+    }
+    Ok(out)
+}
+
+/// Accepts connections until shutdown.
+pub async fn serve(ctx: Arc<Context>, bound: Bound) {
+    let mut shutdown = ctx.shutdown.clone();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = bound.listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move { handle(ctx, tcp, peer, bound.kind).await });
+    }
+}
+
+async fn handle(ctx: Arc<Context>, mut tcp: TcpStream, peer: SocketAddr, kind: ListenerKind) {
+    let _ = tcp.set_nodelay(true);
+    let Some(_guard) = ctx.connections.try_acquire(peer.ip()) else {
+        tracing::warn!(client = %peer.ip(), "too many connections");
+        let _ = tcp.write_all(&Reply::too_many_connections().to_wire()).await;
+        return;
+    };
+    tracing::debug!(client = %peer, kind = kind.name(), "connect");
+    let deadline = Instant::now() + ctx.config.limits.session_timeout.get();
+    let mut session = Session::new(ctx.clone(), kind, peer);
+    if kind == ListenerKind::Submissions {
+        let Some((tls, info)) = handshake(&ctx, tcp, peer).await else { return };
+        session.tls = Some(info);
+        run(&ctx, &mut session, Conn::new(tls, idle(&ctx), deadline), true).await;
+        return;
+    }
+    let conn = Conn::new(tcp, idle(&ctx), deadline);
+    if let Some(tcp) = run(&ctx, &mut session, conn, true).await {
+        let Some((tls, info)) = handshake(&ctx, tcp, peer).await else { return };
+        session.reset_after_tls(info);
+        run(&ctx, &mut session, Conn::new(tls, idle(&ctx), deadline), false).await;
+    }
+    tracing::debug!(client = %peer, "disconnect");
+}
+
+fn idle(ctx: &Context) -> Duration {
+    ctx.config.limits.command_timeout.get()
+}
+
+/// Runs the session on `conn`; returns the stream when the client asked for STARTTLS.
+async fn run<S>(ctx: &Context, session: &mut Session, mut conn: Conn<S>, greet: bool) -> Option<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    conn.watch_shutdown(ctx.shutdown.clone());
+    if greet {
+        conn.reply(&Reply::greeting(&ctx.config.server.hostname));
+    }
+    match session.run(&mut conn).await {
+        Next::StartTls => Some(conn.into_inner()),
+        Next::Close => None,
+    }
+}
+
+async fn handshake(
+    ctx: &Context,
+    tcp: TcpStream,
+    peer: SocketAddr,
+) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsInfo)> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_acceptor().accept(tcp)).await {
+        Ok(Ok(tls)) => {
+            let info = TlsInfo::of(tls.get_ref().1);
+            tracing::debug!(client = %peer.ip(), version = %info.version, cipher = %info.cipher, "tls established");
+            Some((tls, info))
+        }
+        Ok(Err(e)) => {
+            tracing::info!(client = %peer.ip(), error = %e, "tls handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(client = %peer.ip(), "tls handshake timeout");
+            None
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Outbound delivery: MX resolution, the SMTP client, TLS policy, DSNs and the scheduler.
+//!
+//! Owns: everything between a queued message and a remote server's final reply.
+pub mod mx;
+pub mod tls;
+pub mod client;
+pub mod dsn;
+pub mod dsn_parse;
