@@ -1,5 +1,11 @@
 //! The daemon's life: open the queue, bind listeners, serve, and stop gracefully.
-use crate::config::Loaded;
+use crate::config::{Config, Loaded};
+use crate::outbound::mx::DnsResolver;
+use crate::outbound::route::Router;
+use crate::outbound::scheduler::Scheduler;
+use crate::outbound::tls::OutboundTls;
+use crate::transport::maildir::MaildirTransport;
+use crate::transport::smtp::SmtpTransport;
 use crate::directory::Users;
 use crate::inbound::{self, Context};
 use crate::queue::Queue;
@@ -17,6 +23,8 @@ pub enum StartError {
     Tls(#[from] inbound::tls::TlsError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("delivery: {0}")]
+    Delivery(String),
 }
 
 pub async fn run(loaded: Loaded) -> Result<(), StartError> {
@@ -43,6 +51,8 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     for b in bound {
         tokio::spawn(inbound::listener::serve(ctx.clone(), b));
     }
+    let scheduler = delivery(&cfg, &queue)?;
+    tokio::spawn(scheduler.run(ctx.shutdown.clone()));
     tracing::info!(queued = queue.len(), "ready");
     wait_for_stop().await;
     tracing::info!(sessions = ctx.connections.open_sessions(), "stopping: no new connections");
@@ -55,6 +65,29 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let _ = std::fs::remove_file(crate::http::control::socket_path(&cfg.server.data_dir));
     tracing::info!(sessions_cut = ctx.connections.open_sessions(), "stopped");
     Ok(())
+}
+
+/// Builds the delivery side: resolver, outbound TLS, transports, router, scheduler.
+fn delivery(cfg: &Arc<Config>, queue: &Queue) -> Result<Arc<Scheduler>, StartError> {
+    let d = &cfg.delivery;
+    let resolver = DnsResolver::new(&d.resolver).map_err(|e| StartError::Delivery(format!("delivery.resolver: {e}")))?;
+    let ca: Vec<_> = d.tls_ca_file.iter().cloned().collect();
+    let tls = OutboundTls::new(&ca).map_err(|e| StartError::Delivery(format!("delivery.tls_ca_file: {e}")))?;
+    let credentials = if d.smarthost_username.is_empty() {
+        None
+    } else {
+        let password = match &d.smarthost_password_file {
+            Some(f) => std::fs::read_to_string(f)
+                .map_err(|e| StartError::Delivery(format!("delivery.smarthost_password_file {}: {e}", f.display())))?
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+            None => d.smarthost_password.clone(),
+        };
+        Some((d.smarthost_username.clone(), password))
+    };
+    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials));
+    let maildir = Arc::new(MaildirTransport::new(&cfg.server.data_dir, &cfg.server.hostname));
+    Ok(Scheduler::new(queue.clone(), cfg.clone(), Router::new(cfg.clone(), smtp, maildir)))
 }
 
 async fn wait_for_stop() {

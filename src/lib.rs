@@ -9,3 +9,4 @@ pub mod queue;
 pub mod smtp;
 pub mod outbound;
 pub mod rfc5322;
+pub mod transport;

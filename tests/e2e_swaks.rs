@@ -108,8 +108,12 @@ fn auth_is_not_offered_before_tls() {
 fn pipelined_transaction() {
     let server = TestServer::start();
     let r = swaks(server.smtp(), "rcpt@example.com", &["--pipeline"]);
-    // swaks only pipelines when PIPELINING was advertised; it then sends MAIL/RCPT/DATA at once.
-    assert!(r.all().contains("PIPELINING"), "{}", r.all());
+    // swaks only pipelines when PIPELINING was advertised; it then sends MAIL, RCPT and DATA
+    // before reading the first of their replies.
+    let out = r.all();
+    assert!(out.contains("PIPELINING"), "{out}");
+    let pos = |needle: &str| out.find(needle).unwrap_or_else(|| panic!("{needle:?} not in:\n{out}"));
+    assert!(pos(" -> DATA") < pos("<-  250 2.1.0"), "MAIL/RCPT/DATA were not pipelined:\n{out}");
     assert_queued(&server, &r, "rcpt@example.com");
 }
 

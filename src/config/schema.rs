@@ -229,13 +229,30 @@ impl Default for Delivery {
 pub struct Http {
     /// Address of the HTTP API (send, health, metrics, queue admin); "" disables it.
     pub bind: String,
-    /// Bearer tokens accepted by the API, each at least 32 bytes.
+    /// Bearer tokens accepted by the send routes, each at least 32 bytes. None: only
+    /// clients in `relay.trusted_networks` may send over HTTP.
     pub tokens: Vec<String>,
+    /// Bearer tokens for the queue admin routes, each at least 32 bytes. None: queue
+    /// administration only over the local control socket (`postern queue`).
+    pub admin_tokens: Vec<String>,
+    /// Largest request body accepted, in bytes (413 above).
+    pub body_limit: u64,
+    /// API requests per client IP per minute (429 above); 0 disables the limit.
+    pub rate_limit: u32,
+    /// Serve HTTPS with the `[tls]` certificate instead of plain HTTP.
+    pub tls: bool,
 }
 
 impl Default for Http {
     fn default() -> Self {
-        Http { bind: "127.0.0.1:8025".into(), tokens: Vec::new() }
+        Http {
+            bind: "127.0.0.1:8025".into(),
+            tokens: Vec::new(),
+            admin_tokens: Vec::new(),
+            body_limit: 512 * 1024,
+            rate_limit: 60,
+            tls: false,
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub async fn enqueue(ctx: &Context, sub: Submission, body: Vec<u8>) -> Result<Qu
         tracing::error!(client = %sub.origin.ip, error = %e, "cannot queue message");
         return Err(if e.is_storage_full() { Reply::insufficient_storage() } else { Reply::local_error() });
     }
-    tracing::info!(id = %id, client = %sub.origin.ip, from = %format!("<{from}>"), nrcpt, size, via = sub.origin.via, "queued");
+    tracing::info!(id = %id, client = %sub.origin.ip, from = %format!("<{from}>"), nrcpt, size, via = %sub.origin.via, "queued");
     Ok(id)
 }
 

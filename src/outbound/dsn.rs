@@ -42,16 +42,15 @@ impl DsnAction {
 
     /// Case-insensitive; ignores an RFC 3464 comment such as `failed (bad mailbox)`.
     pub fn parse(s: &str) -> Option<DsnAction> {
-        let word = s.split(['(', ' ', '\t']).next().unwrap_or("").trim();
-        [
-            DsnAction::Failed,
-            DsnAction::Delayed,
-            DsnAction::Delivered,
-            DsnAction::Relayed,
-            DsnAction::Expanded,
-        ]
-        .into_iter()
-        .find(|a| a.as_str().eq_ignore_ascii_case(word))
+        let word = s.split(['(', ' ', '\t']).next().unwrap_or("");
+        match word.trim().to_ascii_lowercase().as_str() {
+            "failed" => Some(DsnAction::Failed),
+            "delayed" => Some(DsnAction::Delayed),
+            "delivered" => Some(DsnAction::Delivered),
+            "relayed" => Some(DsnAction::Relayed),
+            "expanded" => Some(DsnAction::Expanded),
+            _ => None,
+        }
     }
 }
 
@@ -116,7 +115,7 @@ pub fn build_dsn(input: &DsnInput<'_>) -> Vec<u8> {
     if eight_bit {
         field(&mut out, "Content-Transfer-Encoding", "8bit");
     }
-    out.push_str("\r\nThis is a MIME-encapsulated message.\r\n\r\n");
+    out.push_str("\r\nThis is a MIME-encapsulated message.\r\n");
 
     let ctype = match notice.is_ascii() {
         true => "text/plain; charset=us-ascii",
@@ -246,30 +245,27 @@ fn notice_text(input: &DsnInput<'_>, kind: Kind, host: &str) -> String {
          include this report.\r\n\r\n                   The mail system\r\n\r\n",
     );
     for r in &input.recipients {
-        wrap_into(&mut t, &recipient_line(r));
+        fold_words(&mut t, "", &recipient_line(r), "    ");
         t.push_str("\r\n");
     }
     t
 }
 
+/// Postfix-style `<rcpt>: host mx said: 550 ...`; the address may be UTF-8 here.
 fn recipient_line(r: &DsnRecipient) -> String {
-    let rcpt = format!("<{}>", clean(&r.final_recipient));
-    let host = r.remote_mta.as_deref().map(strip_type);
-    let diag = r.diagnostic.as_deref().map(|d| clean(strip_type(d)));
-    let verb = match r.action {
-        DsnAction::Failed | DsnAction::Delayed => "",
-        DsnAction::Delivered => "delivered",
-        DsnAction::Relayed => "relayed",
-        DsnAction::Expanded => "expanded",
-    };
-    match (host, diag, verb) {
-        (Some(h), Some(d), "") => format!("{rcpt}: host {} said: {d}", clean(h)),
-        (None, Some(d), "") => format!("{rcpt}: {d}"),
-        (_, None, "") => format!("{rcpt}: status {}", r.status),
-        (Some(h), Some(d), v) => format!("{rcpt}: {v} via {}: {d}", clean(h)),
-        (Some(h), None, v) => format!("{rcpt}: {v} via {}", clean(h)),
-        (None, Some(d), v) => format!("{rcpt}: {v}: {d}"),
-        (None, None, v) => format!("{rcpt}: {v}"),
+    let text = |s: &str| -> String { s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect() };
+    let mut line = format!("<{}>:", text(r.final_recipient.trim()));
+    let host = r.remote_mta.as_deref().map(|h| clean(strip_type(h)));
+    let done = !matches!(r.action, DsnAction::Failed | DsnAction::Delayed);
+    match (&host, done) {
+        (Some(h), false) => line += &format!(" host {h} said:"),
+        (Some(h), true) => line += &format!(" {} via {h}:", r.action.as_str()),
+        (None, true) => line += &format!(" {}:", r.action.as_str()),
+        (None, false) => {}
+    }
+    match &r.diagnostic {
+        Some(d) => line + " " + &clean(strip_type(d)),
+        None => format!("{line} status {}", r.status),
     }
 }
 
@@ -376,52 +372,37 @@ fn clean(s: &str) -> String {
     out
 }
 
-/// Writes `Name: value` folded at spaces near SOFT_LINE, never past HARD_LINE.
+/// Writes `Name: value` as a header field folded at spaces.
 fn field(out: &mut String, name: &str, value: &str) {
-    let mut line = format!("{name}:");
-    let mut has_word = false;
-    for word in value.split(' ').filter(|w| !w.is_empty()) {
-        if has_word && line.len() + 1 + word.len() > SOFT_LINE {
-            out.push_str(&line);
-            out.push_str("\r\n");
-            line.clear();
-        }
-        line.push(' ');
-        push_hard_wrapped(out, &mut line, word, "\r\n ");
-        has_word = true;
-    }
-    out.push_str(&line);
+    fold_words(out, &format!("{name}:"), value, " ");
     out.push_str("\r\n");
 }
 
-/// Appends `word` to `line`, flushing full HARD_LINE chunks of an unbreakable word.
-fn push_hard_wrapped(out: &mut String, line: &mut String, word: &str, cont: &str) {
-    let mut rest = word;
-    while line.len() + rest.len() > HARD_LINE {
-        let take = floor_char(rest, HARD_LINE.saturating_sub(line.len()).max(1));
-        line.push_str(&rest[..take]);
-        out.push_str(line);
-        out.push_str(&cont[..2]);
-        line.clear();
-        line.push_str(&cont[2..]);
-        rest = &rest[take..];
-    }
-    line.push_str(rest);
-}
-
-/// Wraps free text at SOFT_LINE with a four-space indent on continuation lines.
-fn wrap_into(out: &mut String, text: &str) {
-    let mut line = String::new();
+/// Appends `start` and the words of `text`, wrapped near SOFT_LINE with `indent` opening
+/// each continuation line (a header fold when it is whitespace); no line passes HARD_LINE.
+fn fold_words(out: &mut String, start: &str, text: &str, indent: &str) {
+    let mut line = start.to_string();
+    let mut has_word = false;
     for word in text.split(' ').filter(|w| !w.is_empty()) {
-        if !line.is_empty() && line.len() + 1 + word.len() > SOFT_LINE {
+        if has_word && line.len() + 1 + word.len() > SOFT_LINE {
             out.push_str(&line);
             out.push_str("\r\n");
-            line = "   ".to_string(); // plus the space below: continuation indent of 4
+            line = indent.to_string();
         }
-        if !line.is_empty() {
+        if !line.is_empty() && !line.ends_with(' ') {
             line.push(' ');
         }
-        push_hard_wrapped(out, &mut line, word, "\r\n    ");
+        let mut rest = word;
+        while line.len() + rest.len() > HARD_LINE {
+            let take = floor_char(rest, HARD_LINE.saturating_sub(line.len()).max(1));
+            out.push_str(&line);
+            out.push_str(&rest[..take]);
+            out.push_str("\r\n");
+            line = indent.to_string();
+            rest = &rest[take..];
+        }
+        line.push_str(rest);
+        has_word = true;
     }
     out.push_str(&line);
 }
@@ -501,3 +482,115 @@ fn rfc2822(t: SystemTime) -> String {
         .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_string())
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(original: &'a [u8], ret: Option<Ret>, actions: &[DsnAction]) -> DsnInput<'a> {
+        DsnInput {
+            reporting_mta: "mail.example.com".into(),
+            envelope_id: Some("env\r\n-1".into()),
+            sender: "alice@example.com".into(),
+            arrival_date: SystemTime::UNIX_EPOCH,
+            original,
+            ret,
+            return_limit: DEFAULT_RETURN_LIMIT,
+            recipients: actions
+                .iter()
+                .map(|&action| DsnRecipient {
+                    final_recipient: "bob@example.net".into(),
+                    original_recipient: None,
+                    action,
+                    status: Status(5, 1, 1),
+                    remote_mta: Some("dns; mx1.example.net".into()),
+                    diagnostic: Some(format!("550 5.1.1 {}", "very long reason ".repeat(80))),
+                    last_attempt: Some(SystemTime::UNIX_EPOCH),
+                    will_retry_until: None,
+                })
+                .collect(),
+            date: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    fn text(dsn: &[u8]) -> String {
+        String::from_utf8_lossy(dsn).into_owned()
+    }
+
+    #[track_caller]
+    fn assert_wire_clean(dsn: &[u8]) {
+        for line in dsn.split(|b| *b == b'\n') {
+            assert!(line.len() < 998, "line of {} octets", line.len());
+        }
+        for (i, b) in dsn.iter().enumerate() {
+            if *b == b'\n' {
+                assert!(i > 0 && dsn[i - 1] == b'\r', "bare LF at {i}");
+            }
+        }
+        assert!(dsn.ends_with(b"--\r\n"));
+    }
+
+    #[test]
+    fn failure_returns_full_message_with_folded_fields() {
+        let orig = b"Subject: hi\nFrom: alice@example.com\n\nbody line\n";
+        let dsn = build_dsn(&input(orig, None, &[DsnAction::Failed]));
+        assert_wire_clean(&dsn);
+        let t = text(&dsn);
+        assert!(t.contains("Subject: Undelivered Mail Returned to Sender\r\n"));
+        assert!(t.contains("Auto-Submitted: auto-replied\r\n"));
+        assert!(t.contains("Content-Type: message/rfc822\r\n\r\nSubject: hi\r\n"));
+        assert!(t.contains("\r\nbody line\r\n\r\n--"));
+        assert!(t.contains("Original-Envelope-Id: env -1\r\n"), "CR/LF removed from ENVID");
+        assert!(t.contains("Remote-MTA: dns; mx1.example.net\r\n"));
+        let diag = t.split("Diagnostic-Code:").nth(1).unwrap().split("\r\nLast-").next().unwrap();
+        assert!(diag.lines().count() > 10 && diag.lines().all(|l| l.len() <= SOFT_LINE + 1));
+        assert!(diag.replace("\r\n", "").starts_with(" smtp; 550 5.1.1 very long reason very"));
+        assert!(t.contains("<bob@example.net>: host mx1.example.net said: 550 5.1.1"));
+    }
+
+    #[test]
+    fn hdrs_big_or_delay_return_headers_only() {
+        let orig = b"Subject: hi\r\n\r\nsecret body\r\n";
+        for dsn in [
+            build_dsn(&input(orig, Some(Ret::Hdrs), &[DsnAction::Failed])),
+            build_dsn(&DsnInput { return_limit: 10, ..input(orig, None, &[DsnAction::Failed]) }),
+            build_dsn(&input(orig, Some(Ret::Full), &[DsnAction::Delayed])),
+        ] {
+            assert_wire_clean(&dsn);
+            let t = text(&dsn);
+            assert!(t.contains("Content-Type: text/rfc822-headers\r\n\r\nSubject: hi\r\n\r\n--"));
+            assert!(!t.contains("secret body"));
+        }
+        let delay = text(&build_dsn(&input(orig, None, &[DsnAction::Delayed])));
+        assert!(delay.contains("Subject: Delayed Mail (still being retried)\r\n"));
+        assert!(delay.contains("Status: 4.0.0\r\n"), "class repaired to match the action");
+        let ok = text(&build_dsn(&input(orig, None, &[DsnAction::Delivered])));
+        assert!(ok.contains("Subject: Successful Mail Delivery Report\r\n"));
+        assert!(ok.contains("<bob@example.net>: delivered via mx1.example.net: 550"));
+    }
+
+    #[test]
+    fn long_lines_and_8bit_stay_legal() {
+        let mut orig = format!("Subject: {}\r\n\r\n", "x".repeat(3000)).into_bytes();
+        orig.extend_from_slice("caf\u{e9} {}\r\n".as_bytes());
+        orig.extend_from_slice(&[b'y'; 2000]);
+        let dsn = build_dsn(&input(&orig, None, &[DsnAction::Failed]));
+        assert_wire_clean(&dsn);
+        assert!(text(&dsn).contains("Content-Type: text/rfc822-headers\r\n"));
+        let mut r = input(b"", None, &[DsnAction::Failed]);
+        r.recipients[0].final_recipient = "j\u{f6}rg+x@example.net".into();
+        let t = text(&build_dsn(&r));
+        assert!(t.contains("Final-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@example.net\r\n"), "{t}");
+        assert!(t.contains("charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"));
+        assert!(!t.contains("message/rfc822"), "empty original: no third part");
+    }
+
+    #[test]
+    fn diagnostics_get_a_type() {
+        assert_eq!(diagnostic_code("550 5.1.1 no"), "smtp; 550 5.1.1 no");
+        assert_eq!(diagnostic_code("smtp;550 x"), "smtp; 550 x");
+        assert_eq!(diagnostic_code("connect to mx: refused"), "X-Postern; connect to mx: refused");
+        assert_eq!(DsnAction::parse("Failed (x)"), Some(DsnAction::Failed));
+        assert_eq!(DsnAction::parse("bogus"), None);
+    }
+}

@@ -128,7 +128,22 @@ impl Queue {
         self.inner.commit.flush_count()
     }
 
-    fn notify(&self, id: QueueId) {
+    /// Records delivery progress without waiting for the disk: losing it in a crash only
+    /// means a recipient is tried again (at-least-once), never that mail is lost.
+    pub async fn update_lazy(&self, env: &Envelope) -> Result<(), SpoolError> {
+        let env = env.clone();
+        self.blocking(move |s| s.update(&env)).await
+    }
+
+    /// Removes a fully handled message without waiting for the disk (see `update_lazy`).
+    pub async fn remove_lazy(&self, id: &QueueId) -> Result<bool, SpoolError> {
+        let id = id.clone();
+        self.blocking(move |s| s.remove(&id)).await
+    }
+
+    /// Tells the subscriber (the scheduler) to look at `id` again, e.g. after an operator
+    /// retried or released it.
+    pub fn notify(&self, id: QueueId) {
         let mut sub = self.subscriber();
         if sub.as_ref().is_some_and(|tx| tx.send(id).is_err()) {
             *sub = None; // receiver dropped

@@ -76,7 +76,9 @@ fn is_atext(b: u8) -> bool {
 
 /// RFC 5321 Dot-string: atoms separated by single dots.
 fn is_dot_string(s: &str) -> bool {
-    !s.is_empty() && s.split('.').all(|atom| !atom.is_empty() && atom.bytes().all(is_atext))
+    !s.is_empty()
+        && s.split('.')
+            .all(|atom| !atom.is_empty() && atom.bytes().all(is_atext))
 }
 
 /// qtextSMTP (printable ASCII except `"` and `\`, space allowed) plus UTF-8.
@@ -88,7 +90,10 @@ fn is_qtext(b: u8) -> bool {
 fn parse_local(s: &str) -> Result<(String, &str), AddressError> {
     let bytes = s.as_bytes();
     if bytes.first() != Some(&b'"') {
-        let end = bytes.iter().position(|&b| !(is_atext(b) || b == b'.')).unwrap_or(s.len());
+        let end = bytes
+            .iter()
+            .position(|&b| !(is_atext(b) || b == b'.'))
+            .unwrap_or(s.len());
         let local = &s[..end];
         if !is_dot_string(local) {
             return Err(E::InvalidLocalPart);
@@ -139,7 +144,9 @@ fn parse_domain(s: &str) -> Result<String, AddressError> {
     }
     for label in s.split('.') {
         let b = label.as_bytes();
-        let ok_chars = b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80);
+        let ok_chars = b
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80);
         if b.is_empty() || b.len() > 63 || !ok_chars || b[0] == b'-' || b[b.len() - 1] == b'-' {
             return Err(E::InvalidDomain);
         }
@@ -172,7 +179,11 @@ fn parse_route(s: &str) -> Result<(Vec<String>, &str), AddressError> {
     let mut route = Vec::new();
     let mut s = s;
     while let Some(r) = s.strip_prefix('@') {
-        let end = if r.starts_with('[') { r.find(']').map(|i| i + 1) } else { r.find([',', ':']) };
+        let end = if r.starts_with('[') {
+            r.find(']').map(|i| i + 1)
+        } else {
+            r.find([',', ':'])
+        };
         let end = end.ok_or(E::InvalidRoute)?;
         route.push(parse_domain(&r[..end]).map_err(|_| E::InvalidRoute)?);
         match r.as_bytes().get(end) {
@@ -198,7 +209,11 @@ fn path_inner(s: &str) -> Result<&str, AddressError> {
 }
 
 fn check_utf8(s: &str, utf8: bool) -> Result<(), AddressError> {
-    if utf8 || s.is_ascii() { Ok(()) } else { Err(E::NeedsSmtputf8) }
+    if utf8 || s.is_ascii() {
+        Ok(())
+    } else {
+        Err(E::NeedsSmtputf8)
+    }
 }
 
 /// MAIL FROM path: `<>`, `<mailbox>`, `<@route:mailbox>` (route dropped) or a bare mailbox.
@@ -217,13 +232,22 @@ pub fn parse_reverse_path(s: &str, utf8: bool) -> Result<ReversePath, AddressErr
 pub fn parse_forward_path(s: &str, utf8: bool) -> Result<ForwardPath, AddressError> {
     let inner = path_inner(s)?;
     if inner.eq_ignore_ascii_case("postmaster") {
-        let address = Address { local: "postmaster".into(), domain: String::new() };
-        return Ok(ForwardPath { address, source_route: Vec::new() });
+        let address = Address {
+            local: "postmaster".into(),
+            domain: String::new(),
+        };
+        return Ok(ForwardPath {
+            address,
+            source_route: Vec::new(),
+        });
     }
     let (source_route, mailbox) = parse_route(inner)?;
     let address = Address::parse(mailbox, utf8)?;
     check_utf8(inner, utf8)?;
-    Ok(ForwardPath { address, source_route })
+    Ok(ForwardPath {
+        address,
+        source_route,
+    })
 }
 
 impl Address {
@@ -319,7 +343,11 @@ impl fmt::Display for ForwardPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<")?;
         for (i, hop) in self.source_route.iter().enumerate() {
-            let sep = if i + 1 == self.source_route.len() { ':' } else { ',' };
+            let sep = if i + 1 == self.source_route.len() {
+                ':'
+            } else {
+                ','
+            };
             write!(f, "@{hop}{sep}")?;
         }
         write!(f, "{}>", self.address)
@@ -332,42 +360,84 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     fn addr(local: &str, domain: &str) -> Address {
-        Address { local: local.into(), domain: domain.into() }
+        Address {
+            local: local.into(),
+            domain: domain.into(),
+        }
     }
 
     #[test]
     fn dot_string_and_quoted() {
-        assert_eq!(Address::parse("John.Doe@Example.COM", false), Ok(addr("John.Doe", "example.com")));
-        assert_eq!(Address::parse("\"a b\"@x.org", false), Ok(addr("a b", "x.org")));
-        assert_eq!(Address::parse(r#""a\"b\\c"@x.org"#, false), Ok(addr(r#"a"b\c"#, "x.org")));
+        assert_eq!(
+            Address::parse("John.Doe@Example.COM", false),
+            Ok(addr("John.Doe", "example.com"))
+        );
+        assert_eq!(
+            Address::parse("\"a b\"@x.org", false),
+            Ok(addr("a b", "x.org"))
+        );
+        assert_eq!(
+            Address::parse(r#""a\"b\\c"@x.org"#, false),
+            Ok(addr(r#"a"b\c"#, "x.org"))
+        );
         assert_eq!(Address::parse("\"\"@x.org", false), Ok(addr("", "x.org")));
-        for bad in ["a..b@x", ".a@x", "a.@x", "a b@x", "a@", "@x", "a", "a@b@c", "\"a@x", "a\"b\"@x"] {
+        for bad in [
+            "a..b@x", ".a@x", "a.@x", "a b@x", "a@", "@x", "a", "a@b@c", "\"a@x", "a\"b\"@x",
+        ] {
             assert!(Address::parse(bad, false).is_err(), "{bad}");
         }
-        assert_eq!(Address::parse("\"a\tb\"@x", false), Err(E::InvalidLocalPart));
+        assert_eq!(
+            Address::parse("\"a\tb\"@x", false),
+            Err(E::InvalidLocalPart)
+        );
     }
 
     #[test]
     fn domains_and_literals() {
-        assert_eq!(Address::parse("a@[127.0.0.1]", false), Ok(addr("a", "[127.0.0.1]")));
-        assert_eq!(Address::parse("a@[ipv6:::1]", false), Ok(addr("a", "[IPv6:::1]")));
-        assert_eq!(Address::parse("a@[IPv6:2001:DB8::1]", false), Ok(addr("a", "[IPv6:2001:db8::1]")));
-        for bad in ["a@[1.2.3]", "a@[999.1.1.1]", "a@[IPv6:1.2.3.4]", "a@[x:y]", "a@-x.org", "a@x-.org"] {
+        assert_eq!(
+            Address::parse("a@[127.0.0.1]", false),
+            Ok(addr("a", "[127.0.0.1]"))
+        );
+        assert_eq!(
+            Address::parse("a@[ipv6:::1]", false),
+            Ok(addr("a", "[IPv6:::1]"))
+        );
+        assert_eq!(
+            Address::parse("a@[IPv6:2001:DB8::1]", false),
+            Ok(addr("a", "[IPv6:2001:db8::1]"))
+        );
+        for bad in [
+            "a@[1.2.3]",
+            "a@[999.1.1.1]",
+            "a@[IPv6:1.2.3.4]",
+            "a@[x:y]",
+            "a@-x.org",
+            "a@x-.org",
+        ] {
             assert!(Address::parse(bad, false).is_err(), "{bad}");
         }
         assert!(Address::parse("a@x_y.org", false).is_err());
         assert!(Address::parse("a@x..org", false).is_err());
         let label = "a".repeat(64);
-        assert_eq!(Address::parse(&format!("a@{label}.org"), false), Err(E::InvalidDomain));
+        assert_eq!(
+            Address::parse(&format!("a@{label}.org"), false),
+            Err(E::InvalidDomain)
+        );
     }
 
     #[test]
     fn length_limits() {
         let local = "l".repeat(64);
         assert!(Address::parse(&format!("{local}@x.org"), false).is_ok());
-        assert_eq!(Address::parse(&format!("{local}l@x.org"), false), Err(E::LocalPartTooLong));
+        assert_eq!(
+            Address::parse(&format!("{local}l@x.org"), false),
+            Err(E::LocalPartTooLong)
+        );
         let domain = vec!["d".repeat(63); 4].join(".") + "d";
-        assert_eq!(Address::parse(&format!("a@{domain}"), false), Err(E::DomainTooLong));
+        assert_eq!(
+            Address::parse(&format!("a@{domain}"), false),
+            Err(E::DomainTooLong)
+        );
         let domain = vec!["d".repeat(60); 4].join(".");
         let path = format!("<{}@{domain}>", "l".repeat(15));
         assert_eq!(parse_reverse_path(&path, false), Err(E::PathTooLong));
@@ -375,21 +445,33 @@ pub(crate) mod tests {
 
     #[test]
     fn utf8_needs_flag() {
-        assert_eq!(Address::parse("jörg@bücher.de", false), Err(E::NeedsSmtputf8));
+        assert_eq!(
+            Address::parse("jörg@bücher.de", false),
+            Err(E::NeedsSmtputf8)
+        );
         let a = Address::parse("jörg@Bücher.de", true).unwrap();
         assert_eq!(a, addr("jörg", "bücher.de"));
         assert_eq!(a.domain_ascii(), "xn--bcher-kva.de");
         assert!(!a.is_ascii());
         assert_eq!(addr("a", "[1.2.3.4]").domain_ascii(), "[1.2.3.4]");
-        assert_eq!(parse_forward_path("<@bücher.de:a@b.c>", false), Err(E::NeedsSmtputf8));
+        assert_eq!(
+            parse_forward_path("<@bücher.de:a@b.c>", false),
+            Err(E::NeedsSmtputf8)
+        );
         assert!(Address::parse("a@xn--bcher-kva.de", false).is_ok());
     }
 
     #[test]
     fn paths() {
         assert_eq!(parse_reverse_path("<>", false), Ok(ReversePath::Null));
-        assert_eq!(parse_reverse_path("<a@b.c>", false), Ok(ReversePath::Path(addr("a", "b.c"))));
-        assert_eq!(parse_reverse_path("a@b.c", false), Ok(ReversePath::Path(addr("a", "b.c"))));
+        assert_eq!(
+            parse_reverse_path("<a@b.c>", false),
+            Ok(ReversePath::Path(addr("a", "b.c")))
+        );
+        assert_eq!(
+            parse_reverse_path("a@b.c", false),
+            Ok(ReversePath::Path(addr("a", "b.c")))
+        );
         assert_eq!(parse_reverse_path("<a@b.c", false), Err(E::Unbalanced));
         assert_eq!(parse_reverse_path("", false), Err(E::Empty));
         let fp = parse_forward_path("<@Relay.example,@[10.0.0.1]:u@d.org>", false).unwrap();
@@ -397,10 +479,19 @@ pub(crate) mod tests {
         assert_eq!(fp.address, addr("u", "d.org"));
         assert_eq!(fp.to_string(), "<@relay.example,@[10.0.0.1]:u@d.org>");
         let pm = parse_forward_path("<PostMaster>", false).unwrap();
-        assert_eq!((pm.address, pm.source_route.len()), (addr("postmaster", ""), 0));
+        assert_eq!(
+            (pm.address, pm.source_route.len()),
+            (addr("postmaster", ""), 0)
+        );
         assert_eq!(parse_forward_path("<>", false), Err(E::Empty));
-        assert_eq!(parse_forward_path("<@a.b u@d.org>", false), Err(E::InvalidRoute));
-        assert_eq!(parse_forward_path("<@a.b,u@d.org>", false), Err(E::InvalidRoute));
+        assert_eq!(
+            parse_forward_path("<@a.b u@d.org>", false),
+            Err(E::InvalidRoute)
+        );
+        assert_eq!(
+            parse_forward_path("<@a.b,u@d.org>", false),
+            Err(E::InvalidRoute)
+        );
     }
 
     #[test]
@@ -417,9 +508,15 @@ pub(crate) mod tests {
     #[test]
     fn routing_tricks() {
         let route = |s: &str| Address::parse(s, false).unwrap().routing_domain();
-        assert_eq!(route("user%Other.example@local.example").as_deref(), Some("other.example"));
+        assert_eq!(
+            route("user%Other.example@local.example").as_deref(),
+            Some("other.example")
+        );
         assert_eq!(route("a!b@local.example").as_deref(), Some("a"));
-        assert_eq!(route("\"u@other.example\"@local.example").as_deref(), Some("other.example"));
+        assert_eq!(
+            route("\"u@other.example\"@local.example").as_deref(),
+            Some("other.example")
+        );
         assert_eq!(route("plain.user@local.example"), None);
     }
 
@@ -436,7 +533,8 @@ pub(crate) mod tests {
             proptest::collection::vec(label, 1..4).prop_map(|v| v.join(".")),
             any::<std::net::Ipv4Addr>().prop_map(|ip| format!("[{ip}]")),
             any::<std::net::Ipv6Addr>().prop_map(|ip| format!("[IPv6:{ip}]")),
-            prop::sample::select(vec!["bücher.de", "пример.рф", "例え.テスト"]).prop_map(String::from),
+            prop::sample::select(vec!["bücher.de", "пример.рф", "例え.テスト"])
+                .prop_map(String::from),
         ];
         (local, domain).prop_map(|(local, domain)| Address { local, domain })
     }

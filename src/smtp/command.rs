@@ -6,17 +6,29 @@
 //! Must not touch: session state (sequence checks live in `inbound`), I/O.
 use std::fmt::Write as _;
 
-use super::address::{AddressError, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path};
+use super::address::{
+    AddressError, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path,
+};
 use super::reply::Reply;
+use super::xtext::{decode as xtext_decode, encode as xtext_encode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Ehlo(String),
     Helo(String),
-    Mail { from: ReversePath, params: MailParams },
-    Rcpt { to: ForwardPath, params: RcptParams },
+    Mail {
+        from: ReversePath,
+        params: MailParams,
+    },
+    Rcpt {
+        to: ForwardPath,
+        params: RcptParams,
+    },
     Data,
-    Bdat { size: u64, last: bool },
+    Bdat {
+        size: u64,
+        last: bool,
+    },
     Rset,
     Noop,
     Quit,
@@ -25,7 +37,10 @@ pub enum Command {
     Help(Option<String>),
     StartTls,
     /// `AUTH mech [initial-response]`; mechanism upper-cased.
-    Auth { mechanism: String, initial: Option<String> },
+    Auth {
+        mechanism: String,
+        initial: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,11 +146,25 @@ pub fn parse_with(line: &[u8], smtputf8: bool) -> Result<Command, ParseError> {
     };
     // Upper-case the verb on the stack: no allocation per command.
     let mut buf = [0u8; 8];
-    let up = buf.get_mut(..verb.len()).ok_or(ParseError::UnknownCommand)?;
+    let up = buf
+        .get_mut(..verb.len())
+        .ok_or(ParseError::UnknownCommand)?;
     up.copy_from_slice(verb.as_bytes());
     up.make_ascii_uppercase();
-    let bare = |c: Command| if arg.is_empty() { Ok(c) } else { Err(ParseError::Syntax("no arguments allowed")) };
-    let required = |what: &'static str| if arg.is_empty() { Err(ParseError::Syntax(what)) } else { Ok(arg.to_owned()) };
+    let bare = |c: Command| {
+        if arg.is_empty() {
+            Ok(c)
+        } else {
+            Err(ParseError::Syntax("no arguments allowed"))
+        }
+    };
+    let required = |what: &'static str| {
+        if arg.is_empty() {
+            Err(ParseError::Syntax(what))
+        } else {
+            Ok(arg.to_owned())
+        }
+    };
     match &*up {
         b"EHLO" => required("EHLO needs a hostname").map(Command::Ehlo),
         b"HELO" => required("HELO needs a hostname").map(Command::Helo),
@@ -158,7 +187,8 @@ pub fn parse_with(line: &[u8], smtputf8: bool) -> Result<Command, ParseError> {
 /// Strips a case-insensitive `FROM:`/`TO:` and the spaces Postfix tolerates after it.
 fn strip_keyword<'a>(arg: &'a str, kw: &str) -> Option<&'a str> {
     let head = arg.get(..kw.len())?;
-    head.eq_ignore_ascii_case(kw).then(|| arg[kw.len()..].trim_start_matches([' ', '\t']))
+    head.eq_ignore_ascii_case(kw)
+        .then(|| arg[kw.len()..].trim_start_matches([' ', '\t']))
 }
 
 /// Splits `<path> params` (or a bare path, like Postfix) respecting quoted local parts.
@@ -208,7 +238,9 @@ fn parse_rcpt(arg: &str, smtputf8: bool) -> Result<Command, ParseError> {
 
 fn parse_bdat(arg: &str) -> Result<Command, ParseError> {
     let mut words = arg.split_ascii_whitespace();
-    let size = words.next().ok_or(ParseError::Syntax("BDAT needs a chunk size"))?;
+    let size = words
+        .next()
+        .ok_or(ParseError::Syntax("BDAT needs a chunk size"))?;
     let size = parse_number(size).ok_or(ParseError::Syntax("bad BDAT chunk size"))?;
     let last = match words.next() {
         None => false,
@@ -223,17 +255,32 @@ fn parse_bdat(arg: &str) -> Result<Command, ParseError> {
 
 fn parse_auth(arg: &str) -> Result<Command, ParseError> {
     let mut words = arg.split_ascii_whitespace();
-    let mech = words.next().ok_or(ParseError::Syntax("AUTH needs a mechanism"))?;
+    let mech = words
+        .next()
+        .ok_or(ParseError::Syntax("AUTH needs a mechanism"))?;
     let mech_ok = mech.len() <= 20
-        && mech.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && mech
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !mech_ok {
         return Err(ParseError::Syntax("bad AUTH mechanism name"));
     }
-    let initial = words.next().map(|w| if w == "=" { String::new() } else { w.to_owned() });
+    let initial = words.next().map(|w| {
+        if w == "=" {
+            String::new()
+        } else {
+            w.to_owned()
+        }
+    });
     if words.next().is_some() {
-        return Err(ParseError::Syntax("use AUTH <mechanism> [initial-response]"));
+        return Err(ParseError::Syntax(
+            "use AUTH <mechanism> [initial-response]",
+        ));
     }
-    Ok(Command::Auth { mechanism: mech.to_ascii_uppercase(), initial })
+    Ok(Command::Auth {
+        mechanism: mech.to_ascii_uppercase(),
+        initial,
+    })
 }
 
 /// Decimal digits only (no sign, no spaces), at most 20 of them.
@@ -254,7 +301,10 @@ fn split_params(s: &str) -> impl Iterator<Item = Result<(&str, Option<&str>), Pa
             Some((k, v)) => (k, Some(v)),
             None => (word, None),
         };
-        let key_ok = key.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        let key_ok = key
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
             && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !key_ok {
             return Err(ParseError::Syntax("bad parameter keyword"));
@@ -269,7 +319,8 @@ fn split_params(s: &str) -> impl Iterator<Item = Result<(&str, Option<&str>), Pa
 /// Maps a keyword to its canonical spelling, or reports it as unknown.
 fn keyword(key: &str, known: &[&'static str]) -> Result<&'static str, ParseError> {
     let name = known.iter().find(|k| k.eq_ignore_ascii_case(key));
-    name.copied().ok_or_else(|| ParseError::UnknownParameter(key.to_owned()))
+    name.copied()
+        .ok_or_else(|| ParseError::UnknownParameter(key.to_owned()))
 }
 
 fn set<T>(slot: &mut Option<T>, value: Option<T>, name: &'static str) -> Result<(), ParseError> {
@@ -300,7 +351,11 @@ fn parse_mail_params(s: &str) -> Result<MailParams, ParseError> {
             "BODY" => set(&mut p.body, Body::parse(v), name)?,
             "RET" => set(&mut p.ret, Ret::parse(v), name)?,
             // RFC 3461 §4.4: at most 100 characters.
-            "ENVID" => set(&mut p.envid, xtext_decode(v).filter(|_| v.len() <= 100), name)?,
+            "ENVID" => set(
+                &mut p.envid,
+                xtext_decode(v).filter(|_| v.len() <= 100),
+                name,
+            )?,
             "AUTH" => set(&mut p.auth, xtext_decode(v), name)?,
             _ => return Err(ParseError::InvalidParameter(name)),
         }
@@ -317,7 +372,11 @@ fn parse_rcpt_params(s: &str) -> Result<RcptParams, ParseError> {
         match name {
             "NOTIFY" => set(&mut p.notify, Notify::parse(v), name)?,
             // RFC 3461 §4.2: at most 500 characters.
-            "ORCPT" => set(&mut p.orcpt, parse_orcpt(v).filter(|_| v.len() <= 500), name)?,
+            "ORCPT" => set(
+                &mut p.orcpt,
+                parse_orcpt(v).filter(|_| v.len() <= 500),
+                name,
+            )?,
             _ => return Err(ParseError::InvalidParameter(name)),
         }
     }
@@ -331,11 +390,23 @@ fn parse_orcpt(v: &str) -> Option<String> {
     kind_ok.then(|| xtext_decode(addr).map(|a| format!("{kind};{a}")))?
 }
 
+/// Case-insensitive keyword table lookup.
+fn lookup<T: Copy>(v: &str, table: &[(&str, T)]) -> Option<T> {
+    table
+        .iter()
+        .find_map(|&(k, t)| k.eq_ignore_ascii_case(v).then_some(t))
+}
+
 impl Body {
     fn parse(v: &str) -> Option<Body> {
-        [("7BIT", Body::SevenBit), ("8BITMIME", Body::EightBitMime), ("BINARYMIME", Body::BinaryMime)]
-            .into_iter()
-            .find_map(|(k, b)| k.eq_ignore_ascii_case(v).then_some(b))
+        lookup(
+            v,
+            &[
+                ("7BIT", Body::SevenBit),
+                ("8BITMIME", Body::EightBitMime),
+                ("BINARYMIME", Body::BinaryMime),
+            ],
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -349,9 +420,7 @@ impl Body {
 
 impl Ret {
     fn parse(v: &str) -> Option<Ret> {
-        [("FULL", Ret::Full), ("HDRS", Ret::Hdrs)]
-            .into_iter()
-            .find_map(|(k, r)| k.eq_ignore_ascii_case(v).then_some(r))
+        lookup(v, &[("FULL", Ret::Full), ("HDRS", Ret::Hdrs)])
     }
 
     pub fn as_str(self) -> &'static str {
@@ -384,7 +453,11 @@ impl Notify {
     }
 
     fn write(self, s: &mut String) {
-        let flags = [(self.success, "SUCCESS"), (self.failure, "FAILURE"), (self.delay, "DELAY")];
+        let flags = [
+            (self.success, "SUCCESS"),
+            (self.failure, "FAILURE"),
+            (self.delay, "DELAY"),
+        ];
         let mut first = true;
         for (_, name) in flags.iter().filter(|(on, _)| *on) {
             s.push_str(if first { "" } else { "," });
@@ -393,42 +466,6 @@ impl Notify {
         }
         if first {
             s.push_str("NEVER");
-        }
-    }
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).map(|d| d as u8)
-}
-
-/// RFC 3461 §4 xtext: `+XX` escapes; other bytes verbatim (UTF-8 allowed, RFC 6533).
-pub fn xtext_decode(v: &str) -> Option<String> {
-    if !v.contains('+') {
-        return Some(v.to_owned());
-    }
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'+' {
-            let (hi, lo) = (hex_digit(*b.get(i + 1)?)?, hex_digit(*b.get(i + 2)?)?);
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Appends `v` as xtext: bytes outside `!`..`~`, `+` and `=` become `+XX`.
-pub fn xtext_encode(v: &str, out: &mut String) {
-    for &b in v.as_bytes() {
-        if (33..=126).contains(&b) && b != b'+' && b != b'=' {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "+{b:02X}");
         }
     }
 }
@@ -467,11 +504,20 @@ impl Command {
             Command::Help(None) => write!(s, "HELP"),
             Command::Help(Some(a)) => write!(s, "HELP {a}"),
             Command::StartTls => write!(s, "STARTTLS"),
-            Command::Auth { mechanism, initial: None } => write!(s, "AUTH {mechanism}"),
-            Command::Auth { mechanism, initial: Some(i) } if i.is_empty() => {
+            Command::Auth {
+                mechanism,
+                initial: None,
+            } => write!(s, "AUTH {mechanism}"),
+            Command::Auth {
+                mechanism,
+                initial: Some(i),
+            } if i.is_empty() => {
                 write!(s, "AUTH {mechanism} =")
             }
-            Command::Auth { mechanism, initial: Some(i) } => write!(s, "AUTH {mechanism} {i}"),
+            Command::Auth {
+                mechanism,
+                initial: Some(i),
+            } => write!(s, "AUTH {mechanism} {i}"),
         }
     }
 }

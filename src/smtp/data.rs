@@ -53,7 +53,10 @@ struct Checks {
 
 impl Checks {
     fn new(max_size: usize) -> Checks {
-        Checks { max_size, ..Checks::default() }
+        Checks {
+            max_size,
+            ..Checks::default()
+        }
     }
 
     /// Counts `n` octets of line text.
@@ -121,33 +124,27 @@ pub struct DataReader {
 impl DataReader {
     /// `max_size`: content octets kept; beyond it the message is read but not stored.
     pub fn new(max_size: usize) -> DataReader {
-        DataReader { checks: Checks::new(max_size), state: State::LineStart, held_cr: false, done: false }
+        DataReader {
+            checks: Checks::new(max_size),
+            state: State::LineStart,
+            held_cr: false,
+            done: false,
+        }
     }
 
     /// Consumes `input` up to and including the terminator, appending content to `out`.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Feed {
         if self.done {
-            return Feed { consumed: 0, done: true };
+            return Feed {
+                consumed: 0,
+                done: true,
+            };
         }
         // Content is copied in runs: `run..i` is verbatim content not yet emitted.
         let (mut i, mut run) = (0, 0);
         while i < input.len() {
             match self.state {
-                State::Text => match memchr2(b'\r', b'\n', &input[i..]) {
-                    None => {
-                        self.checks.text(input.len() - i);
-                        i = input.len();
-                    }
-                    Some(k) => {
-                        self.checks.text(k);
-                        if input[i + k] == b'\r' {
-                            self.state = State::Cr;
-                        } else {
-                            self.checks.bare();
-                        }
-                        i += k + 1;
-                    }
-                },
+                State::Text => i = self.scan_text(input, i),
                 State::Cr if input[i] == b'\n' => {
                     self.checks.end_line();
                     self.state = State::LineStart;
@@ -175,7 +172,10 @@ impl DataReader {
                     // `run..i` holds at most the terminator's CR: not content.
                     self.done = true;
                     self.checks.end_line();
-                    return Feed { consumed: i + 1, done: true };
+                    return Feed {
+                        consumed: i + 1,
+                        done: true,
+                    };
                 }
                 State::DotCr => {
                     // `.CR` then not LF: stuffed dot, then a bare CR that is content.
@@ -194,7 +194,25 @@ impl DataReader {
             self.held_cr = true;
         }
         self.checks.emit(out, &input[run.min(end)..end]);
-        Feed { consumed: input.len(), done: false }
+        Feed {
+            consumed: input.len(),
+            done: false,
+        }
+    }
+
+    /// Skips line text from `i` up to and including the next CR or LF; returns the index after.
+    fn scan_text(&mut self, input: &[u8], i: usize) -> usize {
+        let Some(k) = memchr2(b'\r', b'\n', &input[i..]) else {
+            self.checks.text(input.len() - i);
+            return input.len();
+        };
+        self.checks.text(k);
+        if input[i + k] == b'\r' {
+            self.state = State::Cr;
+        } else {
+            self.checks.bare();
+        }
+        i + k + 1
     }
 
     /// True once the terminator was read.
@@ -224,7 +242,10 @@ pub struct LineChecker {
 
 impl LineChecker {
     pub fn new(max_size: usize) -> LineChecker {
-        LineChecker { checks: Checks::new(max_size), cr: false }
+        LineChecker {
+            checks: Checks::new(max_size),
+            cr: false,
+        }
     }
 
     /// Checks the next piece of message content.
@@ -302,7 +323,11 @@ pub fn dot_stuff(body: &[u8], out: &mut Vec<u8>) {
         let j = i + k;
         out.extend_from_slice(&body[i..j]);
         out.extend_from_slice(b"\r\n");
-        i = if body[j] == b'\r' && body.get(j + 1) == Some(&b'\n') { j + 2 } else { j + 1 };
+        i = if body[j] == b'\r' && body.get(j + 1) == Some(&b'\n') {
+            j + 2
+        } else {
+            j + 1
+        };
     }
     out.extend_from_slice(b".\r\n");
 }
@@ -313,7 +338,11 @@ mod tests {
     use proptest::prelude::*;
 
     /// Feeds `input` in pieces cut at `cuts`; returns (content, consumed, done, verdict).
-    fn read(input: &[u8], cuts: &[usize], max: usize) -> (Vec<u8>, usize, bool, Result<(), DataError>) {
+    fn read(
+        input: &[u8],
+        cuts: &[usize],
+        max: usize,
+    ) -> (Vec<u8>, usize, bool, Result<(), DataError>) {
         let mut r = DataReader::new(max);
         let (mut out, mut pos) = (Vec::new(), 0);
         let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -380,7 +409,14 @@ mod tests {
 
     #[test]
     fn smuggling_variants_never_end_data() {
-        for fake in [&b"\n.\n"[..], b"\r.\r", b"\n.\r\n", b"\r\n.\n", b"\r\n.\r", b"\r.\r\n"] {
+        for fake in [
+            &b"\n.\n"[..],
+            b"\r.\r",
+            b"\n.\r\n",
+            b"\r\n.\n",
+            b"\r\n.\r",
+            b"\r.\r\n",
+        ] {
             let input = [b"a", fake, b"MAIL FROM:<x@y>\r\n.\r\n"].concat();
             let (_, used, done, verdict) = whole(&input);
             assert!(done, "{fake:?}");
@@ -401,8 +437,14 @@ mod tests {
         let stuffed = [b".".to_vec(), vec![b'.'; 998], b"\r\n.\r\n".to_vec()].concat();
         assert_eq!(whole(&stuffed).3, Ok(()));
         let (out, _, done, verdict) = read(b"0123456789\r\n.\r\n", &[3, 7], 5);
-        assert_eq!((out.as_slice(), done, verdict), (&b"01234"[..], true, Err(DataError::TooBig)));
-        assert_eq!(DataError::TooBig.reply().to_string(), "552 5.3.4 Message size exceeds fixed limit");
+        assert_eq!(
+            (out.as_slice(), done, verdict),
+            (&b"01234"[..], true, Err(DataError::TooBig))
+        );
+        assert_eq!(
+            DataError::TooBig.reply().to_string(),
+            "552 5.3.4 Message size exceeds fixed limit"
+        );
     }
 
     #[test]

@@ -57,7 +57,11 @@ fn clean_line(s: String) -> String {
 impl Reply {
     /// A one-line reply.
     pub fn new(code: u16, status: Option<Status>, text: impl Into<String>) -> Reply {
-        Reply { code, status, lines: vec![clean_line(text.into())] }
+        Reply {
+            code,
+            status,
+            lines: vec![clean_line(text.into())],
+        }
     }
 
     /// A multi-line reply; an empty `lines` becomes one empty line.
@@ -66,7 +70,11 @@ impl Reply {
         if lines.is_empty() {
             lines.push(String::new());
         }
-        Reply { code, status, lines }
+        Reply {
+            code,
+            status,
+            lines,
+        }
     }
 
     /// Wire form: `250-a\r\n250 b\r\n`, each line prefixed by the enhanced status if set.
@@ -81,7 +89,11 @@ impl Reply {
         use std::io::Write;
         let last = self.lines.len().saturating_sub(1);
         let empty = [String::new()];
-        let lines: &[String] = if self.lines.is_empty() { &empty } else { &self.lines };
+        let lines: &[String] = if self.lines.is_empty() {
+            &empty
+        } else {
+            &self.lines
+        };
         for (i, line) in lines.iter().enumerate() {
             let sep = if i == last { ' ' } else { '-' };
             // Writing into a Vec cannot fail.
@@ -160,8 +172,17 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ReplyError> {
         }
         lines.push(strip_status(text, status));
         if !more {
-            let lines = lines.into_iter().map(|t| String::from_utf8_lossy(t).into_owned());
-            return Ok(Some((Reply { code, status, lines: lines.collect() }, pos)));
+            let lines = lines
+                .into_iter()
+                .map(|t| String::from_utf8_lossy(t).into_owned());
+            return Ok(Some((
+                Reply {
+                    code,
+                    status,
+                    lines: lines.collect(),
+                },
+                pos,
+            )));
         }
         if lines.len() >= MAX_REPLY_LINES {
             return Err(ReplyError::TooManyLines);
@@ -174,7 +195,9 @@ fn split_line(raw: &[u8]) -> Result<(u16, bool, &[u8]), ReplyError> {
     if raw.len() < 3 || !raw[..3].iter().all(u8::is_ascii_digit) {
         return Err(ReplyError::Syntax);
     }
-    let code = raw[..3].iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    let code = raw[..3]
+        .iter()
+        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
     if !(200..600).contains(&code) {
         return Err(ReplyError::InvalidCode(code));
     }
@@ -329,7 +352,11 @@ impl Reply {
 
     /// Intermediate BDAT chunk accepted.
     pub fn chunk_ok(size: u64) -> Reply {
-        Reply::new(250, Some(Status(2, 0, 0)), format!("{size} octets received"))
+        Reply::new(
+            250,
+            Some(Status(2, 0, 0)),
+            format!("{size} octets received"),
+        )
     }
 
     pub fn start_data() -> Reply {
@@ -352,7 +379,11 @@ impl Reply {
     }
 
     pub fn relay_denied(rcpt: impl fmt::Display) -> Reply {
-        Reply::new(554, Some(Status(5, 7, 1)), format!("<{rcpt}>: Relay access denied"))
+        Reply::new(
+            554,
+            Some(Status(5, 7, 1)),
+            format!("<{rcpt}>: Relay access denied"),
+        )
     }
 
     /// Unknown local recipient.
@@ -372,7 +403,11 @@ impl Reply {
 
     /// Bad MAIL FROM address (RFC 3463 X.1.7).
     pub fn bad_sender_syntax(msg: &str) -> Reply {
-        Reply::new(501, Some(Status(5, 1, 7)), format!("Bad sender address syntax: {msg}"))
+        Reply::new(
+            501,
+            Some(Status(5, 1, 7)),
+            format!("Bad sender address syntax: {msg}"),
+        )
     }
 
     /// Bad RCPT TO address (RFC 3463 X.1.3).
@@ -382,7 +417,11 @@ impl Reply {
     }
 
     pub fn unknown_parameter(name: &str) -> Reply {
-        Reply::new(555, Some(Status(5, 5, 4)), format!("Unsupported option: {name}"))
+        Reply::new(
+            555,
+            Some(Status(5, 5, 4)),
+            format!("Unsupported option: {name}"),
+        )
     }
 
     /// Known parameter, bad or repeated value.
@@ -391,7 +430,11 @@ impl Reply {
     }
 
     pub fn duplicate_parameter(name: &str) -> Reply {
-        Reply::new(501, Some(Status(5, 5, 4)), format!("Duplicate parameter: {name}"))
+        Reply::new(
+            501,
+            Some(Status(5, 5, 4)),
+            format!("Duplicate parameter: {name}"),
+        )
     }
 
     /// Generic policy rejection with a reason that contains no configuration secrets.
@@ -417,16 +460,64 @@ mod tests {
 
     #[test]
     fn catalogue_texts() {
-        assert_eq!(Reply::queued("ABC123").to_wire(), b"250 2.0.0 Ok: queued as ABC123\r\n");
-        assert_eq!(Reply::greeting("mx.example").to_string(), "220 mx.example ESMTP postern");
-        assert_eq!(Reply::start_data().to_string(), "354 End data with <CR><LF>.<CR><LF>");
-        assert_eq!(
-            Reply::relay_denied("a@b.example").to_string(),
-            "554 5.7.1 <a@b.example>: Relay access denied"
-        );
-        assert_eq!(Reply::auth_failed().to_string(), "535 5.7.8 Authentication credentials invalid");
+        let cases = [
+            (Reply::queued("ABC123"), "250 2.0.0 Ok: queued as ABC123"),
+            (
+                Reply::greeting("mx.example"),
+                "220 mx.example ESMTP postern",
+            ),
+            (Reply::start_data(), "354 End data with <CR><LF>.<CR><LF>"),
+            (
+                Reply::relay_denied("a@b.example"),
+                "554 5.7.1 <a@b.example>: Relay access denied",
+            ),
+            (
+                Reply::auth_failed(),
+                "535 5.7.8 Authentication credentials invalid",
+            ),
+            (Reply::auth_success(), "235 2.7.0 Authentication successful"),
+            (Reply::auth_required(), "530 5.7.0 Authentication required"),
+            (
+                Reply::auth_too_many_failures(),
+                "421 4.7.0 Too many authentication failures",
+            ),
+            (Reply::starttls_ready(), "220 2.0.0 Ready to start TLS"),
+            (
+                Reply::too_many_recipients(),
+                "452 4.5.3 Too many recipients",
+            ),
+            (
+                Reply::message_too_big(),
+                "552 5.3.4 Message size exceeds fixed limit",
+            ),
+            (
+                Reply::text_line_too_long(),
+                "552 5.6.0 Message line too long (max 1000 octets)",
+            ),
+            (Reply::need_rcpt(), "503 5.5.1 Error: need RCPT command"),
+            (
+                Reply::unknown_command(),
+                "500 5.5.1 Error: command not recognized",
+            ),
+            (
+                Reply::timeout(),
+                "421 4.4.2 Timeout exceeded, closing connection",
+            ),
+            (Reply::shutting_down(), "421 4.3.2 Service shutting down"),
+            (
+                Reply::insufficient_storage(),
+                "452 4.3.1 Insufficient system storage",
+            ),
+            (Reply::auth_continue("VXNlcm5hbWU6"), "334 VXNlcm5hbWU6"),
+        ];
+        for (reply, text) in cases {
+            assert_eq!(reply.to_wire(), format!("{text}\r\n").into_bytes());
+        }
         let e = Reply::ehlo("mx", "client", &["PIPELINING".into(), "SIZE 10".into()]);
-        assert_eq!(e.to_wire(), b"250-mx Hello client\r\n250-PIPELINING\r\n250 SIZE 10\r\n");
+        assert_eq!(
+            e.to_wire(),
+            b"250-mx Hello client\r\n250-PIPELINING\r\n250 SIZE 10\r\n"
+        );
     }
 
     #[test]
@@ -449,7 +540,10 @@ mod tests {
         assert_eq!(parse_reply(b"250-a\r\n250 b"), Ok(None));
         assert_eq!(parse_reply(b""), Ok(None));
         let (r, n) = parse_reply(b"250-a\r\n250 b\r\nNEXT").unwrap().unwrap();
-        assert_eq!((r.code, r.lines.clone(), n), (250, vec!["a".to_string(), "b".to_string()], 14));
+        assert_eq!(
+            (r.code, r.lines.clone(), n),
+            (250, vec!["a".to_string(), "b".to_string()], 14)
+        );
         let (r, _) = parse_reply(b"220\n").unwrap().unwrap();
         assert_eq!((r.code, r.lines), (220, vec![String::new()]));
     }
@@ -457,7 +551,10 @@ mod tests {
     #[test]
     fn parse_status_only_when_class_matches() {
         let (r, _) = parse_reply(b"550 5.1.1 <x>: no\r\n").unwrap().unwrap();
-        assert_eq!((r.status, r.text()), (Some(Status(5, 1, 1)), "<x>: no".to_string()));
+        assert_eq!(
+            (r.status, r.text()),
+            (Some(Status(5, 1, 1)), "<x>: no".to_string())
+        );
         let (r, _) = parse_reply(b"550 4.1.1 no\r\n").unwrap().unwrap();
         assert_eq!((r.status, r.text()), (None, "4.1.1 no".to_string()));
         let (r, _) = parse_reply(b"250 2.0 x\r\n").unwrap().unwrap();
@@ -472,7 +569,10 @@ mod tests {
         assert_eq!(parse_reply(b"25\r\n"), Err(ReplyError::Syntax));
         assert_eq!(parse_reply(b"250x\r\n"), Err(ReplyError::Syntax));
         assert_eq!(parse_reply(b"199 x\r\n"), Err(ReplyError::InvalidCode(199)));
-        assert_eq!(parse_reply(b"250-a\r\n251 b\r\n"), Err(ReplyError::InconsistentCode(250, 251)));
+        assert_eq!(
+            parse_reply(b"250-a\r\n251 b\r\n"),
+            Err(ReplyError::InconsistentCode(250, 251))
+        );
         let long = vec![b'2'; MAX_REPLY_LINE];
         assert_eq!(parse_reply(&long), Err(ReplyError::LineTooLong));
         assert_eq!(parse_reply(&long[..MAX_REPLY_LINE - 1]), Ok(None));

@@ -67,7 +67,8 @@ pub fn is_cancel(response: &str) -> bool {
 }
 
 fn decode(b64: &str) -> Result<Vec<u8>, SaslError> {
-    B64.decode(b64.trim_end_matches([' ', '\t'])).map_err(|_| SaslError::Base64)
+    B64.decode(b64.trim_end_matches([' ', '\t']))
+        .map_err(|_| SaslError::Base64)
 }
 
 /// Decodes a PLAIN response (the initial response, or the line after `334 `).
@@ -83,7 +84,11 @@ pub fn decode_plain(b64: &str) -> Result<PlainCredentials, SaslError> {
         return Err(SaslError::Empty);
     }
     let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| SaslError::Utf8);
-    Ok(PlainCredentials { authzid: text(authzid)?, authcid: text(authcid)?, password: text(password)? })
+    Ok(PlainCredentials {
+        authzid: text(authzid)?,
+        authcid: text(authcid)?,
+        password: text(password)?,
+    })
 }
 
 /// Decodes one LOGIN response (user name or password).
@@ -130,12 +135,24 @@ mod tests {
     fn plain_rejects() {
         assert_eq!(decode_plain("not base64!"), Err(SaslError::Base64));
         assert_eq!(decode_plain(""), Err(SaslError::PlainFormat));
-        assert_eq!(decode_plain(&B64.encode("user\0pass")), Err(SaslError::PlainFormat));
-        assert_eq!(decode_plain(&B64.encode("\0u\0p\0x")), Err(SaslError::PlainFormat));
+        assert_eq!(
+            decode_plain(&B64.encode("user\0pass")),
+            Err(SaslError::PlainFormat)
+        );
+        assert_eq!(
+            decode_plain(&B64.encode("\0u\0p\0x")),
+            Err(SaslError::PlainFormat)
+        );
         assert_eq!(decode_plain(&B64.encode("\0\0pass")), Err(SaslError::Empty));
         assert_eq!(decode_plain(&B64.encode("\0user\0")), Err(SaslError::Empty));
-        assert_eq!(decode_plain(&B64.encode(b"\0us\xffer\0p")), Err(SaslError::Utf8));
-        assert_eq!(SaslError::Base64.reply().to_string(), "501 5.5.2 Invalid base64 data");
+        assert_eq!(
+            decode_plain(&B64.encode(b"\0us\xffer\0p")),
+            Err(SaslError::Utf8)
+        );
+        assert_eq!(
+            SaslError::Base64.reply().to_string(),
+            "501 5.5.2 Invalid base64 data"
+        );
     }
 
     #[test]
@@ -145,7 +162,10 @@ mod tests {
         assert_eq!(decode_login("***"), Err(SaslError::Base64));
         let c = decode_plain(&encode_plain("bob", "hunter2")).unwrap();
         let shown = format!("{c:?}");
-        assert!(shown.contains("bob") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("bob") && !shown.contains("hunter2"),
+            "{shown}"
+        );
         assert!(is_cancel("*") && !is_cancel("*x"));
     }
 

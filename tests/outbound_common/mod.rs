@@ -1,3 +1,30 @@
 //! Helpers shared by the tests/outbound_*.rs suites (real peers: dnsmasq, smtp-sink, aiosmtpd, Postfix).
 #![allow(dead_code)]
 pub mod dns;
+pub mod peers;
+pub mod proxy;
+
+use postern::outbound::client::{OutboundMessage, OutboundRcpt, Timeouts};
+use std::time::Duration;
+
+/// Short stage timeouts so failure tests finish quickly.
+pub fn quick() -> Timeouts {
+    Timeouts::uniform(Duration::from_secs(5))
+}
+
+pub fn rcpt(address: &str) -> OutboundRcpt<'_> {
+    OutboundRcpt { address, notify: None, orcpt: None }
+}
+
+/// A plain message from `from` to `to` with `body`.
+pub fn message<'a>(from: &'a str, to: &[&'a str], body: &'a [u8]) -> OutboundMessage<'a> {
+    OutboundMessage {
+        mail_from: from,
+        recipients: to.iter().map(|a| rcpt(a)).collect(),
+        body,
+        smtputf8: false,
+        body_8bit: false,
+        envid: None,
+        ret: None,
+    }
+}

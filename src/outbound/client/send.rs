@@ -133,12 +133,17 @@ impl SmtpClient {
         batch.extend_from_slice(&Command::Data.encode());
         self.write(&batch, Stage::MailFrom).await?;
         let mail_reply = self.read_reply(Stage::MailFrom).await?;
+        if mail_reply.code == 421 {
+            return Err(self.rejected(Stage::MailFrom, mail_reply));
+        }
         // After a rejected MAIL the other replies are noise; that rejection is the news.
         let mail_reject =
             (!mail_reply.is_positive()).then(|| self.rejected(Stage::MailFrom, mail_reply));
         let mut rcpt_replies = Vec::with_capacity(rcpts.len());
         for _ in rcpts {
             match self.read_reply(Stage::RcptTo).await {
+                // The server is closing: nothing after this will be answered.
+                Ok(reply) if reply.code == 421 => return Err(self.rejected(Stage::RcptTo, reply)),
                 Ok(reply) => rcpt_replies.push(reply),
                 Err(e) => return Err(mail_reject.unwrap_or(e)),
             }
@@ -179,6 +184,9 @@ impl SmtpClient {
         }
         for (i, cmd) in rcpts {
             let reply = self.command(cmd, Stage::RcptTo).await?;
+            if reply.code == 421 {
+                return Err(self.rejected(Stage::RcptTo, reply));
+            }
             if !reply.is_positive() {
                 slots[*i] = Some(Err(self.rejected(Stage::RcptTo, reply)));
             }

@@ -64,7 +64,8 @@ async fn negotiate_starttls(
         }
         return Ok(client);
     }
-    match client.starttls(config, p.host).await {
+    let result = client.starttls(config, p.host).await.map(|_| ());
+    match result {
         Ok(_) => Ok(client),
         Err(e) if !p.tls_policy.plaintext_fallback() => Err(e),
         // Refused STARTTLS: the plaintext session is intact.

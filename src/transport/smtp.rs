@@ -1,0 +1,238 @@
+//! SMTP delivery to the MX hosts of a domain, or to the configured smarthosts (in order,
+//! with failover), reusing idle connections for the next message to the same server.
+use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
+use crate::config::{Config, smarthost};
+use crate::outbound::client::{ClientError, OutboundMessage, OutboundRcpt, RcptOutcome, SessionParams, SmtpClient, Timeouts, open_session};
+use crate::outbound::mx::{DnsResolver, MxHost};
+use crate::outbound::tls::{OutboundTls, TlsPolicy};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The destination key of smarthost delivery (brackets: never a domain name).
+pub const SMARTHOST: &str = "[smarthost]";
+/// Idle connections older than this are closed rather than reused.
+const IDLE_REUSE: Duration = Duration::from_secs(10);
+/// Messages per connection before it is closed (keeps long sessions fair).
+const MAX_USES: u32 = 100;
+
+struct Pooled {
+    client: SmtpClient,
+    idle_since: Instant,
+    uses: u32,
+}
+
+/// One server to try: its name (for TLS and logs), addresses, and how to talk to it.
+struct Hop {
+    name: String,
+    addrs: Vec<SocketAddr>,
+    implicit_tls: bool,
+}
+
+pub struct SmtpTransport {
+    cfg: Arc<Config>,
+    resolver: Arc<DnsResolver>,
+    tls: OutboundTls,
+    policy: TlsPolicy,
+    timeouts: Timeouts,
+    credentials: Option<(String, String)>,
+    pool: Mutex<HashMap<(String, SocketAddr), Vec<Pooled>>>,
+}
+
+impl SmtpTransport {
+    pub fn new(
+        cfg: Arc<Config>,
+        resolver: Arc<DnsResolver>,
+        tls: OutboundTls,
+        credentials: Option<(String, String)>,
+    ) -> SmtpTransport {
+        let policy = match cfg.delivery.tls.as_str() {
+            "none" => TlsPolicy::None,
+            "encrypt" => TlsPolicy::Encrypt,
+            "verify" => TlsPolicy::Verify,
+            _ => TlsPolicy::May,
+        };
+        let timeouts = Timeouts::uniform(cfg.delivery.timeout.get());
+        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, pool: Mutex::default() }
+    }
+
+    async fn run(&self, job: &Job) -> JobResult {
+        let hops = match self.hops(&job.destination).await {
+            Ok(h) => h,
+            Err(r) => return r(job),
+        };
+        let rcpts: Vec<OutboundRcpt> = job
+            .rcpts
+            .iter()
+            .map(|&i| {
+                let r = &job.env.recipients[i];
+                OutboundRcpt { address: &r.address, notify: r.notify, orcpt: r.orcpt.as_deref() }
+            })
+            .collect();
+        let msg = OutboundMessage {
+            mail_from: &job.env.mail_from,
+            recipients: rcpts,
+            body: &job.body,
+            smtputf8: job.env.smtputf8,
+            body_8bit: job.env.body_8bit,
+            envid: job.env.envid.as_deref(),
+            ret: job.env.ret,
+        };
+        let mut last: Option<ClientError> = None;
+        for hop in &hops {
+            for &addr in &hop.addrs {
+                match self.send_via(hop, addr, &msg).await {
+                    Ok(outcomes) => return results(job, outcomes, &hop.name, addr),
+                    Err(e) if e.try_next_host() => {
+                        tracing::info!(destination = %job.destination, error = %e.text(), "trying next host");
+                        last = Some(e);
+                    }
+                    Err(e) => return from_error(job, &e, false),
+                }
+            }
+        }
+        match last {
+            Some(e) => from_error(job, &e, true),
+            None => JobResult {
+                destination_failed: true,
+                ..JobResult::all(job, Verdict::Deferred, (4, 4, 4), "no usable mail exchanger address".into(), "none")
+            },
+        }
+    }
+
+    /// One transaction on a pooled or new connection; a stale pooled connection is
+    /// replaced by a fresh one once.
+    async fn send_via(&self, hop: &Hop, addr: SocketAddr, msg: &OutboundMessage<'_>) -> Result<Vec<RcptOutcome>, ClientError> {
+        let key = (hop.name.clone(), addr);
+        if let Some(mut p) = self.take(&key) {
+            if let Ok(out) = p.client.send(msg).await {
+                p.uses += 1;
+                self.put_back(key, p);
+                return Ok(out);
+            }
+        }
+        let params = SessionParams {
+            host: &hop.name,
+            addr,
+            helo_name: &self.cfg.server.hostname,
+            tls_policy: self.policy,
+            tls: &self.tls,
+            implicit_tls: hop.implicit_tls,
+            auth: self.credentials.as_ref().filter(|_| hop.implicit_tls || self.is_smarthost(hop)).map(|(u, p)| (u.as_str(), p.as_str())),
+            allow_plaintext_auth: false,
+            timeouts: self.timeouts.clone(),
+        };
+        let mut client = open_session(&params).await?;
+        let out = client.send(msg).await?;
+        self.put_back(key, Pooled { client, idle_since: Instant::now(), uses: 1 });
+        Ok(out)
+    }
+
+    fn is_smarthost(&self, hop: &Hop) -> bool {
+        self.cfg.delivery.smarthost.iter().any(|s| smarthost::parse(s).is_some_and(|s| s.host == hop.name))
+    }
+
+    fn take(&self, key: &(String, SocketAddr)) -> Option<Pooled> {
+        let mut pool = self.pool.lock().unwrap();
+        let list = pool.get_mut(key)?;
+        while let Some(p) = list.pop() {
+            if p.idle_since.elapsed() < IDLE_REUSE && p.client.is_usable() {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn put_back(&self, key: (String, SocketAddr), mut p: Pooled) {
+        if !p.client.is_usable() || p.uses >= MAX_USES {
+            tokio::spawn(async move { let _ = p.client.quit().await; });
+            return;
+        }
+        p.idle_since = Instant::now();
+        self.pool.lock().unwrap().entry(key).or_default().push(p);
+    }
+
+    /// Where to connect: the smarthosts in order, or the domain's MX hosts.
+    async fn hops(&self, destination: &str) -> Result<Vec<Hop>, Box<dyn Fn(&Job) -> JobResult + Send>> {
+        if destination == SMARTHOST {
+            let mut hops = Vec::new();
+            for s in self.cfg.delivery.smarthost.iter().filter_map(|s| smarthost::parse(s)) {
+                let ips = match s.host.parse() {
+                    Ok(ip) => vec![ip],
+                    Err(_) => self.resolver.lookup_ip(&s.host).await.unwrap_or_default(),
+                };
+                let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, s.port)).collect();
+                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465 });
+            }
+            return Ok(hops);
+        }
+        match self.resolver.resolve_mx(destination).await {
+            Ok(mx) => {
+                if let Some(me) = mx.iter().find(|h| h.name.eq_ignore_ascii_case(&self.cfg.server.hostname)) {
+                    let text = format!("mail for {destination} loops back to myself ({})", me.name);
+                    return Err(Box::new(move |job| JobResult::all(job, Verdict::Failed, (5, 4, 6), text.clone(), "none")));
+                }
+                Ok(mx.into_iter().map(|h| self.hop(h)).collect())
+            }
+            Err(e) => {
+                let (verdict, failed) = if e.is_permanent() { (Verdict::Failed, false) } else { (Verdict::Deferred, true) };
+                Err(Box::new(move |job| JobResult {
+                    destination_failed: failed,
+                    ..JobResult::all(job, verdict, e.status(), e.text(), "none")
+                }))
+            }
+        }
+    }
+
+    fn hop(&self, h: MxHost) -> Hop {
+        let port = self.cfg.delivery.smtp_port;
+        Hop { addrs: h.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect(), name: h.name, implicit_tls: false }
+    }
+}
+
+fn results(job: &Job, outcomes: Vec<RcptOutcome>, host: &str, addr: SocketAddr) -> JobResult {
+    let relay = format!("{host}[{}]:{}", addr.ip(), addr.port());
+    let rcpts = job
+        .rcpts
+        .iter()
+        .zip(outcomes)
+        .map(|(&index, o)| {
+            let (verdict, status, diagnostic) = match &o.result {
+                Ok(reply) => (Verdict::Delivered, reply_status(reply, (2, 0, 0)), Some(format!("smtp; {reply}"))),
+                Err(e) => (
+                    if e.is_permanent() { Verdict::Failed } else { Verdict::Deferred },
+                    e.status(),
+                    e.reply().map(|r| format!("smtp; {r}")),
+                ),
+            };
+            RcptResult { index, verdict, status, text: o.text(), diagnostic, relay: relay.clone(), retry_at: None }
+        })
+        .collect();
+    JobResult { rcpts, destination_failed: false }
+}
+
+fn reply_status(r: &crate::smtp::Reply, default: (u8, u16, u16)) -> (u8, u16, u16) {
+    r.status.map(|s| (s.0, s.1, s.2)).unwrap_or(default)
+}
+
+/// Every recipient gets the error; `unreachable` marks the destination as failing.
+fn from_error(job: &Job, e: &ClientError, unreachable: bool) -> JobResult {
+    let verdict = if e.is_permanent() { Verdict::Failed } else { Verdict::Deferred };
+    let relay = e.peer().map(|p| format!("{p}:{}", p.addr.port())).unwrap_or_else(|| "none".into());
+    let mut r = JobResult::all(job, verdict, e.status(), e.text(), &relay);
+    for x in &mut r.rcpts {
+        x.diagnostic = e.reply().map(|rep| format!("smtp; {rep}"));
+    }
+    r.destination_failed = unreachable && verdict == Verdict::Deferred;
+    r
+}
+
+impl Transport for SmtpTransport {
+    fn name(&self) -> &'static str {
+        "smtp"
+    }
+    fn deliver<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, JobResult> {
+        Box::pin(self.run(job))
+    }
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""aiosmtpd receiver for postern's outbound client tests.
+
+Listens on 127.0.0.1:0, prints "PORT <n>" on stdout, and writes each accepted message
+to OUT/<seq>.json (envelope, ESMTP params, the peer's address, content in base64 exactly
+as received after dot-unstuffing).
+
+Per-recipient behaviour by local part prefix:
+  temp*  -> 450 4.2.0 at RCPT        perm*  -> 550 5.1.1 at RCPT
+  rejectdata* -> 554 5.6.0 after the final dot (whole message)
+  tempdata*   -> 451 4.3.0 after the final dot
+Modes: --pipelining (advertise PIPELINING; aiosmtpd reads commands serially, so pipelined
+input works), --smtputf8, --size N (SIZE limit), --drop-data (close the connection after
+the first line of message data), --silent (accept connections, never say anything),
+--starttls-garbage (offer STARTTLS, answer 220, then send non-TLS bytes),
+--starttls-inject (offer STARTTLS, answer "220" and a forged "250" in one write),
+--implicit-tls CERT KEY (TLS from the first byte, like port 465),
+--auth USER:PASS [--auth-mechs LOGIN,...] (AUTH offered even without TLS; the login used
+is stored as "auth_login").
+"""
+import argparse
+import asyncio
+import base64
+import json
+import os
+import ssl
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Authenticator:
+    def __init__(self, user, password):
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login == self.user and auth_data.password == self.password)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data.login.decode() if ok else None)
+
+
+class Handler:
+    def __init__(self, out, pipelining, starttls):
+        self.out = out
+        self.pipelining = pipelining
+        self.starttls = starttls
+        self.seq = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        if self.starttls:
+            responses.insert(1, "250-STARTTLS")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@", 1)[0].lower()
+        if local.startswith("temp") and not local.startswith("tempdata"):
+            return "450 4.2.0 <%s>: Mailbox temporarily unavailable" % address
+        if local.startswith("perm"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        locals_ = [a.split("@", 1)[0].lower() for a in envelope.rcpt_tos]
+        if any(l.startswith("rejectdata") for l in locals_):
+            return "554 5.6.0 Message content rejected"
+        if any(l.startswith("tempdata") for l in locals_):
+            return "451 4.3.0 Try again later"
+        self.seq += 1
+        record = {
+            "peer": list(session.peer),
+            "helo": session.host_name,
+            "auth_login": session.auth_data if session.authenticated else None,
+            "mail_from": envelope.mail_from,
+            "mail_options": envelope.mail_options,
+            "rcpt_tos": envelope.rcpt_tos,
+            "rcpt_options": envelope.rcpt_options,
+            "content_b64": base64.b64encode(envelope.original_content).decode(),
+        }
+        tmp = os.path.join(self.out, "%04d.tmp" % self.seq)
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(self.out, "%04d.json" % self.seq))
+        return "250 2.0.0 Ok: queued as %04d" % self.seq
+
+
+class DropDataSMTP(SMTP):
+    """Accepts DATA, reads one line of content, then drops the connection."""
+
+    async def smtp_DATA(self, arg):
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self._reader.readuntil(b"\r\n")
+        self.transport.close()
+
+
+class StartTlsTrickSMTP(SMTP):
+    """Offers STARTTLS (via the handler) and misbehaves after the 220."""
+
+    inject = False
+
+    async def smtp_STARTTLS(self, arg):
+        if self.inject:
+            # Response injection: a forged reply in the same segment as the 220.
+            self._writer.write(b"220 2.0.0 Ready to start TLS\r\n250 2.0.0 injected\r\n")
+            await self._writer.drain()
+            return
+        await self.push("220 2.0.0 Ready to start TLS")
+        self._writer.write(b"this is not a TLS record\r\n" * 4)
+        await self._writer.drain()
+        self.transport.close()
+
+
+class InjectSMTP(StartTlsTrickSMTP):
+    inject = True
+
+
+async def silent(reader, writer):
+    await reader.read()  # hold the connection open, answer nothing
+    writer.close()
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pipelining", action="store_true")
+    ap.add_argument("--smtputf8", action="store_true")
+    ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--drop-data", action="store_true")
+    ap.add_argument("--silent", action="store_true")
+    ap.add_argument("--starttls-garbage", action="store_true")
+    ap.add_argument("--starttls-inject", action="store_true")
+    ap.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--auth")
+    ap.add_argument("--auth-mechs", default="PLAIN,LOGIN")
+    a = ap.parse_args()
+    auth = {}
+    if a.auth:
+        user, password = a.auth.split(":", 1)
+        mechs = set(a.auth_mechs.upper().split(","))
+        auth = dict(authenticator=Authenticator(user, password), auth_require_tls=False,
+                    auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m not in mechs])
+    ssl_ctx = None
+    if a.implicit_tls:
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(*a.implicit_tls)
+    loop = asyncio.get_running_loop()
+    if a.silent:
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    else:
+        tricks = a.starttls_garbage or a.starttls_inject
+        handler = Handler(a.out, a.pipelining, tricks)
+        cls = SMTP
+        if a.drop_data:
+            cls = DropDataSMTP
+        elif a.starttls_inject:
+            cls = InjectSMTP
+        elif a.starttls_garbage:
+            cls = StartTlsTrickSMTP
+        server = await loop.create_server(
+            lambda: cls(handler, hostname="rcv.test", enable_SMTPUTF8=a.smtputf8,
+                        data_size_limit=a.size or None, decode_data=False, **auth),
+            "127.0.0.1", 0, ssl=ssl_ctx)
+    print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
