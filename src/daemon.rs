@@ -44,7 +44,8 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let users = Users::load(&cfg.users.file)?;
     let tls = inbound::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, stop_rx);
+    let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
+    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, dkim, stop_rx);
     let bound = inbound::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     tokio::spawn(crate::http::control::serve(control, queue.clone(), ctx.shutdown.clone()));

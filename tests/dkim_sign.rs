@@ -51,9 +51,17 @@ fn fixture() -> Fixture {
     let rsa = keygen("example.com", "rsa2026", Algorithm::Rsa2048, dir.path()).unwrap();
     let ed = keygen("example.com", "ed2026", Algorithm::Ed25519, dir.path()).unwrap();
     let (pkcs1, pkcs1_txt) = openssl_key(dir.path(), "pkcs1", &["genrsa", "-traditional"], "rsa");
-    let (oed, oed_txt) = openssl_key(dir.path(), "oed", &["genpkey", "-algorithm", "ed25519"], "ed25519");
+    let (oed, oed_txt) = openssl_key(
+        dir.path(),
+        "oed",
+        &["genpkey", "-algorithm", "ed25519"],
+        "ed25519",
+    );
     let pem = std::fs::read_to_string(&pkcs1).unwrap();
-    assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"), "openssl wrote PKCS#1");
+    assert!(
+        pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+        "openssl wrote PKCS#1"
+    );
     let mut conf = String::from("local=/example.com/\nlocal=/example.org/\n");
     conf += &txt_line(&rsa);
     conf += &txt_line(&ed);
@@ -73,7 +81,12 @@ fn fixture() -> Fixture {
     ])
     .unwrap();
     let selectors = vec!["rsa2026".into(), "ed2026".into()];
-    Fixture { _dir: dir, dns, signer, selectors }
+    Fixture {
+        _dir: dir,
+        dns,
+        signer,
+        selectors,
+    }
 }
 
 /// Makes a key with openssl; returns its path and the TXT value for it.
@@ -88,7 +101,11 @@ fn openssl_key(dir: &Path, name: &str, gen_args: &[&str], k: &str) -> (std::path
     peers::run(&mut make, b"").assert_ok();
     let der = pubder_bytes(&openssl, &path);
     // Ed25519 p= is the raw 32-byte key: the SPKI DER ends with it (RFC 8463 §4.2).
-    let p = if k == "ed25519" { &der[der.len() - 32..] } else { &der[..] };
+    let p = if k == "ed25519" {
+        &der[der.len() - 32..]
+    } else {
+        &der[..]
+    };
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(p);
     (path, format!("v=DKIM1; k={k}; p={b64}"))
@@ -133,13 +150,24 @@ async fn mail_auth_results(fx: &Fixture, message: &[u8]) -> Vec<DkimResult> {
     )
     .unwrap();
     let am = AuthenticatedMessage::parse(message).unwrap();
-    auth.verify_dkim(&am).await.iter().map(|o| o.result().clone()).collect()
+    auth.verify_dkim(&am)
+        .await
+        .iter()
+        .map(|o| o.result().clone())
+        .collect()
 }
 
 fn signed(fx: &Fixture, message: &[u8]) -> Vec<u8> {
-    let mut out = fx.signer.sign(message).unwrap().expect("a key for the From domain");
+    let mut out = fx
+        .signer
+        .sign(message)
+        .unwrap()
+        .expect("a key for the From domain");
     assert!(out.ends_with(b"\r\n"));
-    assert!(!out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "CRLF only");
+    assert!(
+        !out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+        "CRLF only"
+    );
     out.extend_from_slice(message);
     out
 }
@@ -156,7 +184,10 @@ async fn dkimpy_and_mail_auth_verify_rsa_and_ed25519_signatures() {
     let (rc, out) = dkimpy(&fx, &msg);
     assert_eq!(rc, 0, "dkimpy: {out}");
     for sel in &fx.selectors {
-        assert!(out.contains(&format!("d=example.com s={sel}: pass")), "{out}");
+        assert!(
+            out.contains(&format!("d=example.com s={sel}: pass")),
+            "{out}"
+        );
     }
     let results = mail_auth_results(&fx, &msg).await;
     assert_eq!(results, vec![DkimResult::Pass, DkimResult::Pass]);
@@ -167,14 +198,21 @@ async fn changed_body_or_added_from_fails_everywhere() {
     let fx = fixture();
     let msg = signed(&fx, MESSAGE.as_bytes());
 
-    let body_changed = String::from_utf8(msg.clone()).unwrap().replace("Hello Bob", "Hello Eve");
+    let body_changed = String::from_utf8(msg.clone())
+        .unwrap()
+        .replace("Hello Bob", "Hello Eve");
     let (rc, out) = dkimpy(&fx, body_changed.as_bytes());
     assert_eq!(rc, 1, "{out}");
     assert_eq!(out.matches(": fail").count(), 2, "{out}");
     let results = mail_auth_results(&fx, body_changed.as_bytes()).await;
     // mail-auth reports a body hash mismatch as neutral (RFC 6376 §6.3 leaves it open).
     assert_eq!(results.len(), 2);
-    assert!(results.iter().all(|r| format!("{r:?}").contains("FailedBodyHashMatch")), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| format!("{r:?}").contains("FailedBodyHashMatch")),
+        "{results:?}"
+    );
 
     // From is over-signed: a second From added above the signed one breaks both signatures.
     let mut extra_from = b"From: mallory@evil.test\r\n".to_vec();
@@ -183,7 +221,10 @@ async fn changed_body_or_added_from_fails_everywhere() {
     assert_eq!(rc, 1, "{out}");
     assert_eq!(out.matches(": fail").count(), 2, "{out}");
     let results = mail_auth_results(&fx, &extra_from).await;
-    assert!(results.iter().all(|r| *r != DkimResult::Pass), "{results:?}");
+    assert!(
+        results.iter().all(|r| *r != DkimResult::Pass),
+        "{results:?}"
+    );
 
     // Control: an added unsigned header does not break them, so the From check above is real.
     let mut extra_other = b"X-Added: by a later hop\r\n".to_vec();
@@ -193,7 +234,10 @@ async fn changed_body_or_added_from_fails_everywhere() {
     // Relaxed canonicalization tolerates whitespace changes in headers and body.
     let rewrapped = String::from_utf8(msg)
         .unwrap()
-        .replace("Subject: DKIM test with  extra   spaces", "Subject:  DKIM test with extra spaces")
+        .replace(
+            "Subject: DKIM test with  extra   spaces",
+            "Subject:  DKIM test with extra spaces",
+        )
         .replace("trailing spaces   \r\n", "trailing spaces\r\n");
     let (rc, out) = dkimpy(&fx, rewrapped.as_bytes());
     assert_eq!(rc, 0, "{out}");
@@ -210,7 +254,9 @@ async fn openssl_pkcs1_rsa_and_pkcs8_ed25519_keys_sign() {
     let signed = signed(&fx, msg.as_bytes());
     let (rc, out) = dkimpy(&fx, &signed);
     assert_eq!(rc, 0, "{out}");
-    assert!(out.contains("d=example.org s=pkcs1: pass") && out.contains("d=example.org s=oed: pass"));
+    assert!(
+        out.contains("d=example.org s=pkcs1: pass") && out.contains("d=example.org s=oed: pass")
+    );
     let results = mail_auth_results(&fx, &signed).await;
     assert_eq!(results, vec![DkimResult::Pass, DkimResult::Pass]);
 }
@@ -223,7 +269,10 @@ fn no_key_or_no_single_from_means_no_signature() {
     assert!(!fx.signer.has_key_for("example.net"));
     let other = MESSAGE.replace("alice@Example.com", "alice@example.net");
     assert_eq!(fx.signer.sign(other.as_bytes()).unwrap(), None);
-    let two = MESSAGE.replace("<alice@Example.com>", "<alice@example.com>, carol@example.com");
+    let two = MESSAGE.replace(
+        "<alice@Example.com>",
+        "<alice@example.com>, carol@example.com",
+    );
     assert_eq!(fx.signer.sign(two.as_bytes()).unwrap(), None);
     let none = MESSAGE.replace("From: ", "Sender: ");
     assert_eq!(fx.signer.sign(none.as_bytes()).unwrap(), None);
@@ -236,13 +285,26 @@ fn load_errors_name_file_and_domain() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.pem");
     std::fs::write(&bad, "not a key").unwrap();
-    let cfg = DkimKeyConfig { domain: "example.com".into(), selector: "s".into(), key: bad.clone() };
+    let cfg = DkimKeyConfig {
+        domain: "example.com".into(),
+        selector: "s".into(),
+        key: bad.clone(),
+    };
     let err = DkimSigner::load(&[cfg]).unwrap_err().to_string();
-    assert!(err.contains(&bad.display().to_string()) && err.contains("example.com"), "{err}");
+    assert!(
+        err.contains(&bad.display().to_string()) && err.contains("example.com"),
+        "{err}"
+    );
     assert!(err.contains("no private key found"), "{err}");
 
     let g = keygen("example.com", "dup", Algorithm::Ed25519, dir.path()).unwrap();
-    let cfg = DkimKeyConfig { domain: "example.com".into(), selector: "dup".into(), key: g.path };
-    let err = DkimSigner::load(&[cfg.clone(), cfg]).unwrap_err().to_string();
+    let cfg = DkimKeyConfig {
+        domain: "example.com".into(),
+        selector: "dup".into(),
+        key: g.path,
+    };
+    let err = DkimSigner::load(&[cfg.clone(), cfg])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("configured twice"), "{err}");
 }

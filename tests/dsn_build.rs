@@ -35,7 +35,9 @@ fn recipients() -> Vec<DsnRecipient> {
             action: DsnAction::Failed,
             status: Status(5, 1, 1),
             remote_mta: Some("mx1.example.net".into()),
-            diagnostic: Some("550 5.1.1 <bob@example.net>: Recipient address rejected: User unknown".into()),
+            diagnostic: Some(
+                "550 5.1.1 <bob@example.net>: Recipient address rejected: User unknown".into(),
+            ),
             last_attempt: Some(t(1_790_000_100)),
             will_retry_until: None,
         },
@@ -45,7 +47,10 @@ fn recipients() -> Vec<DsnRecipient> {
             action: DsnAction::Failed,
             status: Status(5, 4, 4),
             remote_mta: None,
-            diagnostic: Some("Host or domain name not found. Name service error for name=example.org type=MX".into()),
+            diagnostic: Some(
+                "Host or domain name not found. Name service error for name=example.org type=MX"
+                    .into(),
+            ),
             last_attempt: None,
             will_retry_until: None,
         },
@@ -85,38 +90,68 @@ fn failure_dsn_parses_in_mail_parser() {
     let from = msg.from().unwrap().first().unwrap();
     assert_eq!(from.address(), Some("MAILER-DAEMON@mail.example.com"));
     assert_eq!(from.name(), Some("Mail Delivery System"));
-    assert_eq!(msg.to().unwrap().first().unwrap().address(), Some("alice@example.com"));
-    assert_eq!(msg.header("Auto-Submitted").and_then(|h| h.as_text()), Some("auto-replied"));
+    assert_eq!(
+        msg.to().unwrap().first().unwrap().address(),
+        Some("alice@example.com")
+    );
+    assert_eq!(
+        msg.header("Auto-Submitted").and_then(|h| h.as_text()),
+        Some("auto-replied")
+    );
     assert!(msg.message_id().unwrap().ends_with("@mail.example.com"));
     assert!(msg.date().is_some());
 
     let types: Vec<String> = msg.parts[1..]
         .iter()
-        .filter_map(|p| p.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))))
+        .filter_map(|p| {
+            p.content_type()
+                .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        })
         .collect();
-    assert_eq!(types[..3], ["text/plain", "message/delivery-status", "message/rfc822"]);
+    assert_eq!(
+        types[..3],
+        ["text/plain", "message/delivery-status", "message/rfc822"]
+    );
     let notice = msg.body_text(0).unwrap();
-    assert!(notice.contains("<bob@example.net>: host mx1.example.net said: 550 5.1.1"), "{notice}");
+    assert!(
+        notice.contains("<bob@example.net>: host mx1.example.net said: 550 5.1.1"),
+        "{notice}"
+    );
     let status = String::from_utf8_lossy(msg.parts[2].contents()).into_owned();
-    assert!(status.contains("Final-Recipient: rfc822; bob@example.net\r\n"), "{status}");
+    assert!(
+        status.contains("Final-Recipient: rfc822; bob@example.net\r\n"),
+        "{status}"
+    );
     assert!(status.contains("Original-Recipient: rfc822; Bob@Example.NET\r\n"));
     assert!(status.contains("Diagnostic-Code: X-Postern; Host or domain name not found."));
     let returned = msg.parts[3].message().expect("nested message");
     assert_eq!(returned.subject(), Some("quarterly report"));
     assert_eq!(returned.message_id(), Some("orig-77@example.com"));
-    assert_eq!(returned.body_text(0).unwrap().trim(), "Numbers attached, caf\u{e9} later.");
+    assert_eq!(
+        returned.body_text(0).unwrap().trim(),
+        "Numbers attached, caf\u{e9} later."
+    );
 }
 
 #[test]
 fn failure_dsn_parses_in_python_email() {
     let dsn = build_dsn(&input(Some(Ret::Full), recipients()));
     let v = python_view(&dsn);
-    eprintln!("python email: {}", serde_json::to_string(&v["recipients"]).unwrap());
+    eprintln!(
+        "python email: {}",
+        serde_json::to_string(&v["recipients"]).unwrap()
+    );
     assert_eq!(v["content_type"], "multipart/report");
     assert_eq!(v["report_type"], "delivery-status");
     assert_eq!(v["defects"], serde_json::json!([]));
-    assert_eq!(v["parts"], serde_json::json!(["text/plain", "message/delivery-status", "message/rfc822"]));
-    assert_eq!(v["headers"]["subject"], "Undelivered Mail Returned to Sender");
+    assert_eq!(
+        v["parts"],
+        serde_json::json!(["text/plain", "message/delivery-status", "message/rfc822"])
+    );
+    assert_eq!(
+        v["headers"]["subject"],
+        "Undelivered Mail Returned to Sender"
+    );
     assert_eq!(v["headers"]["auto-submitted"], "auto-replied");
     assert_eq!(v["headers"]["to"], "alice@example.com");
     assert_eq!(v["per_message"]["reporting-mta"], "dns; mail.example.com");
@@ -136,7 +171,12 @@ fn failure_dsn_parses_in_python_email() {
     assert!(carol.get("remote-mta").is_none());
     assert_eq!(v["returned"]["subject"], "quarterly report");
     assert_eq!(v["returned"]["message_id"], "<orig-77@example.com>");
-    assert!(v["returned"]["body"].as_str().unwrap().contains("Numbers attached"));
+    assert!(
+        v["returned"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Numbers attached")
+    );
 }
 
 #[test]
@@ -145,7 +185,8 @@ fn ret_hdrs_and_delay_return_headers_only_in_both_parsers() {
     delayed.truncate(1);
     delayed[0].action = DsnAction::Delayed;
     delayed[0].status = Status(4, 4, 1);
-    delayed[0].diagnostic = Some("connect to mx1.example.net[127.0.0.2]:25: Connection refused".into());
+    delayed[0].diagnostic =
+        Some("connect to mx1.example.net[127.0.0.2]:25: Connection refused".into());
     delayed[0].will_retry_until = Some(t(1_790_432_000));
     for (case, dsn) in [
         ("RET=HDRS", build_dsn(&input(Some(Ret::Hdrs), recipients()))),
@@ -158,13 +199,29 @@ fn ret_hdrs_and_delay_return_headers_only_in_both_parsers() {
         let msg = MessageParser::default().parse(&dsn).unwrap();
         let third = msg.parts[3].content_type().unwrap();
         assert_eq!(third.subtype(), Some("rfc822-headers"), "{case}");
-        assert!(!String::from_utf8_lossy(&dsn).contains("Numbers attached"), "{case}: body left out");
+        assert!(
+            !String::from_utf8_lossy(&dsn).contains("Numbers attached"),
+            "{case}: body left out"
+        );
         if case == "delay" {
-            assert_eq!(v["headers"]["subject"], "Delayed Mail (still being retried)");
+            assert_eq!(
+                v["headers"]["subject"],
+                "Delayed Mail (still being retried)"
+            );
             assert_eq!(v["recipients"][0]["action"], "delayed");
             assert_eq!(v["recipients"][0]["status"], "4.4.1");
-            assert!(v["recipients"][0]["will-retry-until"].as_str().unwrap().contains("2026"));
-            assert!(v["text"].as_str().unwrap().contains("THIS IS A WARNING ONLY"));
+            assert!(
+                v["recipients"][0]["will-retry-until"]
+                    .as_str()
+                    .unwrap()
+                    .contains("2026")
+            );
+            assert!(
+                v["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("THIS IS A WARNING ONLY")
+            );
         }
     }
 }
@@ -175,7 +232,10 @@ fn our_parser_reads_back_the_report() {
     let parsed = parse_dsn(&dsn).expect("a DSN");
     assert_eq!(parsed.reporting_mta.as_deref(), Some("mail.example.com"));
     assert_eq!(parsed.envelope_id.as_deref(), Some("QX-1234"));
-    assert_eq!(parsed.original_message_id.as_deref(), Some("orig-77@example.com"));
+    assert_eq!(
+        parsed.original_message_id.as_deref(),
+        Some("orig-77@example.com")
+    );
     let got: Vec<_> = parsed
         .recipients
         .iter()
@@ -184,8 +244,16 @@ fn our_parser_reads_back_the_report() {
     assert_eq!(
         got,
         [
-            ("bob@example.net", Some(DsnAction::Failed), Some(Status(5, 1, 1))),
-            ("carol@example.org", Some(DsnAction::Failed), Some(Status(5, 4, 4))),
+            (
+                "bob@example.net",
+                Some(DsnAction::Failed),
+                Some(Status(5, 1, 1))
+            ),
+            (
+                "carol@example.org",
+                Some(DsnAction::Failed),
+                Some(Status(5, 4, 4))
+            ),
         ]
     );
 }

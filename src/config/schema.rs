@@ -19,6 +19,8 @@ pub struct Config {
     pub delivery: Delivery,
     pub http: Http,
     pub log: Log,
+    /// `[[dkim]]` signing keys: domain, selector, key (PEM file).
+    pub dkim: Vec<crate::dkim::DkimKeyConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

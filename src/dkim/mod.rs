@@ -9,7 +9,7 @@ mod keygen;
 mod keys;
 mod sign;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 pub use keygen::{Algorithm, GeneratedKey, keygen};
@@ -17,7 +17,7 @@ pub use sign::DkimSigner;
 
 /// One `[[dkim]]` entry of the config file: sign mail from `domain` with the key in `key`,
 /// published at `<selector>._domainkey.<domain>`. The algorithm is read from the PEM.
-#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DkimKeyConfig {
     pub domain: String,

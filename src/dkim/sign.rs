@@ -159,7 +159,10 @@ impl HeaderInfo {
             (Some(from), None) => single_mailbox_domain(from.value()),
             _ => None, // no From, or several: which one a reader sees is ambiguous
         };
-        let present = headers.iter().map(|h| h.name().to_ascii_lowercase()).collect();
+        let present = headers
+            .iter()
+            .map(|h| h.name().to_ascii_lowercase())
+            .collect();
         Some(HeaderInfo {
             from_domain,
             present,
@@ -224,7 +227,10 @@ mod tests {
             d("From: =?utf-8?q?J=C3=B6rg?= <j@b\u{fc}cher.example>\r\n"),
             Some("xn--bcher-kva.example".into())
         );
-        assert_eq!(d("from: \"q@x\"@quoted.test\r\n"), Some("quoted.test".into()));
+        assert_eq!(
+            d("from: \"q@x\"@quoted.test\r\n"),
+            Some("quoted.test".into())
+        );
     }
 
     #[test]
@@ -263,6 +269,9 @@ mod tests {
             key: "/nonexistent/postern/k.pem".into(),
         };
         let e = DkimSigner::load(&[cfg]).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/postern/k.pem") && e.contains("example.com"), "{e}");
+        assert!(
+            e.contains("/nonexistent/postern/k.pem") && e.contains("example.com"),
+            "{e}"
+        );
     }
 }

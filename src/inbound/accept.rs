@@ -30,7 +30,9 @@ pub async fn enqueue(ctx: &Context, sub: Submission, body: Vec<u8>) -> Result<Qu
         _ => None,
     };
     let received = received::header(&cfg.server.hostname, &id, &sub.origin, sub.smtputf8, cfg.server.received_auth, single);
-    let mut message = Vec::with_capacity(received.len() + body.len());
+    let signature = if sub.origin.may_relay { sign(ctx, &body).await } else { None };
+    let mut message = Vec::with_capacity(signature.as_ref().map_or(0, Vec::len) + received.len() + body.len());
+    message.extend_from_slice(signature.as_deref().unwrap_or_default());
     message.extend_from_slice(received.as_bytes());
     message.extend_from_slice(&body);
     let body_8bit = sub.body_8bit || body.iter().any(|b| *b >= 0x80);
@@ -56,6 +58,22 @@ pub async fn enqueue(ctx: &Context, sub: Submission, body: Vec<u8>) -> Result<Qu
     }
     tracing::info!(id = %id, client = %sub.origin.ip, from = %format!("<{from}>"), nrcpt, size, via = %sub.origin.via, "queued");
     Ok(id)
+}
+
+/// DKIM-Signature lines for mail from clients that may relay, when the From domain has a
+/// key. Signing failure does not reject the mail: it goes out unsigned and we log why.
+async fn sign(ctx: &Context, body: &[u8]) -> Option<Vec<u8>> {
+    let signer = ctx.dkim.read().unwrap().clone();
+    let result = if body.len() > 256 * 1024 {
+        let owned = body.to_vec();
+        tokio::task::spawn_blocking(move || signer.sign(&owned)).await.unwrap_or(Ok(None))
+    } else {
+        signer.sign(body)
+    };
+    result.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "DKIM signing failed; sending unsigned");
+        None
+    })
 }
 
 /// Ends an SMTP transaction: queue it and produce the reply to DATA / BDAT LAST.

@@ -26,6 +26,7 @@ pub struct Context {
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
     pub connections: Arc<limits::ConnLimiter>,
     pub auth_failures: limits::AuthFailures,
+    pub dkim: RwLock<crate::dkim::DkimSigner>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -35,6 +36,7 @@ impl Context {
         queue: Queue,
         users: Users,
         tls: Arc<rustls::ServerConfig>,
+        dkim: crate::dkim::DkimSigner,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Context> {
         let connections = limits::ConnLimiter::new(config.limits.connections, config.limits.connections_per_ip);
@@ -45,6 +47,7 @@ impl Context {
             tls: RwLock::new(tls),
             connections,
             auth_failures: limits::AuthFailures::default(),
+            dkim: RwLock::new(dkim),
             shutdown,
         })
     }

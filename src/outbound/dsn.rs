@@ -103,11 +103,19 @@ pub fn build_dsn(input: &DsnInput<'_>) -> Vec<u8> {
     let eight_bit = !notice.is_ascii() || original.content().iter().any(|b| *b >= 0x80);
 
     let mut out = String::with_capacity(4096);
-    field(&mut out, "From", &format!("Mail Delivery System <MAILER-DAEMON@{host}>"));
+    field(
+        &mut out,
+        "From",
+        &format!("Mail Delivery System <MAILER-DAEMON@{host}>"),
+    );
     field(&mut out, "To", &format!("<{}>", clean(&input.sender)));
     field(&mut out, "Subject", kind.subject());
     field(&mut out, "Date", &rfc2822(input.date));
-    field(&mut out, "Message-ID", &format!("<{}@{host}>", unique_token()));
+    field(
+        &mut out,
+        "Message-ID",
+        &format!("<{}@{host}>", unique_token()),
+    );
     field(&mut out, "Auto-Submitted", "auto-replied");
     field(&mut out, "MIME-Version", "1.0");
     let ctype = format!("multipart/report; report-type=delivery-status; boundary=\"{boundary}\"");
@@ -123,7 +131,12 @@ pub fn build_dsn(input: &DsnInput<'_>) -> Vec<u8> {
     };
     part_head(&mut out, &boundary, "Notification", ctype);
     out.push_str(&notice);
-    part_head(&mut out, &boundary, "Delivery report", "message/delivery-status");
+    part_head(
+        &mut out,
+        &boundary,
+        "Delivery report",
+        "message/delivery-status",
+    );
     out.push_str(&delivery_status(input, &host));
 
     if let Some((description, ctype)) = original.describe(kind) {
@@ -202,7 +215,9 @@ impl Returned {
             (Returned::Full(_), false) => "message/rfc822",
             (Returned::Full(_), true) => "message/rfc822\r\nContent-Transfer-Encoding: 8bit",
             (Returned::Headers(_), false) => "text/rfc822-headers",
-            (Returned::Headers(_), true) => "text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit",
+            (Returned::Headers(_), true) => {
+                "text/rfc822-headers\r\nContent-Transfer-Encoding: 8bit"
+            }
         };
         let description = match (self, kind) {
             (Returned::Full(_), _) => "Undelivered Message",
@@ -229,7 +244,11 @@ fn notice_text(input: &DsnInput<'_>, kind: Kind, host: &str) -> String {
                  ####################################################################\r\n\r\n\
                  Your message has not been delivered yet to the recipients below.\r\n",
             );
-            let until = input.recipients.iter().filter_map(|r| r.will_retry_until).max();
+            let until = input
+                .recipients
+                .iter()
+                .filter_map(|r| r.will_retry_until)
+                .max();
             if let Some(until) = until {
                 let _ = write!(t, "Delivery will be retried until {}.\r\n", rfc2822(until));
             }
@@ -253,7 +272,11 @@ fn notice_text(input: &DsnInput<'_>, kind: Kind, host: &str) -> String {
 
 /// Postfix-style `<rcpt>: host mx said: 550 ...`; the address may be UTF-8 here.
 fn recipient_line(r: &DsnRecipient) -> String {
-    let text = |s: &str| -> String { s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect() };
+    let text = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
     let mut line = format!("<{}>:", text(r.final_recipient.trim()));
     let host = r.remote_mta.as_deref().map(|h| clean(strip_type(h)));
     let done = !matches!(r.action, DsnAction::Failed | DsnAction::Delayed);
@@ -276,11 +299,19 @@ fn delivery_status(input: &DsnInput<'_>, host: &str) -> String {
     if let Some(envid) = input.envelope_id.as_deref().filter(|e| !e.is_empty()) {
         field(&mut s, "Original-Envelope-Id", &clean(envid));
     }
-    field(&mut s, "X-Postern-Sender", &format!("rfc822; {}", clean(&input.sender)));
+    field(
+        &mut s,
+        "X-Postern-Sender",
+        &format!("rfc822; {}", clean(&input.sender)),
+    );
     field(&mut s, "Arrival-Date", &rfc2822(input.arrival_date));
     for r in &input.recipients {
         s.push_str("\r\n");
-        field(&mut s, "Final-Recipient", &typed_address(&r.final_recipient));
+        field(
+            &mut s,
+            "Final-Recipient",
+            &typed_address(&r.final_recipient),
+        );
         if let Some(orcpt) = r.original_recipient.as_deref().filter(|o| !o.is_empty()) {
             let value = match orcpt.split_once(';') {
                 Some((kind, addr)) => format!("{}; {}", clean(kind.trim()), clean(addr.trim())),
@@ -291,7 +322,11 @@ fn delivery_status(input: &DsnInput<'_>, host: &str) -> String {
         field(&mut s, "Action", r.action.as_str());
         field(&mut s, "Status", &status_for(r).to_string());
         if let Some(mta) = &r.remote_mta {
-            field(&mut s, "Remote-MTA", &format!("dns; {}", clean(strip_type(mta))));
+            field(
+                &mut s,
+                "Remote-MTA",
+                &format!("dns; {}", clean(strip_type(mta))),
+            );
         }
         if let Some(diag) = &r.diagnostic {
             field(&mut s, "Diagnostic-Code", &diagnostic_code(diag));
@@ -314,7 +349,11 @@ fn status_for(r: &DsnRecipient) -> Status {
         DsnAction::Delayed => 4,
         _ => 2,
     };
-    if r.status.0 == class { r.status } else { Status(class, 0, 0) }
+    if r.status.0 == class {
+        r.status
+    } else {
+        Status(class, 0, 0)
+    }
 }
 
 /// `smtp; 550 5.1.1 ...` for a remote reply, `X-Postern; ...` for our own reasons.
@@ -327,7 +366,11 @@ fn diagnostic_code(diag: &str) -> String {
     }
     let d = clean(diag);
     let is_reply = d.len() >= 4 && d.as_bytes()[..3].iter().all(u8::is_ascii_digit);
-    if is_reply { format!("smtp; {d}") } else { format!("X-Postern; {d}") }
+    if is_reply {
+        format!("smtp; {d}")
+    } else {
+        format!("X-Postern; {d}")
+    }
 }
 
 /// `rfc822; user@example.net`, or RFC 6533 `utf-8;` with `\x{HEX}` for non-ASCII.
@@ -351,7 +394,9 @@ fn typed_address(addr: &str) -> String {
 fn strip_type(value: &str) -> &str {
     let v = value.trim();
     for prefix in ["dns;", "smtp;"] {
-        if v.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix)) {
+        if v.get(..prefix.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+        {
             return v[prefix.len()..].trim();
         }
     }
@@ -412,7 +457,11 @@ fn floor_char(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
     }
-    if i == 0 { s.chars().next().map_or(0, char::len_utf8) } else { i }
+    if i == 0 {
+        s.chars().next().map_or(0, char::len_utf8)
+    } else {
+        i
+    }
 }
 
 fn part_head(out: &mut String, boundary: &str, description: &str, ctype: &str) {
@@ -460,7 +509,11 @@ fn wrap_long_lines(headers: &[u8]) -> Vec<u8> {
 
 /// A boundary that does not occur in the attached content.
 fn boundary(host: &str, content: &[u8]) -> String {
-    let host: String = host.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').take(40).collect();
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .take(40)
+        .collect();
     loop {
         let b = format!("{}/{host}", unique_token());
         if memchr::memmem::find(content, b.as_bytes()).is_none() {
@@ -481,7 +534,6 @@ fn rfc2822(t: SystemTime) -> String {
         .format(&Rfc2822)
         .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_string())
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -540,11 +592,23 @@ mod tests {
         assert!(t.contains("Auto-Submitted: auto-replied\r\n"));
         assert!(t.contains("Content-Type: message/rfc822\r\n\r\nSubject: hi\r\n"));
         assert!(t.contains("\r\nbody line\r\n\r\n--"));
-        assert!(t.contains("Original-Envelope-Id: env -1\r\n"), "CR/LF removed from ENVID");
+        assert!(
+            t.contains("Original-Envelope-Id: env -1\r\n"),
+            "CR/LF removed from ENVID"
+        );
         assert!(t.contains("Remote-MTA: dns; mx1.example.net\r\n"));
-        let diag = t.split("Diagnostic-Code:").nth(1).unwrap().split("\r\nLast-").next().unwrap();
+        let diag = t
+            .split("Diagnostic-Code:")
+            .nth(1)
+            .unwrap()
+            .split("\r\nLast-")
+            .next()
+            .unwrap();
         assert!(diag.lines().count() > 10 && diag.lines().all(|l| l.len() <= SOFT_LINE + 1));
-        assert!(diag.replace("\r\n", "").starts_with(" smtp; 550 5.1.1 very long reason very"));
+        assert!(
+            diag.replace("\r\n", "")
+                .starts_with(" smtp; 550 5.1.1 very long reason very")
+        );
         assert!(t.contains("<bob@example.net>: host mx1.example.net said: 550 5.1.1"));
     }
 
@@ -553,7 +617,10 @@ mod tests {
         let orig = b"Subject: hi\r\n\r\nsecret body\r\n";
         for dsn in [
             build_dsn(&input(orig, Some(Ret::Hdrs), &[DsnAction::Failed])),
-            build_dsn(&DsnInput { return_limit: 10, ..input(orig, None, &[DsnAction::Failed]) }),
+            build_dsn(&DsnInput {
+                return_limit: 10,
+                ..input(orig, None, &[DsnAction::Failed])
+            }),
             build_dsn(&input(orig, Some(Ret::Full), &[DsnAction::Delayed])),
         ] {
             assert_wire_clean(&dsn);
@@ -563,7 +630,10 @@ mod tests {
         }
         let delay = text(&build_dsn(&input(orig, None, &[DsnAction::Delayed])));
         assert!(delay.contains("Subject: Delayed Mail (still being retried)\r\n"));
-        assert!(delay.contains("Status: 4.0.0\r\n"), "class repaired to match the action");
+        assert!(
+            delay.contains("Status: 4.0.0\r\n"),
+            "class repaired to match the action"
+        );
         let ok = text(&build_dsn(&input(orig, None, &[DsnAction::Delivered])));
         assert!(ok.contains("Subject: Successful Mail Delivery Report\r\n"));
         assert!(ok.contains("<bob@example.net>: delivered via mx1.example.net: 550"));
@@ -580,16 +650,25 @@ mod tests {
         let mut r = input(b"", None, &[DsnAction::Failed]);
         r.recipients[0].final_recipient = "j\u{f6}rg+x@example.net".into();
         let t = text(&build_dsn(&r));
-        assert!(t.contains("Final-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@example.net\r\n"), "{t}");
+        assert!(
+            t.contains("Final-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@example.net\r\n"),
+            "{t}"
+        );
         assert!(t.contains("charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"));
-        assert!(!t.contains("message/rfc822"), "empty original: no third part");
+        assert!(
+            !t.contains("message/rfc822"),
+            "empty original: no third part"
+        );
     }
 
     #[test]
     fn diagnostics_get_a_type() {
         assert_eq!(diagnostic_code("550 5.1.1 no"), "smtp; 550 5.1.1 no");
         assert_eq!(diagnostic_code("smtp;550 x"), "smtp; 550 x");
-        assert_eq!(diagnostic_code("connect to mx: refused"), "X-Postern; connect to mx: refused");
+        assert_eq!(
+            diagnostic_code("connect to mx: refused"),
+            "X-Postern; connect to mx: refused"
+        );
         assert_eq!(DsnAction::parse("Failed (x)"), Some(DsnAction::Failed));
         assert_eq!(DsnAction::parse("bogus"), None);
     }

@@ -39,7 +39,10 @@ pub struct ParsedRecipient {
 /// recipient group carrying a Final-Recipient.
 pub fn parse_dsn(message: &[u8]) -> Option<ParsedDsn> {
     let parsed = MessageParser::default().parse(message)?;
-    let status_body = parsed.parts.iter().find(|p| is_type(p, "message", &["delivery-status", "global-delivery-status"]))?;
+    let status_body = parsed
+        .parts
+        .iter()
+        .find(|p| is_type(p, "message", &["delivery-status", "global-delivery-status"]))?;
     let text = String::from_utf8_lossy(status_body.contents());
     let mut groups = field_groups(&text).into_iter();
     let per_message = groups.next()?;
@@ -62,7 +65,9 @@ pub fn parse_dsn(message: &[u8]) -> Option<ParsedDsn> {
 fn is_type(part: &mail_parser::MessagePart<'_>, ctype: &str, subtypes: &[&str]) -> bool {
     part.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case(ctype)
-            && ct.subtype().is_some_and(|s| subtypes.iter().any(|w| w.eq_ignore_ascii_case(s)))
+            && ct
+                .subtype()
+                .is_some_and(|s| subtypes.iter().any(|w| w.eq_ignore_ascii_case(s)))
     })
 }
 
@@ -135,7 +140,11 @@ fn get(group: &[(String, String)], name: &str) -> Option<String> {
 /// `rfc822; <a@b>` -> `a@b`; `utf-8; j\x{F6}rg@b` -> `jörg@b`; no type: the value itself.
 fn address(value: &str) -> String {
     let (kind, addr) = value.split_once(';').unwrap_or(("rfc822", value));
-    let addr = addr.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let addr = addr
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if kind.trim().eq_ignore_ascii_case("utf-8") {
         decode_utf8_xtext(addr).into_owned()
     } else {
@@ -154,7 +163,9 @@ fn decode_utf8_xtext(s: &str) -> Cow<'_, str> {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 3..];
         let decoded = after.find('}').and_then(|end| {
-            let c = u32::from_str_radix(&after[..end], 16).ok().and_then(char::from_u32)?;
+            let c = u32::from_str_radix(&after[..end], 16)
+                .ok()
+                .and_then(char::from_u32)?;
             Some((c, end))
         });
         match decoded {
@@ -181,7 +192,9 @@ fn strip_type(value: &str) -> String {
 
 /// `5.1.1` (a comment may follow) -> Status; class must be 2, 4 or 5 (RFC 3463).
 fn parse_status(value: &str) -> Option<Status> {
-    let token = value.split(|c: char| c.is_whitespace() || c == '(').next()?;
+    let token = value
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .next()?;
     let mut it = token.split('.');
     let class: u8 = it.next()?.parse().ok()?;
     let subject: u16 = it.next()?.parse().ok()?;
@@ -217,8 +230,18 @@ mod tests {
             ret: None,
             return_limit: 50_000,
             recipients: vec![
-                rcpt("bob@example.net", DsnAction::Failed, Status(5, 1, 1), Some("550 5.1.1 no such user")),
-                rcpt("j\u{f6}rg@example.net", DsnAction::Delayed, Status(4, 4, 1), None),
+                rcpt(
+                    "bob@example.net",
+                    DsnAction::Failed,
+                    Status(5, 1, 1),
+                    Some("550 5.1.1 no such user"),
+                ),
+                rcpt(
+                    "j\u{f6}rg@example.net",
+                    DsnAction::Delayed,
+                    Status(4, 4, 1),
+                    None,
+                ),
             ],
             date: SystemTime::UNIX_EPOCH,
         })
@@ -229,14 +252,22 @@ mod tests {
         let dsn = parse_dsn(&built()).expect("a DSN");
         assert_eq!(dsn.reporting_mta.as_deref(), Some("mail.example.com"));
         assert_eq!(dsn.envelope_id.as_deref(), Some("env-42"));
-        assert_eq!(dsn.original_message_id.as_deref(), Some("orig-1@example.com"));
-        let [bob, jorg] = &dsn.recipients[..] else { panic!("{dsn:?}") };
+        assert_eq!(
+            dsn.original_message_id.as_deref(),
+            Some("orig-1@example.com")
+        );
+        let [bob, jorg] = &dsn.recipients[..] else {
+            panic!("{dsn:?}")
+        };
         assert_eq!(bob.final_recipient, "bob@example.net");
         assert_eq!(bob.original_recipient.as_deref(), Some("BOB@EXAMPLE.NET"));
         assert_eq!(bob.action, Some(DsnAction::Failed));
         assert_eq!(bob.status, Some(Status(5, 1, 1)));
         assert_eq!(bob.remote_mta.as_deref(), Some("mx1.example.net"));
-        assert_eq!(bob.diagnostic.as_deref(), Some("smtp; 550 5.1.1 no such user"));
+        assert_eq!(
+            bob.diagnostic.as_deref(),
+            Some("smtp; 550 5.1.1 no such user")
+        );
         assert_eq!(jorg.final_recipient, "j\u{f6}rg@example.net");
         assert_eq!(jorg.action, Some(DsnAction::Delayed));
         assert_eq!(jorg.status, Some(Status(4, 4, 1)));
@@ -261,7 +292,10 @@ mod tests {
         assert_eq!(r.final_recipient, "c@example.org");
         assert_eq!(r.action, Some(DsnAction::Failed));
         assert_eq!(r.status, Some(Status(5, 2, 2)));
-        assert_eq!(r.diagnostic.as_deref(), Some("smtp; 552-5.2.2 over quota 552 5.2.2 try later"));
+        assert_eq!(
+            r.diagnostic.as_deref(),
+            Some("smtp; 552-5.2.2 over quota 552 5.2.2 try later")
+        );
     }
 
     #[test]

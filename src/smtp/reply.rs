@@ -44,7 +44,6 @@ pub enum ReplyError {
 pub const MAX_REPLY_LINE: usize = 4096;
 /// Most lines in one reply the client accepts (bounds memory against a hostile server).
 pub const MAX_REPLY_LINES: usize = 1000;
-
 /// Replaces CR and LF so a line can never break the framing (texts may quote client input).
 fn clean_line(s: String) -> String {
     if s.bytes().any(|b| b == b'\r' || b == b'\n') {
@@ -88,12 +87,11 @@ impl Reply {
     pub fn write_wire(&self, out: &mut Vec<u8>) {
         use std::io::Write;
         let last = self.lines.len().saturating_sub(1);
-        let empty = [String::new()];
-        let lines: &[String] = if self.lines.is_empty() {
-            &empty
-        } else {
-            &self.lines
-        };
+        // A reply always has at least one line on the wire.
+        const EMPTY: &[String] = &[String::new()];
+        let lines = Some(&self.lines[..])
+            .filter(|l| !l.is_empty())
+            .unwrap_or(EMPTY);
         for (i, line) in lines.iter().enumerate() {
             let sep = if i == last { ' ' } else { '-' };
             // Writing into a Vec cannot fail.
@@ -527,10 +525,7 @@ mod tests {
         assert!(Reply::auth_failed().is_permanent());
         let r = Reply::multiline(250, None, vec!["a".into(), "b".into()]);
         assert_eq!(r.text(), "a b");
-    }
-
-    #[test]
-    fn crlf_in_text_is_neutralised() {
+        // Client text quoted in a reply cannot inject a second reply line.
         let r = Reply::relay_denied("x\r\n250 ok");
         assert_eq!(r.to_wire().iter().filter(|&&b| b == b'\n').count(), 1);
     }
