@@ -177,7 +177,9 @@ async fn dkimpy_and_mail_auth_verify_rsa_and_ed25519_signatures() {
     let fx = fixture();
     let msg = signed(&fx, MESSAGE.as_bytes());
     let head = String::from_utf8_lossy(&msg[..msg.len() - MESSAGE.len()]).to_string();
+    eprintln!("{head}");
     assert_eq!(head.matches("DKIM-Signature:").count(), 2, "{head}");
+    assert!(head.contains("h=From:From:"), "From is over-signed: {head}");
     assert!(head.contains("a=rsa-sha256") && head.contains("a=ed25519-sha256"));
     assert!(head.contains("c=relaxed/relaxed") && head.contains("d=example.com"));
 
@@ -191,6 +193,13 @@ async fn dkimpy_and_mail_auth_verify_rsa_and_ed25519_signatures() {
     }
     let results = mail_auth_results(&fx, &msg).await;
     assert_eq!(results, vec![DkimResult::Pass, DkimResult::Pass]);
+
+    // Keys are parsed once: signing is just hashing + one RSA and one Ed25519 operation.
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        fx.signer.sign(MESSAGE.as_bytes()).unwrap().unwrap();
+    }
+    eprintln!("sign (rsa+ed25519, debug build): {:?} per message", start.elapsed() / 200);
 }
 
 #[tokio::test]

@@ -82,6 +82,7 @@ fn python_view(dsn: &[u8]) -> Value {
 fn failure_dsn_parses_in_mail_parser() {
     let dsn = build_dsn(&input(None, recipients()));
     eprintln!("{}", String::from_utf8_lossy(&dsn));
+    assert_wire_clean(&dsn);
     let msg = MessageParser::default().parse(&dsn).expect("parses");
     let ct = msg.content_type().unwrap();
     assert_eq!((ct.ctype(), ct.subtype()), ("multipart", Some("report")));
@@ -255,5 +256,129 @@ fn our_parser_reads_back_the_report() {
                 Some(Status(5, 4, 4))
             ),
         ]
+    );
+}
+
+// Wire-format details: CRLF, line lengths, what is returned when.
+
+fn wire_input<'a>(original: &'a [u8], ret: Option<Ret>, actions: &[DsnAction]) -> DsnInput<'a> {
+    DsnInput {
+        reporting_mta: "mail.example.com".into(),
+        envelope_id: Some("env\r\n-1".into()),
+        sender: "alice@example.com".into(),
+        arrival_date: SystemTime::UNIX_EPOCH,
+        original,
+        ret,
+        return_limit: postern::outbound::dsn::DEFAULT_RETURN_LIMIT,
+        recipients: actions
+            .iter()
+            .map(|&action| DsnRecipient {
+                final_recipient: "bob@example.net".into(),
+                original_recipient: None,
+                action,
+                status: Status(5, 1, 1),
+                remote_mta: Some("dns; mx1.example.net".into()),
+                diagnostic: Some(format!("550 5.1.1 {}", "very long reason ".repeat(80))),
+                last_attempt: Some(SystemTime::UNIX_EPOCH),
+                will_retry_until: None,
+            })
+            .collect(),
+        date: SystemTime::UNIX_EPOCH,
+    }
+}
+
+fn text(dsn: &[u8]) -> String {
+    String::from_utf8_lossy(dsn).into_owned()
+}
+
+#[track_caller]
+fn assert_wire_clean(dsn: &[u8]) {
+    for line in dsn.split(|b| *b == b'\n') {
+        assert!(line.len() < 998, "line of {} octets", line.len());
+    }
+    for (i, b) in dsn.iter().enumerate() {
+        if *b == b'\n' {
+            assert!(i > 0 && dsn[i - 1] == b'\r', "bare LF at {i}");
+        }
+    }
+    assert!(dsn.ends_with(b"--\r\n"));
+}
+
+#[test]
+fn failure_returns_full_message_with_folded_fields() {
+    let orig = b"Subject: hi\nFrom: alice@example.com\n\nbody line\n";
+    let dsn = build_dsn(&wire_input(orig, None, &[DsnAction::Failed]));
+    assert_wire_clean(&dsn);
+    let t = text(&dsn);
+    assert!(t.contains("Subject: Undelivered Mail Returned to Sender\r\n"));
+    assert!(t.contains("Auto-Submitted: auto-replied\r\n"));
+    assert!(t.contains("Content-Type: message/rfc822\r\n\r\nSubject: hi\r\n"));
+    assert!(t.contains("\r\nbody line\r\n\r\n--"));
+    assert!(
+        t.contains("Original-Envelope-Id: env -1\r\n"),
+        "CR/LF removed from ENVID"
+    );
+    assert!(t.contains("Remote-MTA: dns; mx1.example.net\r\n"));
+    let diag = t
+        .split("Diagnostic-Code:")
+        .nth(1)
+        .unwrap()
+        .split("\r\nLast-")
+        .next()
+        .unwrap();
+    assert!(diag.lines().count() > 10 && diag.lines().all(|l| l.len() <= 77));
+    assert!(
+        diag.replace("\r\n", "")
+            .starts_with(" smtp; 550 5.1.1 very long reason very")
+    );
+    assert!(t.contains("<bob@example.net>: host mx1.example.net said: 550 5.1.1"));
+}
+
+#[test]
+fn hdrs_big_or_delay_return_headers_only() {
+    let orig = b"Subject: hi\r\n\r\nsecret body\r\n";
+    for dsn in [
+        build_dsn(&wire_input(orig, Some(Ret::Hdrs), &[DsnAction::Failed])),
+        build_dsn(&DsnInput {
+            return_limit: 10,
+            ..wire_input(orig, None, &[DsnAction::Failed])
+        }),
+        build_dsn(&wire_input(orig, Some(Ret::Full), &[DsnAction::Delayed])),
+    ] {
+        assert_wire_clean(&dsn);
+        let t = text(&dsn);
+        assert!(t.contains("Content-Type: text/rfc822-headers\r\n\r\nSubject: hi\r\n\r\n--"));
+        assert!(!t.contains("secret body"));
+    }
+    let delay = text(&build_dsn(&wire_input(orig, None, &[DsnAction::Delayed])));
+    assert!(delay.contains("Subject: Delayed Mail (still being retried)\r\n"));
+    assert!(
+        delay.contains("Status: 4.0.0\r\n"),
+        "class repaired to match the action"
+    );
+    let ok = text(&build_dsn(&wire_input(orig, None, &[DsnAction::Delivered])));
+    assert!(ok.contains("Subject: Successful Mail Delivery Report\r\n"));
+    assert!(ok.contains("<bob@example.net>: delivered via mx1.example.net: 550"));
+}
+
+#[test]
+fn long_lines_and_8bit_stay_legal() {
+    let mut orig = format!("Subject: {}\r\n\r\n", "x".repeat(3000)).into_bytes();
+    orig.extend_from_slice("caf\u{e9} {}\r\n".as_bytes());
+    orig.extend_from_slice(&[b'y'; 2000]);
+    let dsn = build_dsn(&wire_input(&orig, None, &[DsnAction::Failed]));
+    assert_wire_clean(&dsn);
+    assert!(text(&dsn).contains("Content-Type: text/rfc822-headers\r\n"));
+    let mut r = wire_input(b"", None, &[DsnAction::Failed]);
+    r.recipients[0].final_recipient = "j\u{f6}rg+x@example.net".into();
+    let t = text(&build_dsn(&r));
+    assert!(
+        t.contains("Final-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@example.net\r\n"),
+        "{t}"
+    );
+    assert!(t.contains("charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"));
+    assert!(
+        !t.contains("message/rfc822"),
+        "empty original: no third part"
     );
 }

@@ -22,12 +22,17 @@ use std::sync::{Arc, RwLock};
 pub struct Context {
     pub config: Arc<Config>,
     pub queue: Queue,
-    pub users: RwLock<Arc<Users>>,
+    /// Accounts and the users file's mtime when they were read.
+    users: RwLock<(Arc<Users>, Option<std::time::SystemTime>)>,
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
     pub connections: Arc<limits::ConnLimiter>,
     pub auth_failures: limits::AuthFailures,
     pub dkim: RwLock<crate::dkim::DkimSigner>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+fn mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl Context {
@@ -39,11 +44,12 @@ impl Context {
         dkim: crate::dkim::DkimSigner,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Context> {
+        let users_mtime = mtime(&config.users.file);
         let connections = limits::ConnLimiter::new(config.limits.connections, config.limits.connections_per_ip);
         Arc::new(Context {
             config,
             queue,
-            users: RwLock::new(Arc::new(users)),
+            users: RwLock::new((Arc::new(users), users_mtime)),
             tls: RwLock::new(tls),
             connections,
             auth_failures: limits::AuthFailures::default(),
@@ -52,8 +58,27 @@ impl Context {
         })
     }
 
+    /// The accounts, re-read when `postern user add|delete` changed the file (AUTH is rare
+    /// enough that a stat per attempt costs nothing).
     pub fn users(&self) -> Arc<Users> {
-        self.users.read().unwrap().clone()
+        let path = &self.config.users.file;
+        let now = mtime(path);
+        let (users, seen) = self.users.read().unwrap().clone();
+        if now == seen {
+            return users;
+        }
+        match Users::load(path) {
+            Ok(fresh) => {
+                tracing::info!(file = %path.display(), "users file changed, reloaded");
+                let fresh = Arc::new(fresh);
+                *self.users.write().unwrap() = (fresh.clone(), now);
+                fresh
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "users file changed but cannot be read; keeping the previous accounts");
+                users
+            }
+        }
     }
 
     pub fn tls_acceptor(&self) -> tokio_rustls::TlsAcceptor {

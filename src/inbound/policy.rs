@@ -36,7 +36,7 @@ pub fn check_recipient(cfg: &Config, rcpt: &ForwardPath, may_relay: bool) -> Res
     if may_relay || destinations(rcpt).iter().all(|d| is_local(cfg, d)) {
         Ok(())
     } else {
-        Err(Reply::relay_denied(format!("<{}>", rcpt.address)))
+        Err(Reply::relay_denied(&rcpt.address))
     }
 }
 

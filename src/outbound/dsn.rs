@@ -539,128 +539,6 @@ fn rfc2822(t: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    fn input<'a>(original: &'a [u8], ret: Option<Ret>, actions: &[DsnAction]) -> DsnInput<'a> {
-        DsnInput {
-            reporting_mta: "mail.example.com".into(),
-            envelope_id: Some("env\r\n-1".into()),
-            sender: "alice@example.com".into(),
-            arrival_date: SystemTime::UNIX_EPOCH,
-            original,
-            ret,
-            return_limit: DEFAULT_RETURN_LIMIT,
-            recipients: actions
-                .iter()
-                .map(|&action| DsnRecipient {
-                    final_recipient: "bob@example.net".into(),
-                    original_recipient: None,
-                    action,
-                    status: Status(5, 1, 1),
-                    remote_mta: Some("dns; mx1.example.net".into()),
-                    diagnostic: Some(format!("550 5.1.1 {}", "very long reason ".repeat(80))),
-                    last_attempt: Some(SystemTime::UNIX_EPOCH),
-                    will_retry_until: None,
-                })
-                .collect(),
-            date: SystemTime::UNIX_EPOCH,
-        }
-    }
-
-    fn text(dsn: &[u8]) -> String {
-        String::from_utf8_lossy(dsn).into_owned()
-    }
-
-    #[track_caller]
-    fn assert_wire_clean(dsn: &[u8]) {
-        for line in dsn.split(|b| *b == b'\n') {
-            assert!(line.len() < 998, "line of {} octets", line.len());
-        }
-        for (i, b) in dsn.iter().enumerate() {
-            if *b == b'\n' {
-                assert!(i > 0 && dsn[i - 1] == b'\r', "bare LF at {i}");
-            }
-        }
-        assert!(dsn.ends_with(b"--\r\n"));
-    }
-
-    #[test]
-    fn failure_returns_full_message_with_folded_fields() {
-        let orig = b"Subject: hi\nFrom: alice@example.com\n\nbody line\n";
-        let dsn = build_dsn(&input(orig, None, &[DsnAction::Failed]));
-        assert_wire_clean(&dsn);
-        let t = text(&dsn);
-        assert!(t.contains("Subject: Undelivered Mail Returned to Sender\r\n"));
-        assert!(t.contains("Auto-Submitted: auto-replied\r\n"));
-        assert!(t.contains("Content-Type: message/rfc822\r\n\r\nSubject: hi\r\n"));
-        assert!(t.contains("\r\nbody line\r\n\r\n--"));
-        assert!(
-            t.contains("Original-Envelope-Id: env -1\r\n"),
-            "CR/LF removed from ENVID"
-        );
-        assert!(t.contains("Remote-MTA: dns; mx1.example.net\r\n"));
-        let diag = t
-            .split("Diagnostic-Code:")
-            .nth(1)
-            .unwrap()
-            .split("\r\nLast-")
-            .next()
-            .unwrap();
-        assert!(diag.lines().count() > 10 && diag.lines().all(|l| l.len() <= SOFT_LINE + 1));
-        assert!(
-            diag.replace("\r\n", "")
-                .starts_with(" smtp; 550 5.1.1 very long reason very")
-        );
-        assert!(t.contains("<bob@example.net>: host mx1.example.net said: 550 5.1.1"));
-    }
-
-    #[test]
-    fn hdrs_big_or_delay_return_headers_only() {
-        let orig = b"Subject: hi\r\n\r\nsecret body\r\n";
-        for dsn in [
-            build_dsn(&input(orig, Some(Ret::Hdrs), &[DsnAction::Failed])),
-            build_dsn(&DsnInput {
-                return_limit: 10,
-                ..input(orig, None, &[DsnAction::Failed])
-            }),
-            build_dsn(&input(orig, Some(Ret::Full), &[DsnAction::Delayed])),
-        ] {
-            assert_wire_clean(&dsn);
-            let t = text(&dsn);
-            assert!(t.contains("Content-Type: text/rfc822-headers\r\n\r\nSubject: hi\r\n\r\n--"));
-            assert!(!t.contains("secret body"));
-        }
-        let delay = text(&build_dsn(&input(orig, None, &[DsnAction::Delayed])));
-        assert!(delay.contains("Subject: Delayed Mail (still being retried)\r\n"));
-        assert!(
-            delay.contains("Status: 4.0.0\r\n"),
-            "class repaired to match the action"
-        );
-        let ok = text(&build_dsn(&input(orig, None, &[DsnAction::Delivered])));
-        assert!(ok.contains("Subject: Successful Mail Delivery Report\r\n"));
-        assert!(ok.contains("<bob@example.net>: delivered via mx1.example.net: 550"));
-    }
-
-    #[test]
-    fn long_lines_and_8bit_stay_legal() {
-        let mut orig = format!("Subject: {}\r\n\r\n", "x".repeat(3000)).into_bytes();
-        orig.extend_from_slice("caf\u{e9} {}\r\n".as_bytes());
-        orig.extend_from_slice(&[b'y'; 2000]);
-        let dsn = build_dsn(&input(&orig, None, &[DsnAction::Failed]));
-        assert_wire_clean(&dsn);
-        assert!(text(&dsn).contains("Content-Type: text/rfc822-headers\r\n"));
-        let mut r = input(b"", None, &[DsnAction::Failed]);
-        r.recipients[0].final_recipient = "j\u{f6}rg+x@example.net".into();
-        let t = text(&build_dsn(&r));
-        assert!(
-            t.contains("Final-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@example.net\r\n"),
-            "{t}"
-        );
-        assert!(t.contains("charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"));
-        assert!(
-            !t.contains("message/rfc822"),
-            "empty original: no third part"
-        );
-    }
-
     #[test]
     fn diagnostics_get_a_type() {
         assert_eq!(diagnostic_code("550 5.1.1 no"), "smtp; 550 5.1.1 no");
@@ -671,5 +549,8 @@ mod tests {
         );
         assert_eq!(DsnAction::parse("Failed (x)"), Some(DsnAction::Failed));
         assert_eq!(DsnAction::parse("bogus"), None);
+        assert_eq!(typed_address(" a@b "), "rfc822; a@b");
+        assert_eq!(strip_type("DNS; mx.example"), "mx.example");
+        assert_eq!(clean("a\r\nb\u{e9}\t"), "a  b?");
     }
 }

@@ -56,11 +56,7 @@ fn clean_line(s: String) -> String {
 impl Reply {
     /// A one-line reply.
     pub fn new(code: u16, status: Option<Status>, text: impl Into<String>) -> Reply {
-        Reply {
-            code,
-            status,
-            lines: vec![clean_line(text.into())],
-        }
+        Reply::multiline(code, status, vec![text.into()])
     }
 
     /// A multi-line reply; an empty `lines` becomes one empty line.
@@ -560,9 +556,9 @@ mod tests {
 
     #[test]
     fn parse_rejects_garbage() {
-        assert_eq!(parse_reply(b"hello\r\n"), Err(ReplyError::Syntax));
-        assert_eq!(parse_reply(b"25\r\n"), Err(ReplyError::Syntax));
-        assert_eq!(parse_reply(b"250x\r\n"), Err(ReplyError::Syntax));
+        for bad in [&b"hello\r\n"[..], b"25\r\n", b"250x\r\n", b"25a b\n"] {
+            assert_eq!(parse_reply(bad), Err(ReplyError::Syntax));
+        }
         assert_eq!(parse_reply(b"199 x\r\n"), Err(ReplyError::InvalidCode(199)));
         assert_eq!(
             parse_reply(b"250-a\r\n251 b\r\n"),

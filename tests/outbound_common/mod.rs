@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 pub mod dns;
 pub mod peers;
+pub mod postfix;
 pub mod proxy;
 
 use postern::outbound::client::{OutboundMessage, OutboundRcpt, Timeouts};

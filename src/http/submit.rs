@@ -1,0 +1,77 @@
+//! The one way the HTTP side queues a message: sender policy, then
+//! `inbound::accept::enqueue` (Received header, DKIM, durable write), errors mapped to HTTP.
+use super::api::Queued;
+use super::error::ApiError;
+use super::state::Client;
+use crate::inbound::Context;
+use crate::inbound::accept::{Origin, Submission, enqueue};
+use crate::queue::Recipient;
+use crate::smtp::address::Address;
+use crate::smtp::ReversePath;
+use axum::Json;
+use axum::http::StatusCode;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// An envelope the API was given: sender ("" = null) and recipients, already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub mail_from: Option<Address>,
+    pub rcpt_to: Vec<Address>,
+}
+
+impl Envelope {
+    fn smtputf8(&self) -> bool {
+        self.mail_from.iter().chain(&self.rcpt_to).any(|a| !a.local.is_ascii())
+    }
+}
+
+/// How the message came in. Everything the API accepts may relay: it passed a token or
+/// came from a trusted network (or the owner-only control socket).
+pub fn origin(client: Option<&Client>, via: &'static str) -> Origin {
+    Origin {
+        ip: client.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.addr.ip()),
+        helo: if client.is_none() { Some("localhost".into()) } else { None },
+        esmtp: false,
+        tls: client.and_then(|c| c.tls.clone()),
+        auth_user: None,
+        may_relay: true,
+        via,
+    }
+}
+
+/// `relay.allowed_sender_domains`, the same rule SMTP applies to relaying clients.
+pub fn check_sender(ctx: &Context, from: Option<&Address>) -> Result<(), ApiError> {
+    let Some(a) = from else { return Ok(()) };
+    crate::inbound::policy::check_sender(&ctx.config, &ReversePath::Path(a.clone()), true)
+        .map_err(|_| ApiError::SenderNotAllowed(a.domain_ascii()))
+}
+
+/// The written form of an address for the queue: domain in A-labels.
+pub fn ascii(a: &Address) -> String {
+    Address { local: a.local.clone(), domain: a.domain_ascii() }.to_string()
+}
+
+/// Checks the sender and size, then queues; Ok once the message is on disk.
+pub async fn queue(ctx: &Context, env: Envelope, origin: Origin, message: Vec<u8>) -> Result<Queued, ApiError> {
+    check_sender(ctx, env.mail_from.as_ref())?;
+    let max = ctx.config.limits.message_size;
+    if message.len() as u64 > max {
+        return Err(ApiError::TooLarge(max));
+    }
+    let sub = Submission {
+        mail_from: env.mail_from.as_ref().map(ascii).unwrap_or_default(),
+        recipients: env.rcpt_to.iter().map(|a| Recipient::new(ascii(a))).collect(),
+        smtputf8: env.smtputf8(),
+        body_8bit: false,
+        ret: None,
+        envid: None,
+        origin,
+    };
+    let id = enqueue(ctx, sub, message).await.map_err(|r| ApiError::from_reply(&r))?;
+    Ok(Queued { ok: true, queued: true, id: id.to_string() })
+}
+
+/// `202 Accepted` with `{"ok":true,"queued":true,"id":ID}`.
+pub fn accepted(q: Queued) -> (StatusCode, Json<Queued>) {
+    (StatusCode::ACCEPTED, Json(q))
+}
