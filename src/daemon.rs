@@ -25,6 +25,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("delivery: {0}")]
     Delivery(String),
+    #[error("{0}")]
+    Checks(#[from] inbound::checks::SetupError),
 }
 
 pub async fn run(loaded: Loaded) -> Result<(), StartError> {
@@ -45,10 +47,11 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let tls = inbound::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
-    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, dkim, stop_rx);
+    let checks = inbound::checks::Checker::from_config(&cfg)?;
+    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, dkim, checks, stop_rx);
     let bound = inbound::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
-    tokio::spawn(crate::http::control::serve(control, queue.clone(), ctx.shutdown.clone()));
+    crate::http::start(&ctx, control).await?;
     for b in bound {
         tokio::spawn(inbound::listener::serve(ctx.clone(), b));
     }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use common::peers::{Receiver, SmtpSink};
 use common::{message, quick};
-use postern::outbound::client::{ClientError, OutcomeKind, SessionParams, SmtpClient, open_session};
+use postern::outbound::client::{
+    ClientError, OutcomeKind, SessionParams, SmtpClient, open_session,
+};
 use postern::outbound::tls::{OutboundTls, TlsPolicy};
 
 const BODY: &[u8] = b"Subject: tls\r\n\r\nhello\r\n";
@@ -28,24 +30,39 @@ fn params<'a>(tls: &'a OutboundTls, addr: SocketAddr, policy: TlsPolicy) -> Sess
 }
 
 async fn deliver(c: &mut SmtpClient) {
-    let outcomes = c.send(&message("a@sender.test", &["b@rcv.test"], BODY)).await.unwrap();
-    assert_eq!(outcomes[0].kind(), OutcomeKind::Delivered, "{}", outcomes[0].text());
+    let outcomes = c
+        .send(&message("a@sender.test", &["b@rcv.test"], BODY))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes[0].kind(),
+        OutcomeKind::Delivered,
+        "{}",
+        outcomes[0].text()
+    );
 }
 
 #[tokio::test]
 async fn may_without_starttls_is_plaintext_encrypt_is_a_temporary_failure() {
     let sink = SmtpSink::start(&[]);
     let tls = OutboundTls::new(&[]).unwrap();
-    let mut c = open_session(&params(&tls, sink.addr, TlsPolicy::May)).await.unwrap();
+    let mut c = open_session(&params(&tls, sink.addr, TlsPolicy::May))
+        .await
+        .unwrap();
     assert!(!c.is_tls());
     deliver(&mut c).await;
 
     for policy in [TlsPolicy::Encrypt, TlsPolicy::Verify] {
-        let err = open_session(&params(&tls, sink.addr, policy)).await.unwrap_err();
+        let err = open_session(&params(&tls, sink.addr, policy))
+            .await
+            .unwrap_err();
         assert!(matches!(err, ClientError::TlsNotOffered { .. }), "{err:?}");
         assert_eq!((err.is_permanent(), err.status()), (false, (4, 7, 4)));
         assert!(err.try_next_host());
-        assert_eq!(err.text(), format!("TLS is required, but was not offered by host localhost[127.0.0.1]"));
+        assert_eq!(
+            err.text(),
+            format!("TLS is required, but was not offered by host localhost[127.0.0.1]")
+        );
     }
 }
 
@@ -56,19 +73,28 @@ async fn may_falls_back_to_plaintext_when_the_handshake_fails() {
     // The failure itself, seen directly.
     let (mut c, _) = SmtpClient::connect(rcv.addr, &quick()).await.unwrap();
     assert!(c.ehlo("client.postern.test").await.unwrap().starttls);
-    let err = c.starttls(tls.config(TlsPolicy::May).unwrap(), "localhost").await.unwrap_err();
+    let err = c
+        .starttls(tls.config(TlsPolicy::May).unwrap(), "localhost")
+        .await
+        .unwrap_err();
     assert!(err.is_tls_handshake_failure(), "{err:?}");
     assert!(!c.is_usable());
     // `may` reconnects in plaintext; `encrypt` gives up.
-    let mut c = open_session(&params(&tls, rcv.addr, TlsPolicy::May)).await.unwrap();
+    let mut c = open_session(&params(&tls, rcv.addr, TlsPolicy::May))
+        .await
+        .unwrap();
     assert!(!c.is_tls());
     deliver(&mut c).await;
     assert_eq!(rcv.messages().len(), 1);
-    let err = open_session(&params(&tls, rcv.addr, TlsPolicy::Encrypt)).await.unwrap_err();
+    let err = open_session(&params(&tls, rcv.addr, TlsPolicy::Encrypt))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::TlsFailed { .. }), "{err:?}");
     assert_eq!(err.status(), (4, 7, 5));
     // `none` never tries.
-    let mut c = open_session(&params(&tls, rcv.addr, TlsPolicy::None)).await.unwrap();
+    let mut c = open_session(&params(&tls, rcv.addr, TlsPolicy::None))
+        .await
+        .unwrap();
     deliver(&mut c).await;
     assert_eq!(rcv.messages().len(), 2);
 }
@@ -77,9 +103,15 @@ async fn may_falls_back_to_plaintext_when_the_handshake_fails() {
 async fn plaintext_injected_after_starttls_is_refused() {
     let rcv = Receiver::start(&["--starttls-inject"]);
     let tls = OutboundTls::new(&[]).unwrap();
-    let err = open_session(&params(&tls, rcv.addr, TlsPolicy::May)).await.unwrap_err();
+    let err = open_session(&params(&tls, rcv.addr, TlsPolicy::May))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::Protocol { .. }), "{err:?}");
-    assert!(err.text().contains("after the STARTTLS reply"), "{}", err.text());
+    assert!(
+        err.text().contains("after the STARTTLS reply"),
+        "{}",
+        err.text()
+    );
     assert!(!err.is_permanent());
 }
 
@@ -96,13 +128,21 @@ fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
 async fn implicit_tls_with_a_verified_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
-    let rcv = Receiver::start(&["--implicit-tls", cert.to_str().unwrap(), key.to_str().unwrap()]);
-    let trusted = OutboundTls::new(&[cert.clone()]).unwrap();
+    let rcv = Receiver::start(&[
+        "--implicit-tls",
+        cert.to_str().unwrap(),
+        key.to_str().unwrap(),
+    ]);
+    let trusted = OutboundTls::new(std::slice::from_ref(&cert)).unwrap();
     let mut p = params(&trusted, rcv.addr, TlsPolicy::Verify);
     p.implicit_tls = true;
     let mut c = open_session(&p).await.unwrap();
     assert!(c.is_tls());
-    assert!(c.tls_description().unwrap().starts_with("TLSv1_3"), "{:?}", c.tls_description());
+    assert!(
+        c.tls_description().unwrap().starts_with("TLSv1_3"),
+        "{:?}",
+        c.tls_description()
+    );
     deliver(&mut c).await;
     c.quit().await.unwrap();
     assert_eq!(rcv.messages()[0].content(), BODY);
@@ -117,7 +157,12 @@ async fn implicit_tls_with_a_verified_certificate() {
     p.implicit_tls = true;
     p.host = "mx.other.test";
     let err = open_session(&p).await.unwrap_err();
-    assert!(err.text().contains("certificate not valid for name \"mx.other.test\""), "{}", err.text());
+    assert!(
+        err.text()
+            .contains("certificate not valid for name \"mx.other.test\""),
+        "{}",
+        err.text()
+    );
     // `encrypt` accepts any certificate.
     let mut p = params(&webpki_only, rcv.addr, TlsPolicy::Encrypt);
     p.implicit_tls = true;
@@ -136,7 +181,11 @@ async fn auth_login_and_plain_as_offered() {
         let mut c = open_session(&p).await.unwrap();
         assert_eq!(c.extensions().auth, [mechs]);
         deliver(&mut c).await;
-        assert_eq!(rcv.messages()[0].auth_login.as_deref(), Some("alice"), "{mechs}");
+        assert_eq!(
+            rcv.messages()[0].auth_login.as_deref(),
+            Some("alice"),
+            "{mechs}"
+        );
 
         p.auth = Some(("alice", "wrong"));
         let err = open_session(&p).await.unwrap_err();

@@ -45,8 +45,10 @@ fn ip(s: &str) -> IpAddr {
 async fn mx_records_sorted_by_preference_with_addresses() {
     let dns = Dnsmasq::start(ZONE);
     let hosts = resolver(&dns).resolve_mx("example.test").await.unwrap();
-    let got: Vec<(&str, u16, Vec<IpAddr>)> =
-        hosts.iter().map(|h| (h.name.as_str(), h.preference, h.addrs.clone())).collect();
+    let got: Vec<(&str, u16, Vec<IpAddr>)> = hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.preference, h.addrs.clone()))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -69,17 +71,30 @@ async fn equal_preference_is_shuffled_but_lower_first() {
         first_of_ten.insert(hosts[1].name.clone());
     }
     // 40 draws of 3 equally likely hosts: all three appear except with probability ~3*(2/3)^40.
-    assert_eq!(first_of_ten.len(), 3, "order among preference 10 never varied: {first_of_ten:?}");
+    assert_eq!(
+        first_of_ten.len(),
+        3,
+        "order among preference 10 never varied: {first_of_ten:?}"
+    );
 }
 
 #[tokio::test]
 async fn null_mx_is_permanent_5_1_10() {
     let dns = Dnsmasq::start(ZONE);
     let err = resolver(&dns).resolve_mx("nullmx.test").await.unwrap_err();
-    assert_eq!(err, MxError::NullMx { domain: "nullmx.test".into() });
+    assert_eq!(
+        err,
+        MxError::NullMx {
+            domain: "nullmx.test".into()
+        }
+    );
     assert!(err.is_permanent());
     assert_eq!(err.status(), (5, 1, 10));
-    assert!(err.text().contains("does not accept mail"), "{}", err.text());
+    assert!(
+        err.text().contains("does not accept mail"),
+        "{}",
+        err.text()
+    );
 }
 
 #[tokio::test]
@@ -88,7 +103,10 @@ async fn no_mx_falls_back_to_a_record() {
     let r = resolver(&dns);
     let hosts = r.resolve_mx("amx.test").await.unwrap();
     assert_eq!(hosts.len(), 1);
-    assert_eq!((hosts[0].name.as_str(), hosts[0].preference), ("amx.test", 0));
+    assert_eq!(
+        (hosts[0].name.as_str(), hosts[0].preference),
+        ("amx.test", 0)
+    );
     assert_eq!(hosts[0].addrs, vec![ip("127.0.0.4")]);
     // A and AAAA, A first.
     let hosts = r.resolve_mx("dual.test").await.unwrap();
@@ -102,7 +120,11 @@ async fn nxdomain_is_permanent_5_1_2() {
     assert!(matches!(err, MxError::NotFound { .. }), "{err:?}");
     assert!(err.is_permanent());
     assert_eq!(err.status(), (5, 1, 2));
-    assert!(err.text().starts_with("Host or domain name not found"), "{}", err.text());
+    assert!(
+        err.text().starts_with("Host or domain name not found"),
+        "{}",
+        err.text()
+    );
 }
 
 #[tokio::test]
@@ -130,7 +152,10 @@ async fn unresolvable_mx_hosts_are_skipped() {
 async fn refused_is_temporary_4_4_3() {
     let dns = Dnsmasq::start(ZONE);
     // dnsmasq answers REFUSED for names outside its local zones (no upstream).
-    let err = resolver(&dns).resolve_mx("outside.example").await.unwrap_err();
+    let err = resolver(&dns)
+        .resolve_mx("outside.example")
+        .await
+        .unwrap_err();
     assert!(matches!(err, MxError::TempFail { .. }), "{err:?}");
     assert!(!err.is_permanent());
     assert_eq!(err.status(), (4, 4, 3));
@@ -145,7 +170,11 @@ async fn dead_server_is_temporary_and_bounded_in_time() {
     let err = r.resolve_mx("example.test").await.unwrap_err();
     assert!(matches!(err, MxError::TempFail { .. }), "{err:?}");
     assert_eq!(err.status(), (4, 4, 3));
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -165,11 +194,23 @@ async fn address_literal_needs_no_dns() {
 async fn txt_ptr_and_ip_helpers() {
     let dns = Dnsmasq::start(ZONE);
     let r = resolver(&dns);
-    assert_eq!(r.lookup_txt("txt.test").await.unwrap(), vec!["v=spf1 -all".to_string()]);
-    assert_eq!(r.lookup_txt("amx.test").await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        r.lookup_txt("txt.test").await.unwrap(),
+        vec!["v=spf1 -all".to_string()]
+    );
+    assert_eq!(
+        r.lookup_txt("amx.test").await.unwrap(),
+        Vec::<String>::new()
+    );
     // hickory answers 127/8 reverse lookups itself (RFC 6761 localhost), so use TEST-NET-1.
-    assert_eq!(r.lookup_ptr(ip("192.0.2.7")).await.unwrap(), vec!["ptr.test".to_string()]);
-    assert_eq!(r.lookup_ip("mx2.example.test").await.unwrap(), vec![ip("127.0.0.3")]);
+    assert_eq!(
+        r.lookup_ptr(ip("192.0.2.7")).await.unwrap(),
+        vec!["ptr.test".to_string()]
+    );
+    assert_eq!(
+        r.lookup_ip("mx2.example.test").await.unwrap(),
+        vec![ip("127.0.0.3")]
+    );
     assert!(r.lookup_ip("nosuch.test").await.unwrap_err().is_permanent());
 }
 

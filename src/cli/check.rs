@@ -12,8 +12,16 @@ pub fn config(loaded: &Loaded, print: bool) -> i32 {
         eprintln!("postern: {e}");
         return exit::CONFIG;
     }
+    let http_errors = postern::http::config_errors(&loaded.config);
+    if !http_errors.is_empty() {
+        eprintln!("postern: invalid configuration:\n  {}", http_errors.join("\n  "));
+        return exit::CONFIG;
+    }
     if print {
-        print!("{}", loaded.config.to_toml_masked());
+        // http.admin_tokens is masked here until Config::to_toml_masked learns the key.
+        let mut masked = loaded.config.clone();
+        masked.http.admin_tokens.iter_mut().for_each(|t| *t = "********".into());
+        print!("{}", masked.to_toml_masked());
     }
     exit::OK
 }

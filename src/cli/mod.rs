@@ -1,12 +1,20 @@
 //! Command-line interface: argument parsing and one function per subcommand.
 //!
-//! Owns: clap definitions, exit codes, human output. Calls the library only.
+//! Owns: clap definitions, exit codes (sysexits), human output, and the sendmail/mailq
+//! personalities chosen by the name the binary is invoked as. Calls the library only.
 mod check;
+mod daemon;
+mod health;
+mod health_tls;
+mod mailq;
 mod queue;
+mod send;
+mod sendmail;
 mod serve;
 mod user;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -29,9 +37,13 @@ pub enum Command {
     /// Manage SMTP AUTH accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Inspect and act on the mail queue.
+    /// Inspect and act on the mail queue (through the running daemon).
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Submit a message from stdin, sendmail-compatible (also: the binary run as `sendmail`).
+    Send(SendArgs),
+    /// Exit 0 when the HTTP API on http.bind answers GET /health with 200, else 1.
+    Health,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,24 +68,129 @@ pub enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum QueueCommand {
-    /// List queued messages like mailq.
+    /// List queued messages like mailq (also: the binary run as `mailq`).
     List {
+        /// JSON array of messages (envelope, recipient states, derived state).
+        #[arg(long)]
+        json: bool,
+        /// Only messages with a recipient in this domain.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Only messages in this state: held, deferred, active, done.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Show one message: envelope, recipient states and headers.
+    Show {
+        id: String,
         #[arg(long)]
         json: bool,
     },
-    /// Show one message: envelope, recipient states and headers.
-    Show { id: String },
+    /// Make a message (or all, or all for a domain) due for delivery now.
+    Retry {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+        /// With --all: only recipients in this domain.
+        #[arg(long, requires = "all")]
+        domain: Option<String>,
+    },
+    /// Remove a message from the queue without delivering it.
+    Delete { id: String },
+    /// Put a message on hold: it stays queued but is not delivered.
+    Hold { id: String },
+    /// Release a held message.
+    Release { id: String },
+}
+
+/// sendmail's command line (the flags mail programs use).
+#[derive(Args, Debug, Default)]
+pub struct SendArgs {
+    /// Take recipients from the To, Cc and Bcc headers (added to any given as arguments).
+    #[arg(short = 't')]
+    pub extract: bool,
+    /// A line with a single dot does not end the message (also -oi).
+    #[arg(short = 'i')]
+    pub ignore_dots: bool,
+    /// Envelope sender (default: your login name at server.hostname); -r is the same.
+    #[arg(short = 'f', short_alias = 'r', value_name = "SENDER")]
+    pub from: Option<String>,
+    /// Full name used in the From header added when the message has none.
+    #[arg(short = 'F', value_name = "NAME")]
+    pub full_name: Option<String>,
+    /// sendmail options: -oi means -i; other -oX options are accepted and ignored.
+    #[arg(short = 'o', value_name = "OPTION")]
+    pub options: Vec<String>,
+    /// Mode: -bm (the default) delivers mail; -bs, -bd, -bv, -bp, -bi are refused.
+    #[arg(short = 'b', value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Body type (7BIT, 8BITMIME): accepted; postern detects 8-bit content itself.
+    #[arg(short = 'B', value_name = "TYPE")]
+    pub body_type: Option<String>,
+    /// Print the queue id on success.
+    #[arg(short = 'v')]
+    pub verbose: bool,
+    /// Recipients.
+    pub recipients: Vec<String>,
 }
 
 /// sysexits.h codes used by the CLI.
 pub mod exit {
     pub const OK: i32 = 0;
+    /// Generic failure (`postern health`: not healthy).
+    pub const FAILURE: i32 = 1;
     pub const USAGE: i32 = 64;
     pub const DATAERR: i32 = 65;
+    pub const NOINPUT: i32 = 66;
     pub const NOUSER: i32 = 67;
     pub const SOFTWARE: i32 = 70;
     pub const TEMPFAIL: i32 = 75;
     pub const CONFIG: i32 = 78;
+}
+
+/// The personality chosen by argv[0].
+fn personality(argv0: &OsString) -> &'static str {
+    let name = std::path::Path::new(argv0).file_name().and_then(|n| n.to_str()).unwrap_or("postern");
+    match name {
+        "sendmail" => "sendmail",
+        "mailq" => "mailq",
+        _ => "postern",
+    }
+}
+
+/// `sendmail ARGS` → `postern send ARGS`, `mailq ARGS` → `postern queue list ARGS`.
+fn rewrite(args: Vec<OsString>) -> (Vec<OsString>, bool) {
+    let Some(argv0) = args.first() else { return (args, false) };
+    let prefix: &[&str] = match personality(argv0) {
+        "sendmail" => &["postern", "send"],
+        "mailq" => &["postern", "queue", "list"],
+        _ => {
+            let send = args.get(1).is_some_and(|a| a == "send");
+            return (args, send);
+        }
+    };
+    let sendmail = prefix.len() == 2;
+    let mut out: Vec<OsString> = prefix.iter().map(OsString::from).collect();
+    out.extend(args.into_iter().skip(1));
+    (out, sendmail)
+}
+
+impl Cli {
+    /// Parses the process arguments. Shadows `clap::Parser::parse` so the binary invoked
+    /// as `sendmail` or `mailq` acts as those commands, and sendmail usage errors exit 64
+    /// (EX_USAGE, what mail programs expect) instead of clap's 2.
+    pub fn parse() -> Cli {
+        let (args, sendmail) = rewrite(std::env::args_os().collect());
+        match <Cli as Parser>::try_parse_from(args) {
+            Ok(cli) => cli,
+            Err(e) if sendmail && e.use_stderr() => {
+                let _ = e.print();
+                std::process::exit(exit::USAGE)
+            }
+            Err(e) => e.exit(),
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> i32 {
@@ -89,5 +206,43 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(CheckCommand::Config { print }) => check::config(&loaded, print),
         Command::User(u) => user::run(&loaded.config, u),
         Command::Queue(q) => queue::run(&loaded.config, q),
+        Command::Send(args) => send::run(&loaded.config, args),
+        Command::Health => health::run(&loaded.config),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let (args, _) = rewrite(args.iter().map(OsString::from).collect());
+        <Cli as Parser>::try_parse_from(args)
+    }
+
+    #[test]
+    fn sendmail_flags_parse() {
+        let cli = parse(&["/usr/sbin/sendmail", "-t", "-oi", "-f", "a@example.com", "-FCron Daemon", "-oem", "x@example.net"]).unwrap();
+        let Command::Send(a) = cli.command else { panic!("not send") };
+        assert!(a.extract && !a.ignore_dots);
+        assert_eq!(a.options, ["i", "em"]);
+        assert_eq!(a.from.as_deref(), Some("a@example.com"));
+        assert_eq!(a.full_name.as_deref(), Some("Cron Daemon"));
+        assert_eq!(a.recipients, ["x@example.net"]);
+        let cli = parse(&["postern", "send", "-ti", "-ra@example.com", "-bs"]).unwrap();
+        let Command::Send(a) = cli.command else { panic!("not send") };
+        assert!(a.extract && a.ignore_dots && a.mode.as_deref() == Some("s"));
+        assert_eq!(a.from.as_deref(), Some("a@example.com"));
+    }
+
+    #[test]
+    fn mailq_and_unknown_flags() {
+        let cli = parse(&["mailq", "--json"]).unwrap();
+        assert!(matches!(cli.command, Command::Queue(QueueCommand::List { json: true, .. })));
+        assert!(parse(&["sendmail", "-q15m"]).is_err());
+        assert_eq!(rewrite(vec!["postern".into(), "send".into()]).1, true);
+        assert_eq!(rewrite(vec!["postern".into(), "serve".into()]).1, false);
+        assert!(parse(&["postern", "queue", "retry"]).is_err(), "retry needs an id or --all");
+        assert!(parse(&["postern", "queue", "retry", "--all", "--domain", "x.test"]).is_ok());
     }
 }

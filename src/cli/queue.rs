@@ -1,119 +1,141 @@
-//! `postern queue list|show`: asks the running daemon over its control socket, or reads
-//! the queue directly when no daemon runs.
-use super::{QueueCommand, exit};
+//! `postern queue list|show|retry|delete|hold|release`: asks the running daemon over its
+//! control socket. `list` and `show` read the queue directly when no daemon runs (sled
+//! then lets us open it); actions need the daemon, whose scheduler must act on them.
+use super::daemon::{self, CallError};
+use super::{QueueCommand, exit, mailq};
 use postern::config::Config;
-use postern::queue::{Envelope, Queue, QueueId, RcptState};
+use postern::http::api::{ActionDone, QueueEntry, QueueFilter, QueueMessage, QueuePage};
+use postern::queue::{Queue, QueueId};
 
 pub fn run(cfg: &Config, cmd: QueueCommand) -> i32 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(async {
-        match cmd {
-            QueueCommand::List { json } => match fetch::<Vec<Envelope>>(cfg, "/v1/queue").await {
-                Ok(list) if json => {
-                    println!("{}", serde_json::to_string_pretty(&list).expect("json"));
-                    exit::OK
-                }
-                Ok(list) => {
-                    print_mailq(&list);
-                    exit::OK
-                }
-                Err(e) => fail(e),
-            },
-            QueueCommand::Show { id } => {
-                let Some(id) = QueueId::parse(&id) else {
-                    eprintln!("postern: {id:?} is not a queue id");
-                    return exit::USAGE;
-                };
-                match fetch::<Envelope>(cfg, &format!("/v1/queue/{id}")).await {
-                    Ok(env) => {
-                        println!("{}", serde_json::to_string_pretty(&env).expect("json"));
-                        exit::OK
-                    }
-                    Err(e) => fail(e),
-                }
-            }
+    rt.block_on(dispatch(cfg, cmd)).unwrap_or_else(|code| code)
+}
+
+async fn dispatch(cfg: &Config, cmd: QueueCommand) -> Result<Code, Code> {
+    match cmd {
+        QueueCommand::List { json, domain, state } => list(cfg, json, domain, state).await,
+        QueueCommand::Show { id, json } => show(cfg, &id, json).await,
+        QueueCommand::Retry { id: Some(id), .. } => act(cfg, "POST", &format!("/v1/queue/{}/retry", checked(&id)?)).await,
+        QueueCommand::Retry { id: None, domain, .. } => {
+            let q = domain.map(|d| format!("?domain={}", daemon::encode(&d))).unwrap_or_default();
+            act(cfg, "POST", &format!("/v1/queue/retry{q}")).await
         }
-    })
-}
-
-fn fail(e: String) -> i32 {
-    eprintln!("postern: {e}");
-    exit::TEMPFAIL
-}
-
-/// GETs `path` from the daemon; falls back to opening the queue when no daemon answers.
-async fn fetch<T: serde::de::DeserializeOwned>(cfg: &Config, path: &str) -> Result<T, String> {
-    let sock = postern::http::control::socket_path(&cfg.server.data_dir);
-    match tokio::net::UnixStream::connect(&sock).await {
-        Ok(stream) => get(stream, path).await,
-        Err(_) => offline(cfg, path),
+        QueueCommand::Delete { id } => act(cfg, "DELETE", &format!("/v1/queue/{}", checked(&id)?)).await,
+        QueueCommand::Hold { id } => act(cfg, "POST", &format!("/v1/queue/{}/hold", checked(&id)?)).await,
+        QueueCommand::Release { id } => act(cfg, "POST", &format!("/v1/queue/{}/release", checked(&id)?)).await,
     }
 }
 
-async fn get<T: serde::de::DeserializeOwned>(stream: tokio::net::UnixStream, path: &str) -> Result<T, String> {
-    use http_body_util::{BodyExt, Empty};
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(io).await.map_err(|e| format!("control socket: {e}"))?;
-    tokio::spawn(conn);
-    let req = hyper::Request::get(path)
-        .header("host", "localhost")
-        .body(Empty::<bytes::Bytes>::new())
-        .expect("request");
-    let resp = sender.send_request(req).await.map_err(|e| format!("control socket: {e}"))?;
-    let status = resp.status();
-    let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-    if !status.is_success() {
-        return Err(String::from_utf8_lossy(&body).into_owned());
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("bad answer from the daemon: {e}"))
+/// A failure already reported on stderr, as the exit code.
+type Code = i32;
+
+fn fail(code: Code, msg: impl std::fmt::Display) -> Code {
+    eprintln!("postern: {msg}");
+    code
 }
 
-/// Reads the queue directly (no daemon running: sled's lock is free).
-fn offline<T: serde::de::DeserializeOwned>(cfg: &Config, path: &str) -> Result<T, String> {
-    if !cfg.server.data_dir.join("queue").exists() {
-        return serde_json::from_str("[]").map_err(|_| "the queue is empty (no queue directory)".into());
-    }
-    let q = Queue::open(&cfg.server.data_dir).map_err(|e| format!("cannot open the queue: {e}"))?;
-    let value = match path.strip_prefix("/v1/queue/") {
-        None => serde_json::to_value(q.list().map_err(|e| e.to_string())?),
-        Some(id) => {
-            let id = QueueId::parse(id).ok_or("invalid queue id")?;
-            let env = q.get(&id).map_err(|e| e.to_string())?.ok_or(format!("{id}: no such message"))?;
-            serde_json::to_value(env)
-        }
+fn checked(id: &str) -> Result<QueueId, Code> {
+    QueueId::parse(id).ok_or_else(|| fail(exit::USAGE, format!("{id:?} is not a queue id")))
+}
+
+/// Maps an error answer: 404 → no such message, 400 → bad request, 503 → try again.
+fn answer_error(status: u16, text: String) -> Code {
+    let code = match status {
+        404 => exit::NOINPUT,
+        400 => exit::DATAERR,
+        503 => exit::TEMPFAIL,
+        _ => exit::SOFTWARE,
     };
-    value.and_then(serde_json::from_value).map_err(|e| e.to_string())
+    fail(code, text)
 }
 
-/// Output in the shape of Postfix's `mailq`.
-fn print_mailq(list: &[Envelope]) {
-    if list.is_empty() {
-        println!("Mail queue is empty");
-        return;
+async fn get<T: serde::de::DeserializeOwned>(cfg: &Config, path: &str) -> Result<Option<T>, Code> {
+    match daemon::call(cfg, "GET", path, &[], Vec::new()).await {
+        Ok(a) if a.status == 200 => serde_json::from_slice(&a.body)
+            .map(Some)
+            .map_err(|e| fail(exit::SOFTWARE, format!("bad answer from the daemon: {e}"))),
+        Ok(a) => Err(answer_error(a.status, a.error_text())),
+        Err(CallError::NotRunning { .. }) => Ok(None),
+        Err(e) => Err(fail(exit::TEMPFAIL, e)),
     }
-    println!("{:<20} {:>8} {:<20} Sender/Recipient", "-Queue ID-", "--Size--", "----Arrival Time----");
-    let mut total = 0;
-    for env in list {
-        total += env.size;
-        let arrived = time::OffsetDateTime::from_unix_timestamp(env.arrived as i64)
-            .map(postern::rfc5322::date)
-            .unwrap_or_default();
-        let mark = if env.held { "!" } else { "" };
-        let sender = if env.mail_from.is_empty() { "MAILER-DAEMON" } else { &env.mail_from };
-        println!("{:<20} {:>8} {:<20} {sender}", format!("{}{mark}", env.id), env.size, arrived.get(..22).unwrap_or(&arrived));
-        for r in &env.recipients {
-            if let Some(err) = &r.last_error {
-                println!("{:51}({err})", "");
-            }
-            let state = match r.state {
-                RcptState::Pending => "",
-                RcptState::Delivered => " (delivered)",
-                RcptState::Failed => " (failed)",
-            };
-            println!("{:51}{}{state}", "", r.address);
+}
+
+async fn list(cfg: &Config, json: bool, domain: Option<String>, state: Option<String>) -> Result<Code, Code> {
+    let filter = QueueFilter::new(domain.as_deref(), state.as_deref()).map_err(|e| fail(exit::USAGE, e))?;
+    let mut query = String::new();
+    for (k, v) in [("domain", &domain), ("state", &state)] {
+        if let Some(v) = v {
+            query.push_str(&format!("&{k}={}", daemon::encode(v)));
         }
-        println!();
     }
-    println!("-- {} Kbytes in {} Request{}.", total.div_ceil(1024), list.len(), if list.len() == 1 { "" } else { "s" });
+    let mut all: Vec<QueueEntry> = Vec::new();
+    loop {
+        let path = format!("/v1/queue?offset={}&limit={}{query}", all.len(), postern::http::api::MAX_PAGE);
+        let Some(page) = get::<QueuePage>(cfg, &path).await? else {
+            if let Some(q) = offline(cfg)? {
+                let envs = q.list().map_err(|e| fail(exit::TEMPFAIL, e))?;
+                all = envs.into_iter().filter(|e| filter.matches(e)).map(QueueEntry::from).collect();
+            }
+            break;
+        };
+        let done = page.messages.is_empty() || all.len() + page.messages.len() >= page.total;
+        all.extend(page.messages);
+        if done {
+            break;
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+    } else {
+        mailq::print_list(&all);
+    }
+    Ok(exit::OK)
+}
+
+async fn show(cfg: &Config, id: &str, json: bool) -> Result<Code, Code> {
+    let id = checked(id)?;
+    let msg = match get::<QueueMessage>(cfg, &format!("/v1/queue/{id}")).await? {
+        Some(m) => m,
+        None => offline_show(cfg, &id)?,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&msg).expect("json"));
+    } else {
+        mailq::print_message(&msg);
+    }
+    Ok(exit::OK)
+}
+
+async fn act(cfg: &Config, method: &str, path: &str) -> Result<Code, Code> {
+    let a = daemon::call(cfg, method, path, &[], Vec::new()).await.map_err(|e| match e {
+        CallError::NotRunning { .. } => fail(exit::TEMPFAIL, format!("{e}; queue actions need the daemon (start `postern serve`)")),
+        e => fail(exit::TEMPFAIL, e),
+    })?;
+    if a.status != 200 {
+        return Err(answer_error(a.status, a.error_text()));
+    }
+    let done: ActionDone = serde_json::from_slice(&a.body).map_err(|e| fail(exit::SOFTWARE, format!("bad answer from the daemon: {e}")))?;
+    match done.ids.as_slice() {
+        [] => eprintln!("{}: no message to act on", done.action),
+        ids => ids.iter().for_each(|id| eprintln!("{id}: {}", done.action)),
+    }
+    Ok(exit::OK)
+}
+
+/// The queue opened directly (no daemon running); None when there is no queue yet.
+fn offline(cfg: &Config) -> Result<Option<Queue>, Code> {
+    if !cfg.server.data_dir.join("queue").exists() {
+        return Ok(None);
+    }
+    Queue::open(&cfg.server.data_dir).map(Some).map_err(|e| fail(exit::TEMPFAIL, format!("cannot open the queue: {e}")))
+}
+
+fn offline_show(cfg: &Config, id: &QueueId) -> Result<QueueMessage, Code> {
+    let missing = || fail(exit::NOINPUT, format!("message {id} is not in the queue"));
+    let q = offline(cfg)?.ok_or_else(missing)?;
+    let env = q.get(id).map_err(|e| fail(exit::TEMPFAIL, e))?.ok_or_else(missing)?;
+    let body = q.body(id).map_err(|e| fail(exit::TEMPFAIL, e))?.unwrap_or_default();
+    let end = memchr::memmem::find(&body, b"\r\n\r\n").map_or(body.len(), |i| i + 2);
+    Ok(QueueMessage { ok: true, message: env.into(), headers: String::from_utf8_lossy(&body[..end]).into_owned() })
 }

@@ -2,13 +2,16 @@
 //!
 //! Owns: turning a file + environment into a validated `Config`, with every error naming
 //! its key. Read by everyone, written by nobody (the daemon never writes config).
+mod compat;
 mod duration;
 mod env;
+mod routing;
 mod schema;
 pub mod smarthost;
 mod validate;
 
 pub use duration::Duration;
+pub use routing::{Aliases, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs};
 pub use schema::*;
 pub use validate::is_domain;
 
@@ -53,7 +56,9 @@ pub fn load_with_env(
     };
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(vec![e.to_string()]))?;
     let defaults = toml::Table::try_from(Config::default()).expect("default config serializes");
-    let env_applied = env::apply(&mut table, &defaults, vars).map_err(|e| fail(vec![e]))?;
+    let vars: std::collections::BTreeMap<String, String> = vars.collect();
+    let mut env_applied = compat::apply(&mut table, &vars).map_err(fail)?;
+    env_applied.extend(env::apply(&mut table, &defaults, vars.into_iter()).map_err(|e| fail(vec![e]))?);
     let mut config: Config = serde_path_to_error::deserialize(table)
         .map_err(|e| fail(vec![format!("{}: {}", e.path(), e.inner())]))?;
     if config.listeners.is_empty() {
@@ -84,6 +89,12 @@ impl Config {
         }
         for t in &mut c.http.tokens {
             *t = "********".into();
+        }
+        for r in c.routes.iter_mut().filter(|r| !r.token.is_empty()) {
+            r.token = "********".into();
+        }
+        if !c.srs.secret.is_empty() {
+            c.srs.secret = "********".into();
         }
         toml::to_string_pretty(&c).unwrap_or_default()
     }

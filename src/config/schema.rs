@@ -21,6 +21,14 @@ pub struct Config {
     pub log: Log,
     /// `[[dkim]]` signing keys: domain, selector, key (PEM file).
     pub dkim: Vec<crate::dkim::DkimKeyConfig>,
+    /// `[[route]]` transport map, first match wins (see `routing.rs`).
+    #[serde(rename = "route")]
+    pub routes: Vec<super::routing::Route>,
+    pub aliases: super::routing::Aliases,
+    pub mailboxes: super::routing::Mailboxes,
+    pub srs: super::routing::Srs,
+    pub rewrite: super::routing::Rewrite,
+    pub inbound: Inbound,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,10 +271,83 @@ impl Default for Http {
 pub struct Log {
     /// tracing filter, e.g. "info" or "postern=debug".
     pub level: String,
+    /// Mask the local part of every mail address in the log (`rewrite::anonymize`).
+    pub anonymize: bool,
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Log { level: "info".into() }
+        Log { level: "info".into(), anonymize: false }
     }
+}
+
+/// `[inbound]`: authentication checks on mail from untrusted clients of `smtp` listeners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Inbound {
+    /// Reverse DNS, SPF, DKIM, DMARC and ARC checks plus an Authentication-Results header.
+    pub checks: bool,
+    /// authserv-id of our Authentication-Results headers; "" means `server.hostname`.
+    pub authserv_id: String,
+    /// What SPF `fail` for MAIL FROM does when DMARC does not pass.
+    pub spf_fail: SpfFailAction,
+    /// What a DMARC failure under the sender's `p=reject` does.
+    pub dmarc_reject: DmarcRejectAction,
+    /// What a DNS failure that leaves the verdict open does.
+    pub temperror: TempErrorAction,
+    /// DNS server for the checks: "" (same as `delivery.resolver`), "system" or "ip:port".
+    pub resolver: String,
+    /// Budget for all DNS work on one message; what is unanswered by then is a temperror.
+    pub timeout: Duration,
+    /// Add an ARC set (RFC 8617) to checked mail, sealed with the `[[dkim]]` key of `arc_domain`.
+    pub arc_seal: bool,
+    /// `[[dkim]]` domain whose key seals; "" means the first `[[dkim]]` entry.
+    pub arc_domain: String,
+}
+
+impl Default for Inbound {
+    fn default() -> Self {
+        Inbound {
+            checks: true,
+            authserv_id: String::new(),
+            spf_fail: SpfFailAction::Tag,
+            dmarc_reject: DmarcRejectAction::Enforce,
+            temperror: TempErrorAction::Defer,
+            resolver: String::new(),
+            timeout: Duration::from_secs(20),
+            arc_seal: false,
+            arc_domain: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpfFailAction {
+    /// 550 5.7.23.
+    Reject,
+    /// Accept with the quarantine header.
+    Tag,
+    /// Accept; only Authentication-Results records it.
+    Accept,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DmarcRejectAction {
+    /// `p=reject` gets 550 5.7.1, `p=quarantine` the quarantine header.
+    Enforce,
+    /// Both policies get the quarantine header.
+    Quarantine,
+    /// Neither policy is applied; only Authentication-Results records the result.
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TempErrorAction {
+    /// 451 4.7.5: the client tries again later.
+    Defer,
+    /// Accept; Authentication-Results says temperror.
+    Accept,
 }

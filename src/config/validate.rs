@@ -66,10 +66,33 @@ pub fn validate(c: &Config) -> Vec<String> {
             bad(&format!("http.tokens[{i}]"), "must be at least 32 bytes".into());
         }
     }
+    inbound(c, &mut bad);
+    super::routing::validate(c, &mut bad);
     if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
         bad("log.level", format!("{:?} is not a valid filter", c.log.level));
     }
     errs
+}
+
+/// `[inbound]`: resolver spec, authserv-id syntax, time budget, ARC sealing key.
+fn inbound(c: &Config, bad: &mut impl FnMut(&str, String)) {
+    let i = &c.inbound;
+    if !i.resolver.is_empty() && i.resolver != "system" && i.resolver.parse::<SocketAddr>().is_err() {
+        bad("inbound.resolver", format!("{:?} is not \"\" (delivery.resolver), \"system\" or ip:port", i.resolver));
+    }
+    if !i.authserv_id.is_empty() && !is_domain(&i.authserv_id) {
+        bad("inbound.authserv_id", format!("{:?} is not a domain name", i.authserv_id));
+    }
+    if i.timeout.get().is_zero() {
+        bad("inbound.timeout", "must be greater than zero".into());
+    }
+    if i.arc_seal {
+        let has_key = c.dkim.iter().any(|k| i.arc_domain.is_empty() || k.domain.eq_ignore_ascii_case(&i.arc_domain));
+        if !has_key {
+            let which = if i.arc_domain.is_empty() { "any domain".to_string() } else { i.arc_domain.clone() };
+            bad("inbound.arc_seal", format!("needs a [[dkim]] key for {which} to seal with"));
+        }
+    }
 }
 
 /// A DNS name (A-labels or U-labels) without a trailing dot.

@@ -68,6 +68,55 @@ impl From<Envelope> for QueueEntry {
     }
 }
 
+/// `?domain=` and `?state=` of a queue listing: one place for the rule, used by the API
+/// and by the CLI when it reads the queue itself (daemon stopped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// A-label, lower case: matches messages with a recipient in this domain.
+    pub domain: Option<String>,
+    pub state: Option<MessageState>,
+}
+
+impl QueueFilter {
+    pub fn new(domain: Option<&str>, state: Option<&str>) -> Result<QueueFilter, String> {
+        let domain = domain.map(normalise_domain).transpose()?;
+        let state = match state {
+            None => None,
+            Some(s) => Some(
+                MessageState::parse(s).ok_or_else(|| format!("state {s:?} is not one of held, deferred, active, done"))?,
+            ),
+        };
+        Ok(QueueFilter { domain, state })
+    }
+
+    pub fn matches(&self, env: &Envelope) -> bool {
+        self.domain.as_deref().is_none_or(|d| has_domain(env, d))
+            && self.state.is_none_or(|s| MessageState::of(env) == s)
+    }
+}
+
+/// A domain as given by an operator, in the form recipients are compared in.
+pub fn normalise_domain(d: &str) -> Result<String, String> {
+    let d = d.trim().trim_end_matches('.');
+    match idna::domain_to_ascii(d) {
+        Ok(a) if !a.is_empty() => Ok(a),
+        _ => Err(format!("{d:?} is not a domain")),
+    }
+}
+
+/// The domain of a recipient address in A-labels, lower case.
+pub fn domain_of(addr: &str) -> String {
+    let d = addr.rsplit_once('@').map_or("", |(_, d)| d);
+    idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
+}
+
+pub fn has_domain(env: &Envelope, domain: &str) -> bool {
+    env.recipients.iter().any(|r| domain_of(&r.address) == domain)
+}
+
+/// Largest page `GET /v1/queue` returns (`?limit=`, default 100).
+pub const MAX_PAGE: usize = 1000;
+
 /// `GET /v1/queue`: one page of the queue, oldest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QueuePage {
@@ -116,6 +165,19 @@ mod tests {
         assert_eq!(MessageState::of(&env), MessageState::Done);
         assert_eq!(MessageState::parse("Held"), Some(MessageState::Held));
         assert_eq!(MessageState::parse("nope"), None);
+    }
+
+    #[test]
+    fn filter_by_domain_and_state() {
+        let mut env = Envelope::new(QueueId("A".into()), "s@example.org", vec![Recipient::new("r@Bücher.example")]);
+        let by_domain = QueueFilter::new(Some("bücher.example."), None).unwrap();
+        assert!(by_domain.matches(&env));
+        assert!(!QueueFilter::new(Some("other.example"), None).unwrap().matches(&env));
+        assert!(QueueFilter::new(None, Some("active")).unwrap().matches(&env));
+        env.held = true;
+        assert!(!QueueFilter::new(Some("xn--bcher-kva.example"), Some("active")).unwrap().matches(&env));
+        assert!(QueueFilter::new(None, Some("sleeping")).is_err());
+        assert!(QueueFilter::new(Some(""), None).is_err());
     }
 
     #[test]

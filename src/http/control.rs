@@ -1,11 +1,12 @@
 //! The control socket: HTTP over a Unix socket in data_dir, mode 0600, so `postern queue`
-//! can ask the running daemon (sled allows one process). File permissions are the auth,
-//! as with Postfix's showq socket.
-use crate::queue::{Envelope, Queue, QueueId};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+//! and `postern send` (sendmail) can reach the running daemon (sled allows one process).
+//! File permissions are the auth, as with Postfix's showq and pickup: no token, no rate
+//! limit, and `limits.message_size` instead of `http.body_limit`.
+use super::error;
+use super::state::Shared;
+use super::{health, messages, queue};
+use axum::Router;
+use axum::routing::{get, post};
 use std::os::unix::fs::PermissionsExt;
 use tokio::net::UnixListener;
 
@@ -25,29 +26,21 @@ pub fn bind(data_dir: &std::path::Path) -> std::io::Result<UnixListener> {
     Ok(l)
 }
 
-pub async fn serve(listener: UnixListener, queue: Queue, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let app = router(queue);
+pub async fn serve(listener: UnixListener, api: Shared) {
+    let mut shutdown = api.ctx.shutdown.clone();
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+    if let Err(e) = axum::serve(listener, router(api)).with_graceful_shutdown(stop).await {
         tracing::error!(error = %e, "control socket failed");
     }
 }
 
-pub fn router(queue: Queue) -> Router {
-    Router::new().route("/v1/queue", get(list)).route("/v1/queue/{id}", get(show)).with_state(queue)
-}
-
-async fn list(State(q): State<Queue>) -> Result<Json<Vec<Envelope>>, (StatusCode, String)> {
-    q.list().map(Json).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-async fn show(State(q): State<Queue>, Path(id): Path<String>) -> Result<Json<Envelope>, (StatusCode, String)> {
-    let id = QueueId::parse(&id).ok_or((StatusCode::BAD_REQUEST, "invalid queue id".into()))?;
-    match q.get(&id) {
-        Ok(Some(env)) => Ok(Json(env)),
-        Ok(None) => Err((StatusCode::NOT_FOUND, format!("{id}: no such message"))),
-        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
-    }
+pub fn router(api: Shared) -> Router {
+    queue::routes()
+        .route("/v1/messages", post(messages::local))
+        .route("/health", get(health::health))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(api)
 }

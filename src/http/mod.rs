@@ -1,2 +1,47 @@
-//! HTTP: the local control socket used by the CLI (and, later, the public API).
+//! HTTP: the public API on `http.bind` (send, raw messages, health, metrics, queue
+//! admin) and the same admin and submission routes on the local control socket.
+//!
+//! Owns: routes, bearer-token scopes, rate limits, request bodies, MIME building for
+//! `/v1/send`, and the JSON shapes shared with the CLI (`api`, `client`).
+//! Must not touch: sled (goes through `queue`), SMTP sessions. Messages are queued only
+//! through `inbound::accept::enqueue`, the path that adds Received and DKIM.
+pub mod api;
+mod auth;
+pub mod body;
+pub mod client;
 pub mod control;
+pub mod error;
+mod health;
+mod messages;
+pub mod mime;
+mod queue;
+mod ratelimit;
+pub mod request;
+mod send;
+mod server;
+pub mod state;
+mod submit;
+mod tls;
+
+pub use messages::{MAIL_FROM_HEADER, RCPT_TO_HEADER};
+pub use state::config_errors;
+
+use crate::inbound::Context;
+use std::sync::Arc;
+
+/// Starts the control socket (already bound) and the public API (bound here, so a bad
+/// `http.bind` stops the daemon before it reports ready). Also installs the metrics
+/// recorder.
+pub async fn start(ctx: &Arc<Context>, control: tokio::net::UnixListener) -> std::io::Result<()> {
+    let errors = config_errors(&ctx.config);
+    if !errors.is_empty() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, errors.join("; ")));
+    }
+    crate::metrics::install();
+    let api = state::Api::new(ctx.clone());
+    tokio::spawn(control::serve(control, api.clone()));
+    if let Some(bound) = server::bind(&api).await? {
+        tokio::spawn(server::serve(bound, api));
+    }
+    Ok(())
+}

@@ -112,6 +112,10 @@ pub async fn from_session(s: &Session, tx: Transaction, body: Vec<u8>) -> Reply 
             via: "SMTP",
         },
     };
+    let body = match super::checks::screen(&s.ctx, s.kind, &sub.origin, &sub.mail_from, body).await {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
     match enqueue(&s.ctx, sub, body).await {
         Ok(id) => Reply::queued(&id.to_string()),
         Err(r) => r,

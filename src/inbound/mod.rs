@@ -3,6 +3,7 @@
 //! Owns: everything between an accepted TCP connection and `Queue::enqueue`.
 //! Must not touch: sled (goes through `queue`), delivery.
 pub mod accept;
+pub mod checks;
 mod cmd;
 pub mod conn;
 pub mod limits;
@@ -28,6 +29,8 @@ pub struct Context {
     pub connections: Arc<limits::ConnLimiter>,
     pub auth_failures: limits::AuthFailures,
     pub dkim: RwLock<crate::dkim::DkimSigner>,
+    /// SPF/DKIM/DMARC/ARC checks for the smtp listener; None when `inbound.checks` is off.
+    pub checks: Option<checks::Checker>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -42,6 +45,7 @@ impl Context {
         users: Users,
         tls: Arc<rustls::ServerConfig>,
         dkim: crate::dkim::DkimSigner,
+        checks: Option<checks::Checker>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Context> {
         let users_mtime = mtime(&config.users.file);
@@ -54,6 +58,7 @@ impl Context {
             connections,
             auth_failures: limits::AuthFailures::default(),
             dkim: RwLock::new(dkim),
+            checks,
             shutdown,
         })
     }

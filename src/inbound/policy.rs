@@ -21,7 +21,8 @@ pub fn is_trusted(cfg: &Config, ip: IpAddr) -> bool {
 fn destinations(rcpt: &ForwardPath) -> Vec<String> {
     let a = &rcpt.address;
     let mut out = vec![a.domain_ascii()];
-    out.extend(a.routing_domain().map(|d| idna::domain_to_ascii(&d).unwrap_or(d)));
+    // An empty hidden domain (`"u@"@local`) is no destination of ours.
+    out.extend(a.routing_domain().map(|d| if d.is_empty() { "(invalid)".into() } else { idna::domain_to_ascii(&d).unwrap_or(d) }));
     out.extend(rcpt.source_route.iter().map(|d| idna::domain_to_ascii(d).unwrap_or_else(|_| d.clone())));
     out
 }
@@ -91,6 +92,7 @@ mod tests {
             assert!(check_recipient(&c, &rcpt(trick), true).is_ok(), "{trick} is fine for a relay client");
         }
         // The same forms that really stay local are accepted.
+        assert!(check_recipient(&c, &rcpt("<\"u@\"@example.com>"), false).is_err());
         for local in ["<user%example.com@example.com>", "<\"u@example.com\"@example.com>", "<@example.com:u@example.com>"] {
             assert!(check_recipient(&c, &rcpt(local), false).is_ok(), "{local} is local");
         }

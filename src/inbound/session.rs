@@ -132,7 +132,8 @@ impl Session {
             Line::TooLong => return Ok(Step::Reply(Reply::line_too_long())),
             Line::BareNewline => return Ok(Step::Reply(Reply::bare_newline_command())),
         };
-        let command = match smtp::command::parse(&bytes) {
+        let smtputf8 = self.tx.as_ref().is_some_and(|t| t.params.smtputf8);
+        let command = match smtp::command::parse_with(&bytes, smtputf8) {
             Ok(c) => c,
             Err(e) => return Ok(Step::Reply(e.reply())),
         };

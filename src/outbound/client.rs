@@ -67,7 +67,10 @@ impl SmtpClient {
         addr: SocketAddr,
         timeouts: &Timeouts,
     ) -> Result<(SmtpClient, Reply), ClientError> {
-        let peer = Peer { name: host.to_string(), addr };
+        let peer = Peer {
+            name: host.to_string(),
+            addr,
+        };
         let tcp = Self::tcp(&peer, timeouts).await?;
         Self::new(Stream::Plain(tcp), peer, *timeouts).greet().await
     }
@@ -79,7 +82,10 @@ impl SmtpClient {
         config: Arc<rustls::ClientConfig>,
         timeouts: &Timeouts,
     ) -> Result<(SmtpClient, Reply), ClientError> {
-        let peer = Peer { name: host.to_string(), addr };
+        let peer = Peer {
+            name: host.to_string(),
+            addr,
+        };
         let tcp = Self::tcp(&peer, timeouts).await?;
         let mut client = Self::new(Stream::Plain(tcp), peer, *timeouts);
         client.handshake(config, host).await?;
@@ -107,8 +113,14 @@ impl SmtpClient {
                 let _ = tcp.set_nodelay(true);
                 Ok(tcp)
             }
-            Ok(Err(e)) => Err(ClientError::Connect { peer: peer.clone(), reason: e.to_string() }),
-            Err(_) => Err(ClientError::Timeout { peer: peer.clone(), stage: Stage::Connect }),
+            Ok(Err(e)) => Err(ClientError::Connect {
+                peer: peer.clone(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(ClientError::Timeout {
+                peer: peer.clone(),
+                stage: Stage::Connect,
+            }),
         }
     }
 
@@ -116,7 +128,11 @@ impl SmtpClient {
         let reply = self.read_reply(Stage::Greeting).await?;
         if !(200..300).contains(&reply.code) {
             self.stream.shutdown().await;
-            return Err(ClientError::Rejected { peer: self.peer.clone(), stage: Stage::Greeting, reply });
+            return Err(ClientError::Rejected {
+                peer: self.peer.clone(),
+                stage: Stage::Greeting,
+                reply,
+            });
         }
         Ok((self, reply))
     }
@@ -168,7 +184,11 @@ impl SmtpClient {
     }
 
     /// Sends one command and reads its reply.
-    pub(crate) async fn command(&mut self, cmd: &Command, stage: Stage) -> Result<Reply, ClientError> {
+    pub(crate) async fn command(
+        &mut self,
+        cmd: &Command,
+        stage: Stage,
+    ) -> Result<Reply, ClientError> {
         self.write(&cmd.encode(), stage).await?;
         self.read_reply(stage).await
     }
@@ -226,14 +246,19 @@ impl SmtpClient {
         config: Arc<rustls::ClientConfig>,
         host: &str,
     ) -> Result<(), ClientError> {
-        let name = super::tls::server_name(host)
-            .map_err(|reason| ClientError::TlsFailed { peer: self.peer.clone(), reason })?;
+        let name = super::tls::server_name(host).map_err(|reason| ClientError::TlsFailed {
+            peer: self.peer.clone(),
+            reason,
+        })?;
         let limit = self.timeouts.for_stage(Stage::TlsHandshake);
         match tokio::time::timeout(limit, self.stream.upgrade(config, name)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
                 self.broken = true;
-                Err(ClientError::TlsFailed { peer: self.peer.clone(), reason: e.to_string() })
+                Err(ClientError::TlsFailed {
+                    peer: self.peer.clone(),
+                    reason: e.to_string(),
+                })
             }
             Err(_) => Err(self.timed_out(Stage::TlsHandshake)),
         }
@@ -241,27 +266,44 @@ impl SmtpClient {
 
     fn check_usable(&self) -> Result<(), ClientError> {
         if self.broken {
-            return Err(ClientError::Closed { peer: self.peer.clone() });
+            return Err(ClientError::Closed {
+                peer: self.peer.clone(),
+            });
         }
         Ok(())
     }
 
     pub(crate) fn rejected(&self, stage: Stage, reply: Reply) -> ClientError {
-        ClientError::Rejected { peer: self.peer.clone(), stage, reply }
+        ClientError::Rejected {
+            peer: self.peer.clone(),
+            stage,
+            reply,
+        }
     }
 
     fn lost(&mut self, stage: Stage, reason: String) -> ClientError {
         self.broken = true;
-        ClientError::ConnectionLost { peer: self.peer.clone(), stage, reason }
+        ClientError::ConnectionLost {
+            peer: self.peer.clone(),
+            stage,
+            reason,
+        }
     }
 
     fn timed_out(&mut self, stage: Stage) -> ClientError {
         self.broken = true;
-        ClientError::Timeout { peer: self.peer.clone(), stage }
+        ClientError::Timeout {
+            peer: self.peer.clone(),
+            stage,
+        }
     }
 
     pub(crate) fn protocol(&mut self, stage: Stage, detail: String) -> ClientError {
         self.broken = true;
-        ClientError::Protocol { peer: self.peer.clone(), stage, detail }
+        ClientError::Protocol {
+            peer: self.peer.clone(),
+            stage,
+            detail,
+        }
     }
 }

@@ -313,17 +313,27 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn never_panics_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
-            let _ = parse_dsn(&bytes);
+            check_invariants(parse_dsn(&bytes));
         }
 
         #[test]
-        fn never_panics_on_mangled_reports(cuts in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..12)) {
+        fn never_panics_on_mangled_reports(
+            cuts in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..12)
+        ) {
             let mut msg = built();
             for (at, byte) in cuts {
                 let at = at % (msg.len() + 1);
                 if byte % 3 == 0 { msg.truncate(at) } else { msg.insert(at, byte) }
             }
-            let _ = parse_dsn(&msg);
+            check_invariants(parse_dsn(&msg));
+        }
+    }
+
+    /// A report we return always names its recipients.
+    fn check_invariants(dsn: Option<ParsedDsn>) {
+        if let Some(dsn) = dsn {
+            assert!(!dsn.recipients.is_empty() && dsn.recipients.len() <= MAX_RECIPIENTS);
+            assert!(dsn.recipients.iter().all(|r| !r.final_recipient.is_empty()));
         }
     }
 }

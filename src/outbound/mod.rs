@@ -10,3 +10,4 @@ pub mod bounce;
 pub mod route;
 pub mod schedule;
 pub mod scheduler;
+pub mod mta_sts;

@@ -47,17 +47,27 @@ pub enum MxError {
     #[error("Domain {domain} does not accept mail (nullMX)")]
     NullMx { domain: String },
     /// NXDOMAIN for the domain itself.
-    #[error("Host or domain name not found. Name service error for name={domain} type={rtype}: Host not found")]
+    #[error(
+        "Host or domain name not found. Name service error for name={domain} type={rtype}: Host not found"
+    )]
     NotFound { domain: String, rtype: &'static str },
     /// The domain exists but has neither MX nor A/AAAA records.
-    #[error("Host or domain name not found. Name service error for name={domain} type=A: Host found but no data record of requested type")]
+    #[error(
+        "Host or domain name not found. Name service error for name={domain} type=A: Host found but no data record of requested type"
+    )]
     NoAddress { domain: String },
     /// Not a syntactically valid domain name or address literal.
     #[error("Invalid domain name or address literal {domain:?}")]
     InvalidName { domain: String },
     /// SERVFAIL, REFUSED, timeout, no server reachable: try again later.
-    #[error("Host or domain name not found. Name service error for name={domain} type={rtype}: {reason}, try again")]
-    TempFail { domain: String, rtype: &'static str, reason: String },
+    #[error(
+        "Host or domain name not found. Name service error for name={domain} type={rtype}: {reason}, try again"
+    )]
+    TempFail {
+        domain: String,
+        rtype: &'static str,
+        reason: String,
+    },
     /// MX records exist but none of the hosts has a usable address right now.
     #[error("No MX host for {domain} has an address: {reason}")]
     NoReachableMx { domain: String, reason: String },
@@ -145,7 +155,10 @@ impl DnsResolver {
             let mut tcp = ConnectionConfig::tcp();
             tcp.port = addr.port();
             let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
-            TokioResolver::builder_with_config(ResolverConfig::from_name_servers(vec![ns]), provider)
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(vec![ns]),
+                provider,
+            )
         };
         let opts = builder.options_mut();
         opts.timeout = timeout;
@@ -154,14 +167,20 @@ impl DnsResolver {
         opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
         // Names we query are absolute: no search-list expansion.
         opts.ndots = 0;
-        let inner = builder.build().map_err(|e| DnsConfigError::Build(e.to_string()))?;
+        let inner = builder
+            .build()
+            .map_err(|e| DnsConfigError::Build(e.to_string()))?;
         Ok(DnsResolver { inner })
     }
 
     /// MX hosts for `domain`, best first; hosts of equal preference are shuffled.
     pub async fn resolve_mx(&self, domain: &str) -> Result<Vec<MxHost>, MxError> {
         if let Some(literal) = address_literal(domain)? {
-            return Ok(vec![MxHost { name: domain.to_string(), preference: 0, addrs: vec![literal] }]);
+            return Ok(vec![MxHost {
+                name: domain.to_string(),
+                preference: 0,
+                addrs: vec![literal],
+            }]);
         }
         let name = absolute_name(domain)?;
         let records = match self.inner.mx_lookup(name.clone()).await {
@@ -169,10 +188,17 @@ impl DnsResolver {
             Err(e) => match classify(&e) {
                 LookupFailure::NoData => Vec::new(),
                 LookupFailure::NxDomain => {
-                    return Err(MxError::NotFound { domain: domain.to_string(), rtype: "MX" });
+                    return Err(MxError::NotFound {
+                        domain: domain.to_string(),
+                        rtype: "MX",
+                    });
                 }
                 LookupFailure::Temporary(reason) => {
-                    return Err(MxError::TempFail { domain: domain.to_string(), rtype: "MX", reason });
+                    return Err(MxError::TempFail {
+                        domain: domain.to_string(),
+                        rtype: "MX",
+                        reason,
+                    });
                 }
             },
         };
@@ -181,7 +207,9 @@ impl DnsResolver {
         }
         if records.iter().any(|(_, exchange)| exchange.is_root()) {
             // RFC 7505 §3: a null MX is the only MX; treat any "." target as "no mail".
-            return Err(MxError::NullMx { domain: domain.to_string() });
+            return Err(MxError::NullMx {
+                domain: domain.to_string(),
+            });
         }
         self.resolve_hosts(domain, records).await
     }
@@ -192,18 +220,29 @@ impl DnsResolver {
             Ok(ips) => {
                 let addrs: Vec<IpAddr> = ips.iter().collect();
                 if addrs.is_empty() {
-                    return Err(MxError::NoAddress { domain: domain.to_string() });
+                    return Err(MxError::NoAddress {
+                        domain: domain.to_string(),
+                    });
                 }
-                Ok(vec![MxHost { name: trim_dot(domain), preference: 0, addrs }])
+                Ok(vec![MxHost {
+                    name: trim_dot(domain),
+                    preference: 0,
+                    addrs,
+                }])
             }
             Err(e) => Err(match classify(&e) {
-                LookupFailure::NoData => MxError::NoAddress { domain: domain.to_string() },
-                LookupFailure::NxDomain => {
-                    MxError::NotFound { domain: domain.to_string(), rtype: "A" }
-                }
-                LookupFailure::Temporary(reason) => {
-                    MxError::TempFail { domain: domain.to_string(), rtype: "A", reason }
-                }
+                LookupFailure::NoData => MxError::NoAddress {
+                    domain: domain.to_string(),
+                },
+                LookupFailure::NxDomain => MxError::NotFound {
+                    domain: domain.to_string(),
+                    rtype: "A",
+                },
+                LookupFailure::Temporary(reason) => MxError::TempFail {
+                    domain: domain.to_string(),
+                    rtype: "A",
+                    reason,
+                },
             }),
         }
     }
@@ -220,7 +259,10 @@ impl DnsResolver {
         let mut last_error = String::new();
         for (preference, exchange) in records {
             let host = trim_dot(&exchange.to_ascii());
-            if hosts.iter().any(|h: &MxHost| h.name.eq_ignore_ascii_case(&host)) {
+            if hosts
+                .iter()
+                .any(|h: &MxHost| h.name.eq_ignore_ascii_case(&host))
+            {
                 continue;
             }
             match self.inner.lookup_ip(exchange).await {
@@ -229,7 +271,11 @@ impl DnsResolver {
                     if addrs.is_empty() {
                         last_error = format!("{host}: no address records");
                     } else {
-                        hosts.push(MxHost { name: host, preference, addrs });
+                        hosts.push(MxHost {
+                            name: host,
+                            preference,
+                            addrs,
+                        });
                     }
                 }
                 Err(e) => {
@@ -239,7 +285,10 @@ impl DnsResolver {
             }
         }
         if hosts.is_empty() {
-            return Err(MxError::NoReachableMx { domain: domain.to_string(), reason: last_error });
+            return Err(MxError::NoReachableMx {
+                domain: domain.to_string(),
+                reason: last_error,
+            });
         }
         Ok(hosts)
     }
@@ -262,7 +311,11 @@ impl DnsResolver {
                 .iter()
                 .filter_map(|rec| match &rec.data {
                     RData::TXT(txt) => {
-                        let bytes: Vec<u8> = txt.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+                        let bytes: Vec<u8> = txt
+                            .txt_data
+                            .iter()
+                            .flat_map(|s| s.iter().copied())
+                            .collect();
                         Some(String::from_utf8_lossy(&bytes).into_owned())
                     }
                     _ => None,
@@ -292,10 +345,15 @@ impl DnsResolver {
 fn lookup_error(name: &str, rtype: &'static str, err: &NetError) -> Result<(), MxError> {
     match classify(err) {
         LookupFailure::NoData => Ok(()),
-        LookupFailure::NxDomain => Err(MxError::NotFound { domain: name.to_string(), rtype }),
-        LookupFailure::Temporary(reason) => {
-            Err(MxError::TempFail { domain: name.to_string(), rtype, reason })
-        }
+        LookupFailure::NxDomain => Err(MxError::NotFound {
+            domain: name.to_string(),
+            rtype,
+        }),
+        LookupFailure::Temporary(reason) => Err(MxError::TempFail {
+            domain: name.to_string(),
+            rtype,
+            reason,
+        }),
     }
 }
 
@@ -315,7 +373,11 @@ fn shuffle_equal_preference(records: &mut [(u16, Name)]) {
     let mut start = 0;
     while start < records.len() {
         let pref = records[start].0;
-        let end = start + records[start..].iter().take_while(|(p, _)| *p == pref).count();
+        let end = start
+            + records[start..]
+                .iter()
+                .take_while(|(p, _)| *p == pref)
+                .count();
         records[start..end].shuffle(&mut rng);
         start = end;
     }
@@ -326,7 +388,9 @@ fn address_literal(domain: &str) -> Result<Option<IpAddr>, MxError> {
     let Some(inner) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) else {
         return Ok(None);
     };
-    let invalid = || MxError::InvalidName { domain: domain.to_string() };
+    let invalid = || MxError::InvalidName {
+        domain: domain.to_string(),
+    };
     let prefix = inner.get(..5).unwrap_or("");
     if prefix.eq_ignore_ascii_case("ipv6:") {
         let v6: Ipv6Addr = inner[5..].parse().map_err(|_| invalid())?;
@@ -338,7 +402,9 @@ fn address_literal(domain: &str) -> Result<Option<IpAddr>, MxError> {
 
 /// IDNA-encode and make absolute, so no search domain is ever appended.
 fn absolute_name(domain: &str) -> Result<Name, MxError> {
-    let invalid = || MxError::InvalidName { domain: domain.to_string() };
+    let invalid = || MxError::InvalidName {
+        domain: domain.to_string(),
+    };
     let trimmed = domain.trim_end_matches('.');
     if trimmed.is_empty() {
         return Err(invalid());
@@ -357,18 +423,33 @@ mod tests {
 
     #[test]
     fn address_literals() {
-        assert_eq!(address_literal("[127.0.0.2]").unwrap(), Some("127.0.0.2".parse().unwrap()));
-        assert_eq!(address_literal("[IPv6:::1]").unwrap(), Some("::1".parse().unwrap()));
+        assert_eq!(
+            address_literal("[127.0.0.2]").unwrap(),
+            Some("127.0.0.2".parse().unwrap())
+        );
+        assert_eq!(
+            address_literal("[IPv6:::1]").unwrap(),
+            Some("::1".parse().unwrap())
+        );
         assert_eq!(address_literal("example.com").unwrap(), None);
         assert!(address_literal("[300.1.1.1]").is_err());
-        assert!(address_literal("[::1]").is_err(), "IPv6 literals need the IPv6: tag");
+        assert!(
+            address_literal("[::1]").is_err(),
+            "IPv6 literals need the IPv6: tag"
+        );
     }
 
     #[test]
     fn equal_preferences_stay_grouped() {
         let n = |s: &str| Name::from_ascii(s).unwrap();
         for _ in 0..20 {
-            let mut v = vec![(10, n("a.")), (10, n("b.")), (20, n("c.")), (20, n("d.")), (30, n("e."))];
+            let mut v = vec![
+                (10, n("a.")),
+                (10, n("b.")),
+                (20, n("c.")),
+                (20, n("d.")),
+                (30, n("e.")),
+            ];
             shuffle_equal_preference(&mut v);
             let prefs: Vec<u16> = v.iter().map(|(p, _)| *p).collect();
             assert_eq!(prefs, [10, 10, 20, 20, 30]);
@@ -380,8 +461,19 @@ mod tests {
     fn status_codes() {
         let d = || "x.test".to_string();
         assert_eq!(MxError::NullMx { domain: d() }.status(), (5, 1, 10));
-        assert_eq!(MxError::NotFound { domain: d(), rtype: "MX" }.status(), (5, 1, 2));
-        let t = MxError::TempFail { domain: d(), rtype: "MX", reason: "timeout".into() };
+        assert_eq!(
+            MxError::NotFound {
+                domain: d(),
+                rtype: "MX"
+            }
+            .status(),
+            (5, 1, 2)
+        );
+        let t = MxError::TempFail {
+            domain: d(),
+            rtype: "MX",
+            reason: "timeout".into(),
+        };
         assert_eq!(t.status(), (4, 4, 3));
         assert!(!t.is_permanent());
     }

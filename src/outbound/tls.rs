@@ -93,7 +93,9 @@ impl OutboundTls {
 /// like Postfix `may`/`encrypt`. Handshake signatures are still checked.
 pub fn opportunistic_config() -> Result<ClientConfig, TlsConfigError> {
     let provider = crypto_provider();
-    let verifier = AcceptAnyCert { algs: provider.signature_verification_algorithms };
+    let verifier = AcceptAnyCert {
+        algs: provider.signature_verification_algorithms,
+    };
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -115,7 +117,10 @@ pub fn verified_config(extra_ca_files: &[PathBuf]) -> Result<ClientConfig, TlsCo
 }
 
 fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsConfigError> {
-    let err = |reason: String| TlsConfigError::CaFile { path: path.to_path_buf(), reason };
+    let err = |reason: String| TlsConfigError::CaFile {
+        path: path.to_path_buf(),
+        reason,
+    };
     let mut added = 0;
     for cert in CertificateDer::pem_file_iter(path).map_err(|e| err(e.to_string()))? {
         let cert = cert.map_err(|e| err(e.to_string()))?;
@@ -123,7 +128,9 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsConfigEr
         added += 1;
     }
     if added == 0 {
-        return Err(TlsConfigError::NoCertificate { path: path.to_path_buf() });
+        return Err(TlsConfigError::NoCertificate {
+            path: path.to_path_buf(),
+        });
     }
     Ok(())
 }
@@ -200,9 +207,18 @@ mod tests {
 
     #[test]
     fn server_names_from_hosts_and_literals() {
-        assert!(matches!(server_name("mx1.example.com.").unwrap(), ServerName::DnsName(_)));
-        assert!(matches!(server_name("[127.0.0.1]").unwrap(), ServerName::IpAddress(_)));
-        assert!(matches!(server_name("[IPv6:::1]").unwrap(), ServerName::IpAddress(_)));
+        assert!(matches!(
+            server_name("mx1.example.com.").unwrap(),
+            ServerName::DnsName(_)
+        ));
+        assert!(matches!(
+            server_name("[127.0.0.1]").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(
+            server_name("[IPv6:::1]").unwrap(),
+            ServerName::IpAddress(_)
+        ));
         assert!(server_name("bad name!").is_err());
     }
 

@@ -15,15 +15,30 @@ impl Dnsmasq {
     pub fn start(conf: &str) -> Dnsmasq {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dnsmasq.conf");
-        std::fs::File::create(&path).unwrap().write_all(conf.as_bytes()).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(conf.as_bytes())
+            .unwrap();
         let port = free_udp_tcp_port();
         // Same flags as tests/peers/dns.sh: only our records, no upstream, nothing leaves lo.
         let child = Command::new("dnsmasq")
             .arg("-k")
             .arg(format!("--conf-file={}", path.display()))
-            .args(["--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces"])
-            .args(["--listen-address=127.0.0.1", &format!("--port={port}"), "--local-ttl=60"])
-            .arg(format!("--log-facility={}", dir.path().join("log").display()))
+            .args([
+                "--no-resolv",
+                "--no-hosts",
+                "--no-poll",
+                "--bind-interfaces",
+            ])
+            .args([
+                "--listen-address=127.0.0.1",
+                &format!("--port={port}"),
+                "--local-ttl=60",
+            ])
+            .arg(format!(
+                "--log-facility={}",
+                dir.path().join("log").display()
+            ))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -36,7 +51,11 @@ impl Dnsmasq {
             assert!(Instant::now() < deadline, "dnsmasq did not start on {addr}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Dnsmasq { child, addr, _dir: dir }
+        Dnsmasq {
+            child,
+            addr,
+            _dir: dir,
+        }
     }
 
     pub fn spec(&self) -> String {

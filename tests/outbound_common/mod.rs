@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 pub mod dns;
 pub mod peers;
+pub mod pki;
 pub mod postfix;
 pub mod proxy;
 
@@ -14,7 +15,11 @@ pub fn quick() -> Timeouts {
 }
 
 pub fn rcpt(address: &str) -> OutboundRcpt<'_> {
-    OutboundRcpt { address, notify: None, orcpt: None }
+    OutboundRcpt {
+        address,
+        notify: None,
+        orcpt: None,
+    }
 }
 
 /// A plain message from `from` to `to` with `body`.

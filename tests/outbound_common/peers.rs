@@ -21,7 +21,40 @@ fn wait_listening(addr: SocketAddr, what: &str) {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs a peer script that prints `PORT <n>` first; returns it with its address.
+pub fn spawn_printing_port(mut cmd: Command) -> (Child, SocketAddr) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with aiosmtpd is installed");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{cmd:?} did not print its port: {line:?}"));
+    (child, format!("127.0.0.1:{port}").parse().unwrap())
+}
+
+/// Kills the child on drop.
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Postfix `smtp-sink`, dumping each transaction into its own file.
@@ -64,8 +97,10 @@ impl SmtpSink {
                 .map(|e| e.unwrap().path())
                 .collect();
             files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
-            let texts: Vec<String> =
-                files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+            let texts: Vec<String> = files
+                .iter()
+                .map(|p| std::fs::read_to_string(p).unwrap())
+                .collect();
             // A dump is complete once its trailing empty line is written.
             let complete = texts.iter().filter(|t| t.ends_with("\n\n")).count();
             if complete >= n || Instant::now() > deadline {
@@ -98,7 +133,9 @@ pub struct Received {
 
 impl Received {
     pub fn content(&self) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD.decode(&self.content_b64).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.content_b64)
+            .unwrap()
     }
 }
 
@@ -113,23 +150,12 @@ impl Receiver {
     /// `opts`: `--pipelining`, `--smtputf8`, `--size N`, `--drop-data`, `--silent`.
     pub fn start(opts: &[&str]) -> Receiver {
         let out = tempfile::tempdir().unwrap();
-        let mut child = Command::new("python3")
-            .arg(peers_dir().join("outbound_rcv.py"))
+        let mut cmd = Command::new("python3");
+        cmd.arg(peers_dir().join("outbound_rcv.py"))
             .arg("--out")
             .arg(out.path())
-            .args(opts)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 with aiosmtpd is installed");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port: u16 = line
-            .strip_prefix("PORT ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("outbound_rcv.py did not print its port: {line:?}"));
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            .args(opts);
+        let (child, addr) = spawn_printing_port(cmd);
         Receiver { child, addr, out }
     }
 

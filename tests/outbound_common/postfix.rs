@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::peers::{SmtpSink, free_port, peers_dir};
+use super::pki::write_test_pki;
 
 pub const USER: &str = "testuser";
 pub const PASS: &str = "testpass";
@@ -17,27 +18,6 @@ pub struct PostfixTls {
     ca: PathBuf,
 }
 
-/// A test CA and a server certificate it signed: `dir/{cert,key}.pem` and `dir/ca.pem`.
-pub fn write_test_pki(dir: &std::path::Path) -> PathBuf {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    std::fs::create_dir_all(dir).unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "postern test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-    let cert = CertificateParams::new(names).unwrap().signed_by(&key, &ca, &ca_key).unwrap();
-    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    let private = std::fs::Permissions::from_mode(0o600);
-    std::fs::set_permissions(dir.join("key.pem"), private).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    dir.join("ca.pem")
-}
-
 impl PostfixTls {
     pub fn start() -> PostfixTls {
         let sink = SmtpSink::start(&[]);
@@ -45,13 +25,18 @@ impl PostfixTls {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         // postfix-relay.sh keeps an existing cert.pem; its own openssl one is a CA
         // certificate, which webpki refuses as a server certificate (CaUsedAsEndEntity).
-        let ca = write_test_pki(&dir.path().join("tls"));
+        let ca = write_test_pki(&dir.path().join("tls"), &["localhost", "127.0.0.1"]);
         let out = Command::new("bash")
             .arg(peers_dir().join("postfix-relay.sh"))
             .arg("start")
             .arg("--dir")
             .arg(dir.path())
-            .args(["--listen", &addr.to_string(), "--relay", &sink.addr.to_string()])
+            .args([
+                "--listen",
+                &addr.to_string(),
+                "--relay",
+                &sink.addr.to_string(),
+            ])
             .args(["--no-sink", "--tls", "--auth", &format!("{USER}:{PASS}")])
             .output()
             .expect("bash");
@@ -61,7 +46,12 @@ impl PostfixTls {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        PostfixTls { addr, sink, dir, ca }
+        PostfixTls {
+            addr,
+            sink,
+            dir,
+            ca,
+        }
     }
 
     /// The CA that signed Postfix's certificate (SAN localhost, 127.0.0.1).

@@ -45,11 +45,18 @@ impl RecordingProxy {
 
     /// Client-to-server reads so far, as lossy text.
     pub fn reads(&self) -> Vec<String> {
-        self.reads.lock().unwrap().iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect()
+        self.reads
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect()
     }
 
     /// True if one read carried MAIL FROM, at least one RCPT TO and DATA together.
     pub fn saw_pipelined_envelope(&self) -> bool {
-        self.reads().iter().any(|r| r.contains("MAIL FROM:") && r.contains("RCPT TO:") && r.contains("DATA\r\n"))
+        self.reads()
+            .iter()
+            .any(|r| r.contains("MAIL FROM:") && r.contains("RCPT TO:") && r.contains("DATA\r\n"))
     }
 }

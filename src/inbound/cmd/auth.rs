@@ -77,7 +77,7 @@ async fn plain<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Creds, ConnError> {
     let response = match initial {
         Some(r) => r,
-        None => match prompt(conn, "").await? {
+        None => match prompt(conn, Reply::auth_continue("")).await? {
             Ok(r) => r,
             Err(reply) => return Ok(Err(reply)),
         },
@@ -96,7 +96,7 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Creds, ConnError> {
     let user_b64 = match initial {
         Some(r) => r,
-        None => match prompt(conn, "VXNlcm5hbWU6").await? {
+        None => match prompt(conn, Reply::auth_login_username()).await? {
             Ok(r) => r,
             Err(reply) => return Ok(Err(reply)),
         },
@@ -105,7 +105,7 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(u) => u,
         Err(e) => return Ok(Err(e.reply())),
     };
-    let pass_b64 = match prompt(conn, "UGFzc3dvcmQ6").await? {
+    let pass_b64 = match prompt(conn, Reply::auth_login_password()).await? {
         Ok(r) => r,
         Err(reply) => return Ok(Err(reply)),
     };
@@ -118,9 +118,9 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
 /// Sends a 334 challenge and reads the client's response line; `*` cancels.
 async fn prompt<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
-    challenge: &str,
+    challenge: Reply,
 ) -> Result<Result<String, Reply>, ConnError> {
-    conn.reply(&Reply::auth_continue(challenge));
+    conn.reply(&challenge);
     Ok(match conn.read_line(MAX_SASL_LINE).await? {
         Line::Ok(b) if b == b"*" => Err(Reply::auth_cancelled()),
         Line::Ok(b) => String::from_utf8(b).map_err(|_| Reply::invalid_base64()),

@@ -28,10 +28,15 @@ pub struct Extensions {
 impl Extensions {
     /// Reads the keyword lines after the first (greeting) line of a 250 EHLO reply.
     pub fn parse(reply: &Reply) -> Extensions {
-        let mut ext = Extensions { esmtp: true, ..Extensions::default() };
+        let mut ext = Extensions {
+            esmtp: true,
+            ..Extensions::default()
+        };
         for line in reply.lines.iter().skip(1) {
             let mut words = line.split_ascii_whitespace();
-            let Some(keyword) = words.next() else { continue };
+            let Some(keyword) = words.next() else {
+                continue;
+            };
             let keyword = keyword.to_ascii_uppercase();
             match keyword.as_str() {
                 "STARTTLS" => ext.starttls = true,
@@ -72,7 +77,9 @@ impl SmtpClient {
     /// EHLO; when the server rejects it with 5xx (it does not speak ESMTP), HELO.
     pub async fn ehlo(&mut self, name: &str) -> Result<&Extensions, ClientError> {
         self.helo_name = Some(name.to_string());
-        let reply = self.command(&Command::Ehlo(name.to_string()), Stage::Ehlo).await?;
+        let reply = self
+            .command(&Command::Ehlo(name.to_string()), Stage::Ehlo)
+            .await?;
         if reply.code == 250 {
             self.ext = Extensions::parse(&reply);
             return Ok(&self.ext);
@@ -80,7 +87,9 @@ impl SmtpClient {
         if !reply.is_permanent() {
             return Err(self.rejected(Stage::Ehlo, reply));
         }
-        let reply = self.command(&Command::Helo(name.to_string()), Stage::Helo).await?;
+        let reply = self
+            .command(&Command::Helo(name.to_string()), Stage::Helo)
+            .await?;
         if reply.code != 250 {
             return Err(self.rejected(Stage::Helo, reply));
         }
@@ -99,7 +108,9 @@ impl SmtpClient {
         server_name: &str,
     ) -> Result<&Extensions, ClientError> {
         if !self.ext.starttls {
-            return Err(ClientError::TlsNotOffered { peer: self.peer.clone() });
+            return Err(ClientError::TlsNotOffered {
+                peer: self.peer.clone(),
+            });
         }
         let reply = self.command(&Command::StartTls, Stage::StartTls).await?;
         if reply.code != 220 {
@@ -108,12 +119,18 @@ impl SmtpClient {
         if !self.rbuf.is_empty() {
             // Plaintext sent after the 220 would be read as if it came over TLS
             // (response injection, CVE-2011-0411 class): refuse the session.
-            let detail = format!("{} bytes of plaintext after the STARTTLS reply", self.rbuf.len());
+            let detail = format!(
+                "{} bytes of plaintext after the STARTTLS reply",
+                self.rbuf.len()
+            );
             return Err(self.protocol(Stage::StartTls, detail));
         }
         self.handshake(config, server_name).await?;
         self.ext = Extensions::default();
-        let name = self.helo_name.clone().unwrap_or_else(|| "localhost".to_string());
+        let name = self
+            .helo_name
+            .clone()
+            .unwrap_or_else(|| "localhost".to_string());
         self.ehlo(&name).await
     }
 
@@ -125,7 +142,10 @@ impl SmtpClient {
         }
         let reply = if self.ext.auth.iter().any(|m| m == "PLAIN") {
             let initial = Some(encode_plain(user, pass));
-            let cmd = Command::Auth { mechanism: "PLAIN".into(), initial };
+            let cmd = Command::Auth {
+                mechanism: "PLAIN".into(),
+                initial,
+            };
             self.command(&cmd, Stage::Auth).await?
         } else if self.ext.auth.iter().any(|m| m == "LOGIN") {
             self.auth_login(user, pass).await?
@@ -143,15 +163,24 @@ impl SmtpClient {
                 // A challenge we cannot answer: cancel the exchange (RFC 4954 §4).
                 let _ = self.write(b"*\r\n", Stage::Auth).await;
                 let _ = self.read_reply(Stage::Auth).await;
-                Err(ClientError::AuthFailed { peer: self.peer.clone(), reply })
+                Err(ClientError::AuthFailed {
+                    peer: self.peer.clone(),
+                    reply,
+                })
             }
-            _ => Err(ClientError::AuthFailed { peer: self.peer.clone(), reply }),
+            _ => Err(ClientError::AuthFailed {
+                peer: self.peer.clone(),
+                reply,
+            }),
         }
     }
 
     /// RFC 4954 LOGIN: username and password each answer a 334 challenge.
     async fn auth_login(&mut self, user: &str, pass: &str) -> Result<Reply, ClientError> {
-        let cmd = Command::Auth { mechanism: "LOGIN".into(), initial: None };
+        let cmd = Command::Auth {
+            mechanism: "LOGIN".into(),
+            initial: None,
+        };
         let mut reply = self.command(&cmd, Stage::Auth).await?;
         for secret in [user, pass] {
             if reply.code != 334 {
@@ -166,7 +195,10 @@ impl SmtpClient {
     }
 
     fn auth_unavailable(&self, reason: &str) -> ClientError {
-        ClientError::AuthUnavailable { peer: self.peer.clone(), reason: reason.to_string() }
+        ClientError::AuthUnavailable {
+            peer: self.peer.clone(),
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -177,9 +209,19 @@ mod tests {
     #[test]
     fn parses_postfix_ehlo() {
         let lines = [
-            "pf.test", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS",
-            "AUTH PLAIN LOGIN", "AUTH=PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
-            "SMTPUTF8", "CHUNKING",
+            "pf.test",
+            "PIPELINING",
+            "SIZE 10240000",
+            "VRFY",
+            "ETRN",
+            "STARTTLS",
+            "AUTH PLAIN LOGIN",
+            "AUTH=PLAIN LOGIN",
+            "ENHANCEDSTATUSCODES",
+            "8BITMIME",
+            "DSN",
+            "SMTPUTF8",
+            "CHUNKING",
         ];
         let reply = Reply::multiline(250, None, lines.iter().map(|s| s.to_string()).collect());
         let ext = Extensions::parse(&reply);
@@ -194,7 +236,10 @@ mod tests {
     fn size_without_limit_and_greeting_line_ignored() {
         let reply = Reply::multiline(250, None, vec!["STARTTLS greeting".into(), "size".into()]);
         let ext = Extensions::parse(&reply);
-        assert!(!ext.starttls, "the first line is the server name, not a keyword");
+        assert!(
+            !ext.starttls,
+            "the first line is the server name, not a keyword"
+        );
         assert_eq!(ext.size, Some(0));
         assert_eq!(ext.size_limit(), None);
     }

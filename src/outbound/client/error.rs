@@ -29,13 +29,25 @@ pub enum ClientError {
     #[error("conversation with {peer} timed out {}", stage.while_text())]
     Timeout { peer: Peer, stage: Stage },
     #[error("lost connection with {peer} {}: {reason}", stage.while_text())]
-    ConnectionLost { peer: Peer, stage: Stage, reason: String },
+    ConnectionLost {
+        peer: Peer,
+        stage: Stage,
+        reason: String,
+    },
     /// The server answered with a reply we did not want (4xx/5xx, or 2xx where 354 was due).
     #[error("{}", rejected_text(peer, *stage, reply))]
-    Rejected { peer: Peer, stage: Stage, reply: Reply },
+    Rejected {
+        peer: Peer,
+        stage: Stage,
+        reply: Reply,
+    },
     /// Bytes that are not a valid reply, or data where none may be (after STARTTLS).
     #[error("protocol error with {peer} {}: {detail}", stage.while_text())]
-    Protocol { peer: Peer, stage: Stage, detail: String },
+    Protocol {
+        peer: Peer,
+        stage: Stage,
+        detail: String,
+    },
     #[error("TLS is required, but was not offered by host {peer}")]
     TlsNotOffered { peer: Peer },
     #[error("Cannot start TLS with {peer}: {reason}")]
@@ -49,7 +61,11 @@ pub enum ClientError {
     #[error("SMTPUTF8 is required, but was not offered by host {peer}")]
     Smtputf8NotOffered { peer: Peer },
     #[error("invalid {} address {address:?}: {reason}", if *sender { "sender" } else { "recipient" })]
-    BadAddress { address: String, sender: bool, reason: String },
+    BadAddress {
+        address: String,
+        sender: bool,
+        reason: String,
+    },
     /// The session broke earlier (timeout, lost connection, TLS failure); reconnect.
     #[error("connection with {peer} is no longer usable")]
     Closed { peer: Peer },
@@ -59,7 +75,10 @@ fn rejected_text(peer: &Peer, stage: Stage, reply: &Reply) -> String {
     if stage == Stage::Greeting {
         format!("host {peer} refused to talk to me: {reply}")
     } else {
-        format!("host {peer} said: {reply} (in reply to {} command)", stage.command())
+        format!(
+            "host {peer} said: {reply} (in reply to {} command)",
+            stage.command()
+        )
     }
 }
 
@@ -180,13 +199,24 @@ mod tests {
     use super::*;
 
     fn peer() -> Peer {
-        Peer { name: "mx1.test".into(), addr: "127.0.0.2:25".parse().unwrap() }
+        Peer {
+            name: "mx1.test".into(),
+            addr: "127.0.0.2:25".parse().unwrap(),
+        }
     }
 
     #[test]
     fn postfix_style_texts() {
-        let reply = Reply::new(550, Some(Status(5, 1, 1)), "<b@x.test>: Recipient address rejected");
-        let e = ClientError::Rejected { peer: peer(), stage: Stage::RcptTo, reply };
+        let reply = Reply::new(
+            550,
+            Some(Status(5, 1, 1)),
+            "<b@x.test>: Recipient address rejected",
+        );
+        let e = ClientError::Rejected {
+            peer: peer(),
+            stage: Stage::RcptTo,
+            reply,
+        };
         assert_eq!(
             e.text(),
             "host mx1.test[127.0.0.2] said: 550 5.1.1 <b@x.test>: Recipient address rejected \
@@ -196,14 +226,23 @@ mod tests {
         assert_eq!(e.status(), (5, 1, 1));
         assert!(!e.try_next_host());
 
-        let e = ClientError::Timeout { peer: peer(), stage: Stage::Greeting };
+        let e = ClientError::Timeout {
+            peer: peer(),
+            stage: Stage::Greeting,
+        };
         assert_eq!(
             e.text(),
             "conversation with mx1.test[127.0.0.2] timed out while receiving the initial server greeting"
         );
         assert!(!e.is_permanent() && e.try_next_host());
-        let e = ClientError::Connect { peer: peer(), reason: "Connection refused".into() };
-        assert_eq!(e.text(), "connect to mx1.test[127.0.0.2]:25: Connection refused");
+        let e = ClientError::Connect {
+            peer: peer(),
+            reason: "Connection refused".into(),
+        };
+        assert_eq!(
+            e.text(),
+            "connect to mx1.test[127.0.0.2]:25: Connection refused"
+        );
     }
 
     #[test]

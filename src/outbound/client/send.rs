@@ -1,11 +1,11 @@
 //! One mail transaction: MAIL, RCPTs, DATA and the body, with per-recipient outcomes.
 //! PIPELINING (RFC 2920) sends MAIL+RCPTs+DATA in one write; otherwise lockstep.
 use super::{ClientError, SmtpClient, Stage};
+use crate::smtp::Command;
 use crate::smtp::address::{Address, ForwardPath, ReversePath};
 use crate::smtp::command::{Body, MailParams, Notify, RcptParams, Ret};
 use crate::smtp::data::dot_stuff;
 use crate::smtp::reply::Reply;
-use crate::smtp::Command;
 
 /// Largest single write of message data (each write gets the data-block timeout).
 const BODY_CHUNK: usize = 64 * 1024;
@@ -81,14 +81,23 @@ impl SmtpClient {
     /// replies, MAIL FROM rejected, message too big, SMTPUTF8 unsupported). Once every
     /// RCPT was answered the result is `Ok` with one outcome per recipient, in order; a
     /// failure during DATA then becomes the outcome of each accepted recipient.
-    pub async fn send(&mut self, msg: &OutboundMessage<'_>) -> Result<Vec<RcptOutcome>, ClientError> {
+    pub async fn send(
+        &mut self,
+        msg: &OutboundMessage<'_>,
+    ) -> Result<Vec<RcptOutcome>, ClientError> {
         self.check_usable()?;
         let size = msg.body.len() as u64;
         if let Some(limit) = self.ext.size_limit().filter(|&limit| size > limit) {
-            return Err(ClientError::TooBig { peer: self.peer.clone(), size, limit });
+            return Err(ClientError::TooBig {
+                peer: self.peer.clone(),
+                size,
+                limit,
+            });
         }
         if msg.smtputf8 && !self.ext.smtputf8 {
-            return Err(ClientError::Smtputf8NotOffered { peer: self.peer.clone() });
+            return Err(ClientError::Smtputf8NotOffered {
+                peer: self.peer.clone(),
+            });
         }
         let mail = self.mail_command(msg)?;
         let mut slots: Slots = vec![None; msg.recipients.len()];
@@ -113,7 +122,11 @@ impl SmtpClient {
             .zip(slots)
             .map(|(rcpt, slot)| RcptOutcome {
                 address: rcpt.address.to_string(),
-                result: slot.unwrap_or_else(|| Err(ClientError::Closed { peer: self.peer.clone() })),
+                result: slot.unwrap_or_else(|| {
+                    Err(ClientError::Closed {
+                        peer: self.peer.clone(),
+                    })
+                }),
             })
             .collect())
     }
@@ -262,11 +275,20 @@ impl SmtpClient {
     ) -> Result<Command, ClientError> {
         let address = self.wire_address(rcpt.address, msg.smtputf8, false)?;
         let params = if self.ext.dsn {
-            RcptParams { notify: rcpt.notify, orcpt: rcpt.orcpt.map(str::to_string) }
+            RcptParams {
+                notify: rcpt.notify,
+                orcpt: rcpt.orcpt.map(str::to_string),
+            }
         } else {
             RcptParams::default()
         };
-        Ok(Command::Rcpt { to: ForwardPath { address, source_route: Vec::new() }, params })
+        Ok(Command::Rcpt {
+            to: ForwardPath {
+                address,
+                source_route: Vec::new(),
+            },
+            params,
+        })
     }
 
     /// Parses a stored address; without SMTPUTF8 an IDN domain goes out as A-labels.

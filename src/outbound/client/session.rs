@@ -30,11 +30,18 @@ pub struct SessionParams<'a> {
 /// `encrypt`/`verify`: no TLS means a temporary `TlsNotOffered`/`TlsFailed`.
 pub async fn open_session(p: &SessionParams<'_>) -> Result<SmtpClient, ClientError> {
     let mut client = if p.implicit_tls {
-        let config = p.tls.config(p.tls_policy).or_else(|| p.tls.config(TlsPolicy::May));
+        let config = p
+            .tls
+            .config(p.tls_policy)
+            .or_else(|| p.tls.config(TlsPolicy::May));
         let config = config.expect("OutboundTls has a config for `may`");
-        SmtpClient::connect_implicit_tls(p.host, p.addr, config, &p.timeouts).await?.0
+        SmtpClient::connect_implicit_tls(p.host, p.addr, config, &p.timeouts)
+            .await?
+            .0
     } else {
-        SmtpClient::connect_host(p.host, p.addr, &p.timeouts).await?.0
+        SmtpClient::connect_host(p.host, p.addr, &p.timeouts)
+            .await?
+            .0
     };
     client.ehlo(p.helo_name).await?;
     if !p.implicit_tls {
@@ -83,11 +90,20 @@ async fn negotiate_starttls(
 /// Failures of the handshake itself; injected plaintext (`Protocol`) is not one of them.
 fn is_handshake_failure(e: &ClientError) -> bool {
     e.is_tls_handshake_failure()
-        || matches!(e, ClientError::Timeout { stage: Stage::TlsHandshake, .. })
+        || matches!(
+            e,
+            ClientError::Timeout {
+                stage: Stage::TlsHandshake,
+                ..
+            }
+        )
 }
 
 impl SessionParams<'_> {
     fn peer(&self) -> super::Peer {
-        super::Peer { name: self.host.to_string(), addr: self.addr }
+        super::Peer {
+            name: self.host.to_string(),
+            addr: self.addr,
+        }
     }
 }

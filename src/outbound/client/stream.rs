@@ -63,7 +63,10 @@ impl Stream {
         name: ServerName<'static>,
     ) -> io::Result<()> {
         let Stream::Plain(tcp) = std::mem::replace(self, Stream::Gone) else {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "stream is not plain TCP"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "stream is not plain TCP",
+            ));
         };
         let tls = TlsConnector::from(config).connect(name, tcp).await?;
         *self = Stream::Tls(Box::new(tls));
@@ -74,8 +77,13 @@ impl Stream {
     pub(crate) fn tls_description(&self) -> Option<String> {
         let Stream::Tls(s) = self else { return None };
         let (_, conn) = s.get_ref();
-        let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
-        let suite = conn.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite()));
+        let version = conn
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default();
+        let suite = conn
+            .negotiated_cipher_suite()
+            .map(|c| format!("{:?}", c.suite()));
         Some(format!("{version} {}", suite.unwrap_or_default()))
     }
 }

@@ -1,0 +1,42 @@
+//! `POST /v1/send` and `POST /send`: JSON in, MIME message built, queued, `202` out.
+use super::api::Queued;
+use super::error::ApiError;
+use super::state::{Client, Shared};
+use super::submit::{self, Envelope};
+use super::{body, mime, request};
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+
+pub async fn send(
+    State(api): State<Shared>,
+    ConnectInfo(client): ConnectInfo<Client>,
+    headers: HeaderMap,
+    req: axum::body::Body,
+) -> Result<(StatusCode, Json<Queued>), ApiError> {
+    body::require_json(&headers)?;
+    let raw = body::read(&headers, req, api.body_limit).await?;
+    let cfg = &api.ctx.config;
+    let mail = request::parse(&raw)?.validate(cfg.limits.recipients)?;
+    let env = Envelope {
+        mail_from: Some(mail.from.address.clone()),
+        rcpt_to: mail.to.iter().chain(&mail.cc).chain(&mail.bcc).map(|m| m.address.clone()).collect(),
+    };
+    let env = Envelope { rcpt_to: dedup(env.rcpt_to), ..env };
+    // Policy before building: a refused sender costs no MIME work.
+    submit::check_sender(&api.ctx, env.mail_from.as_ref())?;
+    let message = mime::build(mail, &cfg.server.hostname);
+    let queued = submit::queue(&api.ctx, env, submit::origin(Some(&client), "HTTP"), message).await?;
+    Ok(submit::accepted(queued))
+}
+
+fn dedup(list: Vec<crate::smtp::address::Address>) -> Vec<crate::smtp::address::Address> {
+    let mut out: Vec<crate::smtp::address::Address> = Vec::with_capacity(list.len());
+    for a in list {
+        let key = submit::ascii(&a);
+        if !out.iter().any(|o| submit::ascii(o).eq_ignore_ascii_case(&key)) {
+            out.push(a);
+        }
+    }
+    out
+}
