@@ -28,7 +28,7 @@ impl Sealer {
             .ok_or_else(|| format!("no [[dkim]] key for {domain:?} to seal with"))?;
         let pem = std::fs::read(&entry.key).map_err(|e| format!("{}: {e}", entry.key.display()))?;
         let key = parse_key(&pem).map_err(|e| format!("{}: {e}", entry.key.display()))?;
-        let inner = ArcSealer::from_key(key).domain(entry.domain.as_str()).selector(entry.selector.as_str()).headers(SIGNED);
+        let inner = ArcSealer::from_key(key).domain(entry.domain.as_str()).selector(entry.selector.as_str()).headers(SIGNED.iter().copied());
         Ok(Sealer { inner })
     }
 
