@@ -58,7 +58,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let scheduler = delivery(&cfg, &queue)?;
     tokio::spawn(scheduler.run(ctx.shutdown.clone()));
     tracing::info!(queued = queue.len(), "ready");
-    wait_for_stop().await;
+    run_until_stopped(&ctx, loaded.source.as_deref()).await;
     tracing::info!(sessions = ctx.connections.open_sessions(), "stopping: no new connections");
     let _ = stop_tx.send(true);
     let grace = cfg.limits.shutdown_grace.get();
@@ -94,13 +94,40 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue) -> Result<Arc<Scheduler>, StartErr
     Ok(Scheduler::new(queue.clone(), cfg.clone(), Router::new(cfg.clone(), smtp, maildir)))
 }
 
-async fn wait_for_stop() {
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        std::future::pending::<()>().await;
-        return;
+/// Serves until SIGTERM/SIGINT; SIGHUP reloads what can change without a restart.
+async fn run_until_stopped(ctx: &Context, source: Option<&std::path::Path>) {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
+        tracing::error!("cannot install signal handlers");
+        return std::future::pending().await;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM"),
-        _ = int.recv() => tracing::info!("SIGINT"),
+    loop {
+        tokio::select! {
+            _ = term.recv() => return tracing::info!("SIGTERM"),
+            _ = int.recv() => return tracing::info!("SIGINT"),
+            _ = hup.recv() => reload(ctx, source),
+        }
     }
+}
+
+/// Re-reads the configuration and swaps in TLS certificates, DKIM keys and users.
+/// Sessions in progress keep what they started with; a bad new file changes nothing.
+/// Other keys (listeners, limits, relay rules) take effect at the next restart.
+fn reload(ctx: &Context, source: Option<&std::path::Path>) {
+    tracing::info!("SIGHUP: reloading");
+    let cfg = match crate::config::load(source) {
+        Ok(l) => l.config,
+        Err(e) => return tracing::error!("reload failed, keeping the running configuration: {e}"),
+    };
+    match inbound::tls::load(&cfg) {
+        Ok(tls) => *ctx.tls.write().unwrap() = tls,
+        Err(e) => tracing::error!("reload: keeping the old certificate: {e}"),
+    }
+    match crate::dkim::DkimSigner::load(&cfg.dkim) {
+        Ok(d) => *ctx.dkim.write().unwrap() = d,
+        Err(e) => tracing::error!("reload: keeping the old DKIM keys: {e}"),
+    }
+    ctx.reload_users();
+    tracing::info!("reloaded certificates, DKIM keys and users");
 }

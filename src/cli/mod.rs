@@ -17,8 +17,10 @@ use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-#[derive(Parser, Debug)]
-#[command(name = "postern", version, about = "A mail transfer agent that replaces Postfix")]
+// `Parser` is implemented by hand (below) so that `Cli::parse()` can pick the sendmail /
+// mailq personality from argv[0].
+/// A mail transfer agent that replaces Postfix
+#[derive(Args, Debug)]
 pub struct Cli {
     /// Configuration file (default: the embedded configuration).
     #[arg(long, short = 'c', global = true, env = "POSTERN_CONFIG")]
@@ -176,11 +178,28 @@ fn rewrite(args: Vec<OsString>) -> (Vec<OsString>, bool) {
     (out, sendmail)
 }
 
-impl Cli {
-    /// Parses the process arguments. Shadows `clap::Parser::parse` so the binary invoked
-    /// as `sendmail` or `mailq` acts as those commands, and sendmail usage errors exit 64
-    /// (EX_USAGE, what mail programs expect) instead of clap's 2.
-    pub fn parse() -> Cli {
+impl clap::CommandFactory for Cli {
+    fn command() -> clap::Command {
+        Self::augment_args(top())
+    }
+    fn command_for_update() -> clap::Command {
+        Self::augment_args_for_update(top())
+    }
+}
+
+fn top() -> clap::Command {
+    clap::Command::new("postern")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A mail transfer agent that replaces Postfix")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+}
+
+impl Parser for Cli {
+    /// Parses the process arguments so that the binary invoked as `sendmail` or `mailq`
+    /// acts as those commands, and sendmail usage errors exit 64 (EX_USAGE, what mail
+    /// programs expect) instead of clap's 2.
+    fn parse() -> Cli {
         let (args, sendmail) = rewrite(std::env::args_os().collect());
         match <Cli as Parser>::try_parse_from(args) {
             Ok(cli) => cli,

@@ -5,7 +5,7 @@
 //! "@example.org" = ["catchall@example.com"]   # catch-all: any unknown user@example.org
 //! "@old.example" = ["@new.example"]            # user@old.example -> user@new.example
 //! ```
-use super::{DirectoryError, normalize};
+use super::{DirectoryError, normalize, normalize_domain};
 use crate::smtp::Address;
 use std::collections::HashMap;
 use std::path::Path;
@@ -37,10 +37,10 @@ impl AliasTable {
             for t in &targets {
                 check_target(t, catch_all).map_err(|m| err(format!("{key:?}: target {t:?} {m}")))?;
             }
-            let targets = targets.iter().map(|t| normalize(t)).collect();
+            let targets = targets.iter().map(|t| normalize_target(t)).collect();
             if let Some(domain) = key.strip_prefix('@') {
                 check_domain(domain).map_err(|m| err(format!("{key:?}: {m}")))?;
-                out.catch_all.insert(normalize(&format!("x@{domain}"))[2..].to_string(), targets);
+                out.catch_all.insert(normalize_domain(domain), targets);
             } else {
                 Address::parse(&key, true).map_err(|e| err(format!("{key:?}: {e}")))?;
                 out.exact.insert(normalize(&key), targets);
@@ -74,6 +74,15 @@ impl AliasTable {
     }
 }
 
+/// Targets keep the case of their local part (it matters to remote servers); the domain
+/// is normalized.
+fn normalize_target(t: &str) -> String {
+    match t.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", normalize_domain(domain)),
+        None => t.to_string(),
+    }
+}
+
 fn check_domain(d: &str) -> Result<(), String> {
     if crate::config::is_domain(d) { Ok(()) } else { Err(format!("{d:?} is not a domain name")) }
 }
@@ -101,7 +110,7 @@ mod tests {
              \"@Example.org\" = [\"@example.com\"]\n",
         )
         .unwrap();
-        assert_eq!(t.get("info@example.com").unwrap(), ["a@example.com", "b@elsewhere.net"]);
+        assert_eq!(t.get("info@example.com").unwrap(), ["a@example.com", "B@elsewhere.net"]);
         assert_eq!(t.get("x@example.com").unwrap(), ["y@example.com"]);
         assert_eq!(t.catch_all("example.org").unwrap(), ["@example.com"]);
         let mut d: Vec<&str> = t.domains().collect();

@@ -63,6 +63,14 @@ impl Context {
         })
     }
 
+    /// Re-reads the users file now (SIGHUP).
+    pub fn reload_users(&self) {
+        // No real file has this mtime, so the next lookup re-reads (keeping the old
+        // accounts if the file is unreadable).
+        self.users.write().unwrap().1 = Some(std::time::UNIX_EPOCH);
+        let _ = self.users();
+    }
+
     /// The accounts, re-read when `postern user add|delete` changed the file (AUTH is rare
     /// enough that a stat per attempt costs nothing).
     pub fn users(&self) -> Arc<Users> {
