@@ -6,6 +6,7 @@ use crate::outbound::scheduler::Scheduler;
 use crate::outbound::tls::OutboundTls;
 use crate::transport::maildir::MaildirTransport;
 use crate::transport::smtp::SmtpTransport;
+use crate::transport::webhook::WebhookTransport;
 use crate::directory::Users;
 use crate::inbound::{self, Context};
 use crate::queue::Queue;
@@ -19,6 +20,8 @@ pub enum StartError {
     Queue { dir: String, msg: String },
     #[error("{0}")]
     Users(#[from] crate::directory::UserError),
+    #[error("{0}")]
+    Directory(#[from] crate::directory::DirectoryError),
     #[error("{0}")]
     Tls(#[from] inbound::tls::TlsError),
     #[error("{0}")]
@@ -48,14 +51,16 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
     let checks = inbound::checks::Checker::from_config(&cfg)?;
-    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, dkim, checks, stop_rx);
+    let directory = Arc::new(crate::directory::Directory::open(&cfg)?);
+    directory.log_open_domains(&cfg);
+    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, dkim, checks, directory.clone(), stop_rx);
     let bound = inbound::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     crate::http::start(&ctx, control).await?;
     for b in bound {
         tokio::spawn(inbound::listener::serve(ctx.clone(), b));
     }
-    let scheduler = delivery(&cfg, &queue)?;
+    let scheduler = delivery(&cfg, &queue, &directory)?;
     tokio::spawn(scheduler.run(ctx.shutdown.clone()));
     tracing::info!(queued = queue.len(), "ready");
     run_until_stopped(&ctx, loaded.source.as_deref()).await;
@@ -72,7 +77,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
 }
 
 /// Builds the delivery side: resolver, outbound TLS, transports, router, scheduler.
-fn delivery(cfg: &Arc<Config>, queue: &Queue) -> Result<Arc<Scheduler>, StartError> {
+fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::Directory>) -> Result<Arc<Scheduler>, StartError> {
     let d = &cfg.delivery;
     let resolver = DnsResolver::new(&d.resolver).map_err(|e| StartError::Delivery(format!("delivery.resolver: {e}")))?;
     let ca: Vec<_> = d.tls_ca_file.iter().cloned().collect();
@@ -89,9 +94,23 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue) -> Result<Arc<Scheduler>, StartErr
         };
         Some((d.smarthost_username.clone(), password))
     };
-    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials));
-    let maildir = Arc::new(MaildirTransport::new(&cfg.server.data_dir, &cfg.server.hostname));
-    Ok(Scheduler::new(queue.clone(), cfg.clone(), Router::new(cfg.clone(), smtp, maildir)))
+    let sts = d.mta_sts.then(|| {
+        let verify = tls.config(crate::outbound::tls::TlsPolicy::Verify).expect("verify config exists");
+        let fetcher = crate::outbound::mta_sts::StsFetcher::new(resolver.clone(), verify).with_port(d.mta_sts_port);
+        crate::outbound::sts_cache::StsCache::new(fetcher)
+    });
+    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts));
+    let maildir = Arc::new(MaildirTransport::new(directory.clone(), &cfg.server.hostname));
+    let mut webhooks: Vec<Option<Arc<dyn crate::transport::Transport>>> = Vec::new();
+    for (i, r) in cfg.routes.iter().enumerate() {
+        webhooks.push(match r.transport {
+            crate::config::RouteTransport::Webhook => Some(Arc::new(
+                WebhookTransport::new(r, &ca).map_err(|e| StartError::Delivery(format!("route[{i}]: {e}")))?,
+            )),
+            _ => None,
+        });
+    }
+    Ok(Scheduler::new(queue.clone(), cfg.clone(), Router::new(cfg.clone(), smtp, maildir, webhooks)))
 }
 
 /// Serves until SIGTERM/SIGINT; SIGHUP reloads what can change without a restart.

@@ -14,7 +14,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn run(cfg: &Config) -> i32 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    match rt.block_on(tokio::time::timeout(TIMEOUT, probe(cfg))) {
+    match rt.block_on(async { tokio::time::timeout(TIMEOUT, probe(cfg)).await }) {
         Ok(Ok(())) => exit::OK,
         Ok(Err(e)) => {
             eprintln!("postern: unhealthy: {e}");

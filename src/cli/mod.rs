@@ -85,8 +85,11 @@ pub enum QueueCommand {
     /// Show one message: envelope, recipient states and headers.
     Show {
         id: String,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "raw")]
         json: bool,
+        /// Print the whole stored message as is (like Postfix's `postcat -q`).
+        #[arg(long)]
+        raw: bool,
     },
     /// Make a message (or all, or all for a domain) due for delivery now.
     Retry {

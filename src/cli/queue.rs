@@ -15,7 +15,8 @@ pub fn run(cfg: &Config, cmd: QueueCommand) -> i32 {
 async fn dispatch(cfg: &Config, cmd: QueueCommand) -> Result<Code, Code> {
     match cmd {
         QueueCommand::List { json, domain, state } => list(cfg, json, domain, state).await,
-        QueueCommand::Show { id, json } => show(cfg, &id, json).await,
+        QueueCommand::Show { id, raw: true, .. } => raw(cfg, &id).await,
+        QueueCommand::Show { id, json, .. } => show(cfg, &id, json).await,
         QueueCommand::Retry { id: Some(id), .. } => act(cfg, "POST", &format!("/v1/queue/{}/retry", checked(&id)?)).await,
         QueueCommand::Retry { id: None, domain, .. } => {
             let q = domain.map(|d| format!("?domain={}", daemon::encode(&d))).unwrap_or_default();
@@ -104,6 +105,23 @@ async fn show(cfg: &Config, id: &str, json: bool) -> Result<Code, Code> {
     } else {
         mailq::print_message(&msg);
     }
+    Ok(exit::OK)
+}
+
+async fn raw(cfg: &Config, id: &str) -> Result<Code, Code> {
+    use std::io::Write;
+    let id = checked(id)?;
+    let body = match daemon::call(cfg, "GET", &format!("/v1/queue/{id}/message"), &[], Vec::new()).await {
+        Ok(a) if a.status == 200 => a.body,
+        Ok(a) => return Err(answer_error(a.status, a.error_text())),
+        Err(CallError::NotRunning { .. }) => {
+            let missing = || fail(exit::NOINPUT, format!("message {id} is not in the queue"));
+            let q = offline(cfg)?.ok_or_else(missing)?;
+            q.body(&id).map_err(|e| fail(exit::TEMPFAIL, e))?.ok_or_else(missing)?
+        }
+        Err(e) => return Err(fail(exit::TEMPFAIL, e)),
+    };
+    std::io::stdout().write_all(&body).map_err(|e| fail(exit::SOFTWARE, e))?;
     Ok(exit::OK)
 }
 

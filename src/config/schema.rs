@@ -205,6 +205,10 @@ pub struct Delivery {
     pub tls: String,
     /// Extra CA certificates (PEM) trusted for `verify`, besides the public roots.
     pub tls_ca_file: Option<PathBuf>,
+    /// Honour MTA-STS (RFC 8461) policies of recipient domains.
+    pub mta_sts: bool,
+    /// HTTPS port for fetching MTA-STS policies (443; tests use another).
+    pub mta_sts_port: u16,
     /// Simultaneous connections per destination and in total.
     pub concurrency_per_destination: usize,
     pub concurrency: usize,
@@ -227,6 +231,8 @@ impl Default for Delivery {
             delay_notice: Duration::from_secs(4 * 3600),
             tls: "may".into(),
             tls_ca_file: None,
+            mta_sts: true,
+            mta_sts_port: 443,
             concurrency_per_destination: 20,
             concurrency: 100,
             timeout: Duration::from_secs(300),

@@ -108,3 +108,33 @@ pub fn is_domain(d: &str) -> bool {
                 && !l.ends_with('-')
         })
 }
+
+#[cfg(test)]
+mod inbound_tests {
+    use super::*;
+
+    #[test]
+    fn inbound_errors_name_their_keys() {
+        let mut c = Config::default();
+        c.inbound.resolver = "dns.example:53".into();
+        c.inbound.authserv_id = "mx test;".into();
+        c.inbound.timeout = crate::config::Duration::from_secs(0);
+        c.inbound.arc_seal = true;
+        let errs = validate(&c).join("\n");
+        for key in ["inbound.resolver", "inbound.authserv_id", "inbound.timeout", "inbound.arc_seal"] {
+            assert!(errs.contains(key), "{key} missing from:\n{errs}");
+        }
+        c.inbound = Default::default();
+        c.inbound.resolver = "127.0.0.1:5353".into();
+        assert!(validate(&c).is_empty(), "{:?}", validate(&c));
+    }
+
+    #[test]
+    fn inbound_actions_are_typed() {
+        let bad = toml::from_str::<Config>("[inbound]\nspf_fail = \"bounce\"\n").unwrap_err().to_string();
+        assert!(bad.contains("reject") && bad.contains("tag"), "{bad}");
+        let ok: Config = toml::from_str("[inbound]\ndmarc_reject = \"ignore\"\ntemperror = \"accept\"\n").unwrap();
+        assert_eq!(ok.inbound.dmarc_reject, crate::config::DmarcRejectAction::Ignore);
+        assert_eq!(ok.inbound.temperror, crate::config::TempErrorAction::Accept);
+    }
+}

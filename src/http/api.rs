@@ -26,7 +26,8 @@ pub struct ErrorBody {
 pub enum MessageState {
     /// Operator hold: not scheduled until released.
     Held,
-    /// At least one pending recipient failed an attempt and waits for a retry.
+    /// At least one pending recipient was tried (or found its destination backing off)
+    /// and waits for a retry.
     Deferred,
     /// Waiting for its first attempt (or being delivered).
     Active,
@@ -41,7 +42,7 @@ impl MessageState {
             MessageState::Held
         } else if pending.is_empty() {
             MessageState::Done
-        } else if pending.iter().any(|r| r.attempts > 0) {
+        } else if pending.iter().any(|r| r.attempts > 0 || r.last_error.is_some()) {
             MessageState::Deferred
         } else {
             MessageState::Active

@@ -112,7 +112,7 @@ mod tests {
         let uri: Uri = format!("/v1/messages?{q}").parse().unwrap();
         let mut headers = HeaderMap::new();
         for (k, v) in h {
-            headers.append(*k, v.parse().unwrap());
+            headers.append(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
         }
         envelope(&uri, &headers)
     }

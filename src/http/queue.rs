@@ -8,7 +8,8 @@ use super::error::ApiError;
 use super::state::Shared;
 use crate::queue::{Envelope, Queue, QueueId, RcptState};
 use axum::extract::{Path, State};
-use axum::http::Uri;
+use axum::http::{Uri, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -21,6 +22,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/queue", get(list))
         .route("/v1/queue/retry", post(retry_all))
         .route("/v1/queue/{id}", get(show).delete(delete))
+        .route("/v1/queue/{id}/message", get(raw))
         .route("/v1/queue/{id}/retry", post(retry))
         .route("/v1/queue/{id}/hold", post(hold))
         .route("/v1/queue/{id}/release", post(release))
@@ -85,6 +87,19 @@ async fn show(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<
     let end = memchr::memmem::find(&body, b"\r\n\r\n").map_or(body.len(), |i| i + 2).min(MAX_HEADERS);
     let headers = String::from_utf8_lossy(&body[..end]).into_owned();
     Ok(Json(QueueMessage { ok: true, message: env.into(), headers }))
+}
+
+/// The stored message as `message/rfc822` (Postfix: `postcat -q`).
+async fn raw(State(api): State<Shared>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let q = api.ctx.queue.clone();
+    let missing = ApiError::NotFound(format!("message {id} is not in the queue"));
+    let body = tokio::task::spawn_blocking(move || q.body(&id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::storage)?
+        .ok_or(missing)?;
+    Ok(([(header::CONTENT_TYPE, "message/rfc822")], body))
 }
 
 /// What `make_due` found.

@@ -22,14 +22,21 @@ pub struct Submission {
 }
 
 /// Queues the message; Ok only once it is on disk.
-pub async fn enqueue(ctx: &Context, sub: Submission, body: Vec<u8>) -> Result<QueueId, Reply> {
+pub async fn enqueue(ctx: &Context, mut sub: Submission, body: Vec<u8>) -> Result<QueueId, Reply> {
     let id = QueueId::generate();
     let cfg = &ctx.config;
     let single = match sub.recipients.as_slice() {
-        [one] => Some(one.address.as_str()),
+        [one] => Some(one.address.clone()),
         _ => None,
     };
-    let received = received::header(&cfg.server.hostname, &id, &sub.origin, sub.smtputf8, cfg.server.received_auth, single);
+    // Rewriting (masquerading, tag header) and alias expansion come before signing.
+    if sub.origin.may_relay {
+        sub.mail_from = crate::rewrite::masquerade_sender(&cfg.rewrite.masquerade_domains, &sub.mail_from);
+    }
+    let body = crate::rewrite::message(cfg, body, sub.origin.may_relay);
+    sub.recipients = ctx.directory.expand(cfg, &sub.mail_from, std::mem::take(&mut sub.recipients));
+    let received =
+        received::header(&cfg.server.hostname, &id, &sub.origin, sub.smtputf8, cfg.server.received_auth, single.as_deref());
     let signature = if sub.origin.may_relay { sign(ctx, &body).await } else { None };
     let mut message = Vec::with_capacity(signature.as_ref().map_or(0, Vec::len) + received.len() + body.len());
     message.extend_from_slice(signature.as_deref().unwrap_or_default());

@@ -31,6 +31,8 @@ pub struct Context {
     pub dkim: RwLock<crate::dkim::DkimSigner>,
     /// SPF/DKIM/DMARC/ARC checks for the smtp listener; None when `inbound.checks` is off.
     pub checks: Option<checks::Checker>,
+    /// Mailboxes, aliases and SRS keys; re-reads its files when they change.
+    pub directory: Arc<crate::directory::Directory>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -39,6 +41,7 @@ fn mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
 }
 
 impl Context {
+    #[allow(clippy::too_many_arguments)] // one value per shared part, built by the daemon
     pub fn new(
         config: Arc<Config>,
         queue: Queue,
@@ -46,6 +49,7 @@ impl Context {
         tls: Arc<rustls::ServerConfig>,
         dkim: crate::dkim::DkimSigner,
         checks: Option<checks::Checker>,
+        directory: Arc<crate::directory::Directory>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Context> {
         let users_mtime = mtime(&config.users.file);
@@ -59,6 +63,7 @@ impl Context {
             auth_failures: limits::AuthFailures::default(),
             dkim: RwLock::new(dkim),
             checks,
+            directory,
             shutdown,
         })
     }

@@ -169,7 +169,7 @@ impl SmtpClient {
     /// (Postfix closes it too), since its state is then unknown.
     pub async fn rset(&mut self) -> Result<Reply, ClientError> {
         let reply = self.command(&Command::Rset, Stage::Rset).await?;
-        if !reply.is_positive() {
+        if !(200..300).contains(&reply.code) {
             self.broken = true;
             return Err(self.rejected(Stage::Rset, reply));
         }

@@ -11,3 +11,4 @@ pub mod route;
 pub mod schedule;
 pub mod scheduler;
 pub mod mta_sts;
+pub mod sts_cache;

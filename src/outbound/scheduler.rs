@@ -152,9 +152,11 @@ impl Scheduler {
 
     /// Runs one job per destination (and per RCPTS_PER_JOB recipients), concurrently.
     async fn deliver(&self, env: &Envelope, due: Vec<usize>) -> Vec<RcptResult> {
-        let mut groups: BTreeMap<route::Target, Vec<usize>> = BTreeMap::new();
+        // Grouped by target and by envelope sender (forwarded recipients carry an SRS one).
+        let mut groups: BTreeMap<(route::Target, Option<String>), Vec<usize>> = BTreeMap::new();
         for i in due {
-            groups.entry(self.router.route(&env.recipients[i].address)).or_default().push(i);
+            let r = &env.recipients[i];
+            groups.entry((self.router.route(&r.address), r.mail_from.clone())).or_default().push(i);
         }
         let body = match self.load_body(&env.id).await {
             Some(b) => b,
@@ -162,9 +164,9 @@ impl Scheduler {
         };
         let env = Arc::new(env.clone());
         let mut jobs = tokio::task::JoinSet::new();
-        for (target, rcpts) in groups {
+        for ((target, sender), rcpts) in groups {
             for chunk in rcpts.chunks(RCPTS_PER_JOB) {
-                let job = Job { env: env.clone(), body: body.clone(), rcpts: chunk.to_vec(), destination: target.key.clone() };
+                let job = Job { env: env.clone(), body: body.clone(), rcpts: chunk.to_vec(), destination: target.key.clone(), sender: sender.clone() };
                 let transport = self.router.transport(&target);
                 let dest = self.destination(&target.key);
                 let total = self.total.clone();

@@ -72,6 +72,10 @@ pub struct Recipient {
     pub orcpt: Option<String>,
     /// A delay notice was already sent for this recipient.
     pub delay_notified: bool,
+    /// Envelope sender for this recipient when it differs from the message's: the SRS
+    /// address used when an alias forwards the mail to another domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_from: Option<String>,
 }
 
 impl Recipient {
@@ -85,6 +89,7 @@ impl Recipient {
             notify: None,
             orcpt: None,
             delay_notified: false,
+            mail_from: None,
         }
     }
 }

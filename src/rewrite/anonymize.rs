@@ -33,6 +33,7 @@ pub fn anonymize_line(line: &str) -> String {
         let after = &rest[at + 1..];
         let domain_len = after.find(|c: char| !is_domain_char(c)).unwrap_or(after.len());
         let domain = after[..domain_len].trim_end_matches('.');
+        let local_start = local_start + field_key_len(&before[local_start..]);
         let local = &before[local_start..];
         if local.is_empty() || !domain.contains('.') {
             out.push_str(&rest[..at + 1]);
@@ -47,6 +48,22 @@ pub fn anonymize_line(line: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `to=alice`: '=' may appear in a local part, but a leading `key=` is a log field name
+/// (SRS addresses, which start with `SRS0=`/`SRS1=`, are masked whole).
+fn field_key_len(local: &str) -> usize {
+    match local.split_once('=') {
+        Some((key, _))
+            if !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                && !key.eq_ignore_ascii_case("srs0")
+                && !key.eq_ignore_ascii_case("srs1") =>
+        {
+            key.len() + 1
+        }
+        _ => 0,
+    }
 }
 
 fn mask(local: &str) -> String {
@@ -124,5 +141,7 @@ mod tests {
         }
         let utf8 = anonymize_line("to=jörg@bücher.example ok");
         assert!(utf8.starts_with("to=j***") && utf8.ends_with("@bücher.example ok"), "{utf8}");
+        let srs = anonymize_line("from=SRS0=AbCd=XY=orig.example=alice@fwd.example");
+        assert!(srs.starts_with("from=S***") && srs.ends_with("@fwd.example") && !srs.contains("alice"), "{srs}");
     }
 }

@@ -2,73 +2,131 @@
 //!
 //! Each message is written to tmp/ with a unique name, fsynced, then renamed into new/
 //! (the directory is fsynced too), so a reader never sees a partial message and a crash
-//! never loses an acknowledged one.
+//! never loses an acknowledged one. File names carry the size (`,S=`, Maildir++), which is
+//! what the per-mailbox quota counts. The mailbox comes from the directory (`user+tag@d`
+//! lands in `user`'s Maildir when only `user@d` is listed).
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
+use crate::config::QuotaFull;
+use crate::directory::{Directory, Snapshot};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+#[derive(Clone)]
 pub struct MaildirTransport {
-    root: PathBuf,
+    directory: Arc<Directory>,
     hostname: String,
 }
 
+/// Bytes stored in a Maildir (new/ and cur/), from the `,S=` sizes in file names where
+/// present, else from the files themselves. A missing Maildir holds 0 bytes.
+pub fn usage(dir: &Path) -> u64 {
+    let mut total = 0u64;
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let base = name.split(':').next().unwrap_or_default();
+            let size = base
+                .split(',')
+                .find_map(|f| f.strip_prefix("S=").and_then(|n| n.parse::<u64>().ok()))
+                .or_else(|| e.metadata().ok().map(|m| m.len()));
+            total = total.saturating_add(size.unwrap_or(0));
+        }
+    }
+    total
+}
+
+/// Does the header section already carry `Delivered-To: rcpt`? Then this is a loop.
+fn already_delivered(body: &[u8], rcpt: &str) -> bool {
+    let end = memchr::memmem::find(body, b"\r\n\r\n").unwrap_or(body.len());
+    let needle = format!("delivered-to: {}", rcpt.to_lowercase());
+    body[..end]
+        .split(|b| *b == b'\n')
+        .any(|line| String::from_utf8_lossy(line).trim_end().to_lowercase() == needle)
+}
+
+type Outcome = Result<PathBuf, (Verdict, (u8, u16, u16), String)>;
+
 impl MaildirTransport {
-    pub fn new(data_dir: &Path, hostname: &str) -> MaildirTransport {
-        MaildirTransport { root: data_dir.join("mail"), hostname: hostname.replace(['/', ':'], "_") }
+    pub fn new(directory: Arc<Directory>, hostname: &str) -> MaildirTransport {
+        MaildirTransport { directory, hostname: hostname.replace(['/', ':', ','], "_") }
     }
 
-    /// The mailbox directory for an address, or None when the address cannot name one safely.
-    pub fn mailbox(&self, address: &str) -> Option<PathBuf> {
-        let (local, domain) = address.rsplit_once('@')?;
-        let safe = |s: &str| {
-            !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']) && !s.chars().any(char::is_control)
-        };
-        let (local, domain) = (local.to_lowercase(), domain.to_ascii_lowercase());
-        (safe(&local) && safe(&domain)).then(|| self.root.join(domain).join(local))
-    }
-
-    fn deliver_one(&self, job: &Job, index: usize) -> RcptResult {
-        let rcpt = &job.env.recipients[index];
-        let outcome = match self.mailbox(&rcpt.address) {
-            None => Err((Verdict::Failed, (5, 1, 3), format!("cannot deliver to {:?}: invalid mailbox name", rcpt.address))),
-            Some(dir) => self.write(&dir, &job.env.mail_from, &rcpt.address, &job.body).map_err(|e| {
-                let full = matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT));
-                (Verdict::Deferred, if full { (4, 2, 2) } else { (4, 3, 0) }, format!("cannot write to {}: {e}", dir.display()))
-            }),
-        };
-        let (verdict, status, text) = match outcome {
+    fn deliver_one(&self, snap: &Snapshot, job: &Job, index: usize) -> RcptResult {
+        let (verdict, status, text) = match self.try_one(snap, job, index) {
             Ok(file) => (Verdict::Delivered, (2, 0, 0), format!("delivered to maildir {}", file.display())),
             Err(x) => x,
         };
         RcptResult { index, verdict, status, text, diagnostic: None, relay: "maildir".into(), retry_at: None }
     }
 
-    fn write(&self, dir: &Path, sender: &str, rcpt: &str, body: &[u8]) -> std::io::Result<PathBuf> {
-        for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir_all(dir.join(sub))?;
+    fn try_one(&self, snap: &Snapshot, job: &Job, index: usize) -> Outcome {
+        let rcpt = &job.env.recipients[index];
+        let root = self.directory.mail_root();
+        let Some(mailbox) = self.directory.mailbox_for(snap, &rcpt.address) else {
+            return Err((Verdict::Failed, (5, 1, 1), format!("unknown user: \"{}\"", rcpt.address)));
+        };
+        let Some(dir) = mailbox.dir(root) else {
+            return Err((Verdict::Failed, (5, 1, 3), format!("cannot deliver to {:?}: invalid mailbox name", rcpt.address)));
+        };
+        if already_delivered(&job.body, &rcpt.address) {
+            return Err((Verdict::Failed, (5, 4, 6), format!("mail forwarding loop for {}", rcpt.address)));
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let name = format!(
-            "{}.M{}P{}Q{}.{}",
-            now.as_secs(),
-            now.subsec_micros(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            self.hostname
-        );
-        let tmp = dir.join("tmp").join(&name);
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(format!("Return-Path: <{sender}>\r\nDelivered-To: {rcpt}\r\n").as_bytes())?;
-        f.write_all(body)?;
-        f.sync_all()?;
-        let new = dir.join("new").join(&name);
-        std::fs::rename(&tmp, &new)?;
-        std::fs::File::open(dir.join("new"))?.sync_all()?;
-        Ok(new)
+        let header = self.trace_header(job, index);
+        let size = (header.len() + job.body.len()) as u64;
+        if mailbox.over_quota(root, size) {
+            let text = format!("mailbox {} is full (quota {} bytes)", mailbox.address, mailbox.quota);
+            return Err(match self.directory.quota_full() {
+                QuotaFull::Reject => (Verdict::Failed, (5, 2, 2), text),
+                QuotaFull::Defer => (Verdict::Deferred, (4, 2, 2), text),
+            });
+        }
+        write(&dir, &self.hostname, header.as_bytes(), &job.body, size).map_err(|e| {
+            let full = matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT));
+            (Verdict::Deferred, if full { (4, 2, 2) } else { (4, 3, 0) }, format!("cannot write to {}: {e}", dir.display()))
+        })
     }
+
+    /// Return-Path, Delivered-To and (for mail that came through an alias or with ORCPT)
+    /// X-Original-To, as Postfix's virtual delivery agent writes them.
+    fn trace_header(&self, job: &Job, index: usize) -> String {
+        let rcpt = &job.env.recipients[index];
+        let mut h = format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", job.sender(), rcpt.address);
+        if let Some(orig) = rcpt.orcpt.as_deref().and_then(|o| o.split_once(';')).map(|(_, a)| a) {
+            if !orig.eq_ignore_ascii_case(&rcpt.address) && !orig.contains(['\r', '\n']) {
+                h.push_str(&format!("X-Original-To: {orig}\r\n"));
+            }
+        }
+        h
+    }
+}
+
+fn write(dir: &Path, hostname: &str, header: &[u8], body: &[u8], size: u64) -> std::io::Result<PathBuf> {
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let name = format!(
+        "{}.M{}P{}Q{}.{hostname},S={size}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+    );
+    let tmp = dir.join("tmp").join(&name);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(header)?;
+    f.write_all(body)?;
+    f.sync_all()?;
+    let new = dir.join("new").join(&name);
+    std::fs::rename(&tmp, &new)?;
+    std::fs::File::open(dir.join("new"))?.sync_all()?;
+    Ok(new)
 }
 
 impl Transport for MaildirTransport {
@@ -77,11 +135,14 @@ impl Transport for MaildirTransport {
     }
     fn deliver<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, JobResult> {
         // fsync blocks: run on the blocking pool with owned copies.
-        let this = MaildirTransport { root: self.root.clone(), hostname: self.hostname.clone() };
-        let job = Job { env: job.env.clone(), body: job.body.clone(), rcpts: job.rcpts.clone(), destination: job.destination.clone() };
+        let this = self.clone();
+        let job = Job { env: job.env.clone(), body: job.body.clone(), rcpts: job.rcpts.clone(), destination: job.destination.clone(), sender: job.sender.clone() };
         Box::pin(async move {
             let indices = job.rcpts.clone();
-            let done = tokio::task::spawn_blocking(move || job.rcpts.iter().map(|&i| this.deliver_one(&job, i)).collect());
+            let done = tokio::task::spawn_blocking(move || {
+                let snap = this.directory.snapshot();
+                job.rcpts.iter().map(|&i| this.deliver_one(&snap, &job, i)).collect()
+            });
             let rcpts = done.await.unwrap_or_else(|e| {
                 indices
                     .iter()
@@ -90,5 +151,31 @@ impl Transport for MaildirTransport {
             });
             JobResult { rcpts, destination_failed: false }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_counts_sizes_from_names_and_files() {
+        let d = tempfile::tempdir().unwrap();
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(d.path().join(sub)).unwrap();
+        }
+        std::fs::write(d.path().join("new/1.M1P1Q1.h,S=100"), b"x").unwrap();
+        std::fs::write(d.path().join("cur/2.M1P1Q2.h,S=50:2,S"), b"x").unwrap();
+        std::fs::write(d.path().join("cur/3.other"), b"12345").unwrap();
+        std::fs::write(d.path().join("tmp/4.M1P1Q4.h,S=999"), b"x").unwrap();
+        assert_eq!(usage(d.path()), 155);
+        assert_eq!(usage(&d.path().join("missing")), 0);
+    }
+
+    #[test]
+    fn loops_are_seen_in_headers_only() {
+        let body = b"Delivered-To: A@example.com\r\nSubject: x\r\n\r\nDelivered-To: b@example.com\r\n";
+        assert!(already_delivered(body, "a@example.com"));
+        assert!(!already_delivered(body, "b@example.com"));
     }
 }

@@ -5,6 +5,7 @@
 //! Must not touch: the queue (the scheduler records the results), retry timing.
 pub mod maildir;
 pub mod smtp;
+pub mod webhook;
 
 use crate::queue::Envelope;
 use std::future::Future;
@@ -18,6 +19,16 @@ pub struct Job {
     pub rcpts: Vec<usize>,
     /// The destination's key, e.g. the recipient domain for MX delivery.
     pub destination: String,
+    /// Envelope sender for these recipients when it is not the message's own (SRS for
+    /// forwarded mail); every recipient of a job shares it.
+    pub sender: Option<String>,
+}
+
+impl Job {
+    /// The envelope sender to use: the job's override, else the message's.
+    pub fn sender(&self) -> &str {
+        self.sender.as_deref().unwrap_or(&self.env.mail_from)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

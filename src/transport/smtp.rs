@@ -3,7 +3,9 @@
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::{Config, smarthost};
 use crate::outbound::client::{ClientError, OutboundMessage, OutboundRcpt, RcptOutcome, SessionParams, SmtpClient, Timeouts, open_session};
+use crate::outbound::mta_sts::StsMode;
 use crate::outbound::mx::{DnsResolver, MxHost};
+use crate::outbound::sts_cache::StsCache;
 use crate::outbound::tls::{OutboundTls, TlsPolicy};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ struct Hop {
     name: String,
     addrs: Vec<SocketAddr>,
     implicit_tls: bool,
+    tls: TlsPolicy,
 }
 
 pub struct SmtpTransport {
@@ -37,6 +40,7 @@ pub struct SmtpTransport {
     policy: TlsPolicy,
     timeouts: Timeouts,
     credentials: Option<(String, String)>,
+    sts: Option<StsCache>,
     pool: Mutex<HashMap<(String, SocketAddr), Vec<Pooled>>>,
 }
 
@@ -46,6 +50,7 @@ impl SmtpTransport {
         resolver: Arc<DnsResolver>,
         tls: OutboundTls,
         credentials: Option<(String, String)>,
+        sts: Option<StsCache>,
     ) -> SmtpTransport {
         let policy = match cfg.delivery.tls.as_str() {
             "none" => TlsPolicy::None,
@@ -54,7 +59,7 @@ impl SmtpTransport {
             _ => TlsPolicy::May,
         };
         let timeouts = Timeouts::uniform(cfg.delivery.timeout.get());
-        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, pool: Mutex::default() }
+        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, pool: Mutex::default() }
     }
 
     async fn run(&self, job: &Job) -> JobResult {
@@ -71,7 +76,7 @@ impl SmtpTransport {
             })
             .collect();
         let msg = OutboundMessage {
-            mail_from: &job.env.mail_from,
+            mail_from: job.sender(),
             recipients: rcpts,
             body: &job.body,
             smtputf8: job.env.smtputf8,
@@ -106,22 +111,30 @@ impl SmtpTransport {
     async fn send_via(&self, hop: &Hop, addr: SocketAddr, msg: &OutboundMessage<'_>) -> Result<Vec<RcptOutcome>, ClientError> {
         let key = (hop.name.clone(), addr);
         if let Some(mut p) = self.take(&key) {
-            if let Ok(out) = p.client.send(msg).await {
-                p.uses += 1;
-                self.put_back(key, p);
-                return Ok(out);
+            match p.client.send(msg).await {
+                Ok(out) => {
+                    p.uses += 1;
+                    self.put_back(key, p);
+                    return Ok(out);
+                }
+                // The server answered: the message, not the connection, was the problem.
+                Err(e) if p.client.is_usable() => {
+                    self.put_back(key, p);
+                    return Err(e);
+                }
+                Err(_) => {} // the idle connection went stale: open a fresh one below
             }
         }
         let params = SessionParams {
             host: &hop.name,
             addr,
             helo_name: &self.cfg.server.hostname,
-            tls_policy: self.policy,
+            tls_policy: hop.tls,
             tls: &self.tls,
             implicit_tls: hop.implicit_tls,
             auth: self.credentials.as_ref().filter(|_| hop.implicit_tls || self.is_smarthost(hop)).map(|(u, p)| (u.as_str(), p.as_str())),
             allow_plaintext_auth: false,
-            timeouts: self.timeouts.clone(),
+            timeouts: self.timeouts,
         };
         let mut client = open_session(&params).await?;
         let out = client.send(msg).await?;
@@ -163,7 +176,7 @@ impl SmtpTransport {
                     Err(_) => self.resolver.lookup_ip(&s.host).await.unwrap_or_default(),
                 };
                 let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, s.port)).collect();
-                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465 });
+                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465, tls: self.policy });
             }
             return Ok(hops);
         }
@@ -173,7 +186,7 @@ impl SmtpTransport {
                     let text = format!("mail for {destination} loops back to myself ({})", me.name);
                     return Err(Box::new(move |job| JobResult::all(job, Verdict::Failed, (5, 4, 6), text.clone(), "none")));
                 }
-                Ok(mx.into_iter().map(|h| self.hop(h)).collect())
+                self.apply_sts(destination, mx.into_iter().map(|h| self.hop(h)).collect()).await
             }
             Err(e) => {
                 let (verdict, failed) = if e.is_permanent() { (Verdict::Failed, false) } else { (Verdict::Deferred, true) };
@@ -187,7 +200,33 @@ impl SmtpTransport {
 
     fn hop(&self, h: MxHost) -> Hop {
         let port = self.cfg.delivery.smtp_port;
-        Hop { addrs: h.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect(), name: h.name, implicit_tls: false }
+        Hop { addrs: h.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect(), name: h.name, implicit_tls: false, tls: self.policy }
+    }
+
+    /// RFC 8461: under an `enforce` policy only matching MX hosts are used, with verified
+    /// TLS; `testing` only logs what enforcement would have refused.
+    async fn apply_sts(&self, domain: &str, hops: Vec<Hop>) -> Result<Vec<Hop>, Box<dyn Fn(&Job) -> JobResult + Send>> {
+        let Some(policy) = (match &self.sts {
+            Some(c) => c.policy(domain).await,
+            None => None,
+        }) else {
+            return Ok(hops);
+        };
+        let (ok, refused): (Vec<Hop>, Vec<Hop>) = hops.into_iter().partition(|h| policy.matches(&h.name));
+        for h in &refused {
+            tracing::warn!(domain, mx = %h.name, mode = ?policy.mode, "MX host not allowed by the MTA-STS policy");
+        }
+        if policy.mode == StsMode::Testing {
+            return Ok(ok.into_iter().chain(refused).collect());
+        }
+        if ok.is_empty() {
+            let text = format!("no MX host of {domain} matches its MTA-STS policy");
+            return Err(Box::new(move |job| JobResult {
+                destination_failed: true,
+                ..JobResult::all(job, Verdict::Deferred, (4, 7, 5), text.clone(), "none")
+            }));
+        }
+        Ok(ok.into_iter().map(|h| Hop { tls: TlsPolicy::Verify, ..h }).collect())
     }
 }
 

@@ -46,16 +46,18 @@ impl Dnsmasq {
             .spawn()
             .expect("dnsmasq is installed (tests/peers/NOTES: dnsmasq-base)");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // Built before waiting, so a failed start still kills the child (Drop).
+        let dns = Dnsmasq {
+            child,
+            addr,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(5);
         while TcpStream::connect(addr).is_err() {
             assert!(Instant::now() < deadline, "dnsmasq did not start on {addr}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Dnsmasq {
-            child,
-            addr,
-            _dir: dir,
-        }
+        dns
     }
 
     pub fn spec(&self) -> String {

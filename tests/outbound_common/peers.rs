@@ -84,8 +84,9 @@ impl SmtpSink {
             .stderr(Stdio::null())
             .spawn()
             .expect("smtp-sink (Postfix) is installed");
+        let sink = SmtpSink { child, addr, dir };
         wait_listening(addr, "smtp-sink");
-        SmtpSink { child, addr, dir }
+        sink
     }
 
     /// Dump files (smtp-sink headers + message), oldest first; waits up to 2 s for `n`.

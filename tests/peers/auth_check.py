@@ -7,6 +7,9 @@
   auth_check.py send MSG --port P --source IP --helo H --mail-from ADDR --rcpt ADDR
       sends MSG with smtplib from source address IP and prints the reply to DATA
       as JSON {"code": N, "text": "..."}
+  auth_check.py results MSG --authserv-id ID
+      parses every Authentication-Results field of MSG with authres (an RFC 8601 parser
+      nobody here wrote); prints JSON {"ours": [[{method, result, props}]], "others": N}
   auth_check.py sign MSG --key PEM --selector S --domain D [-o OUT]     (dkimpy)
   auth_check.py arc-sign MSG --key PEM --selector S --domain D --srv-id ID [-o OUT]
       (dkimpy; MSG must carry an Authentication-Results header from ID)
@@ -15,7 +18,10 @@ DNS goes only to the loopback server given (dnspython's default resolver is repl
 which is what pyspf uses). Requires dkimpy, pyspf, dnspython, authheaders.
 """
 import argparse
+import ipaddress
 import json
+
+import authres
 import smtplib
 import sys
 
@@ -59,22 +65,30 @@ def make_dnsfunc(r):
 
 
 def iprev(r, ip):
-    """RFC 8601 section 2.7.3: pass, fail (no forward match), permerror (no PTR), temperror."""
-    try:
-        ptr = r.resolve(dns.reversename.from_address(ip), "PTR")
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return "permerror"
-    except (dns.resolver.NoNameservers, dns.exception.Timeout):
-        return "temperror"
-    for name in [str(p.target) for p in ptr][:2]:
+    """RFC 8601 section 2.7.3: pass, fail (no forward match), permerror (no PTR), temperror.
+
+    Loopback addresses are resolved the way RFC 6761 asks resolver libraries to (hickory,
+    which postern uses, does): 127.in-addr.arpa and "localhost" are answered locally with
+    PTR localhost. and A 127.0.0.1, never sent to DNS.
+    """
+    if ipaddress.ip_address(ip).is_loopback:
+        names, forward = ["localhost."], {"localhost.": ["127.0.0.1"]}
+    else:
         try:
-            if any(a.address == ip for a in r.resolve(name, "A")):
-                return "pass"
+            names = [str(p.target) for p in r.resolve(dns.reversename.from_address(ip), "PTR")]
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            continue
+            return "permerror"
         except (dns.resolver.NoNameservers, dns.exception.Timeout):
             return "temperror"
-    return "fail"
+        forward = {}
+        for name in names[:2]:
+            try:
+                forward[name] = [a.address for a in r.resolve(name, "A")]
+            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+                forward[name] = []
+            except (dns.resolver.NoNameservers, dns.exception.Timeout):
+                return "temperror"
+    return "pass" if any(ip in forward.get(n, []) for n in names[:2]) else "fail"
 
 
 def dkim_results(msg, dnsfunc):
@@ -100,14 +114,14 @@ def dmarc(msg, spf_mailfrom, mail_from, helo, sigs):
         return "none", ""
     from_domain = domains.pop()
     spf_id = mail_from or f"postmaster@{helo}"
-    spf_res = SPFAuthenticationResult(result=spf_mailfrom, smtp_mailfrom=spf_id)
     passing = [s["d"] for s in sigs if s["pass"]] or [None]
     best = None
     for d in passing:
-        dk = DKIMAuthenticationResult(result="pass", header_d=d) if d else None
-        result, _, _, policy = dmarc_per_from(from_domain, spf_result=spf_res, dkim_result=dk,
-                                              dnsfunc=DNSFUNC)
+        # dmarc_per_from rewrites smtp_mailfrom in place: a fresh object per call.
         spf_res = SPFAuthenticationResult(result=spf_mailfrom, smtp_mailfrom=spf_id)
+        dk = DKIMAuthenticationResult(result="pass", header_d=d) if d else None
+        # No dnsfunc: authheaders then queries through dnspython's default resolver (ours).
+        result, _, _, policy = dmarc_per_from(from_domain, spf_result=spf_res, dkim_result=dk)
         if best is None or result == "pass":
             best = (result, policy)
     return best
@@ -147,6 +161,23 @@ def cmd_send(a):
     return 0
 
 
+def cmd_results(a):
+    headers, _ = dkim.rfc822_parse(open(a.msg, "rb").read())
+    ours, others = [], 0
+    for name, value in headers:
+        if name.lower() != b"authentication-results":
+            continue
+        h = authres.AuthenticationResultsHeader.parse(
+            "Authentication-Results: " + value.decode().replace("\r\n", "").strip())
+        if h.authserv_id.lower() != a.authserv_id.lower():
+            others += 1
+            continue
+        ours.append([{"method": r.method, "result": r.result,
+                      "props": {f"{p.type}.{p.name}": p.value for p in r.properties}} for r in h.results])
+    print(json.dumps({"ours": ours, "others": others}))
+    return 0
+
+
 def write(a, data):
     out = open(a.out, "wb") if a.out else sys.stdout.buffer
     out.write(data)
@@ -182,6 +213,9 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--source", required=True)
     s.add_argument("--rcpt", required=True)
+    r = sp.add_parser("results")
+    r.add_argument("msg")
+    r.add_argument("--authserv-id", required=True)
     for name in ("sign", "arc-sign"):
         g = sp.add_parser(name)
         g.add_argument("msg")
@@ -192,7 +226,8 @@ def main():
         if name == "arc-sign":
             g.add_argument("--srv-id", required=True)
     a = ap.parse_args()
-    return {"expect": cmd_expect, "send": cmd_send, "sign": cmd_sign, "arc-sign": cmd_arc_sign}[a.cmd](a)
+    return {"expect": cmd_expect, "send": cmd_send, "sign": cmd_sign, "arc-sign": cmd_arc_sign,
+            "results": cmd_results}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,8 @@ class StartTlsTrickSMTP(SMTP):
             await self._writer.drain()
             return
         await self.push("220 2.0.0 Ready to start TLS")
+        # Wait for the ClientHello, so the junk answers the handshake (not the 220).
+        await self._reader.read(1)
         self._writer.write(b"this is not a TLS record\r\n" * 4)
         await self._writer.drain()
         self.transport.close()

@@ -11,6 +11,7 @@ mod policy;
 mod report;
 mod resolver;
 mod seal;
+mod spf_syntax;
 mod verify;
 
 pub use policy::{Action, Outcome, Summary, decide};

@@ -64,3 +64,45 @@ pub fn quarantine(reason: &str) -> String {
     let clean: String = reason.chars().filter(|c| !c.is_control()).collect();
     format!("{QUARANTINE_HEADER}: {clean}\r\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mail_auth::{IprevResult, SpfResult};
+
+    #[test]
+    fn methods_without_an_entry_are_none() {
+        let who = Identity { ip: "192.0.2.1".parse().unwrap(), helo_domain: None, mail_from: "" };
+        let c = Checked {
+            iprev: IprevOutput { result: IprevResult::Pass, ptr: None },
+            spf_mail_from: None,
+            spf_helo: None,
+            dkim: Vec::new(),
+            arc: ArcOutput::default(),
+            dmarc: DmarcOutput::default(),
+        };
+        let h = header(&results("mx.test", &who, &c), &c);
+        assert_eq!(
+            h,
+            "Authentication-Results: mx.test;\r\n\tiprev=pass policy.iprev=192.0.2.1;\r\n\t\
+             arc=none smtp.remote-ip=192.0.2.1;\r\n\tspf=none;\r\n\tdkim=none;\r\n\tdmarc=none\r\n"
+        );
+    }
+
+    #[test]
+    fn both_spf_identities_are_reported() {
+        let who = Identity { ip: "192.0.2.1".parse().unwrap(), helo_domain: Some("mail.a.test"), mail_from: "x@a.test" };
+        let c = Checked {
+            iprev: IprevOutput { result: IprevResult::Pass, ptr: None },
+            spf_mail_from: Some(SpfOutput::new("a.test".into()).with_result(SpfResult::SoftFail)),
+            spf_helo: Some(SpfOutput::new("mail.a.test".into()).with_result(SpfResult::Pass)),
+            dkim: Vec::new(),
+            arc: ArcOutput::default(),
+            dmarc: DmarcOutput::new("a.test".into()),
+        };
+        let h = header(&results("mx.test", &who, &c), &c);
+        assert!(h.contains("\tspf=softfail (mx.test: domain of x@a.test reports soft fail for 192.0.2.1) smtp.mailfrom=x@a.test;"), "{h}");
+        assert!(h.contains("smtp.helo=mail.a.test;") && h.contains("dmarc=none header.from=a.test"), "{h}");
+        assert_eq!(quarantine("spf=fail\r\nX-Evil: 1"), "X-Postern-Quarantine: spf=failX-Evil: 1\r\n");
+    }
+}

@@ -1,7 +1,7 @@
 //! Running the checks on one message: FCrDNS, SPF (MAIL FROM and HELO), DKIM and ARC at
 //! once, then DMARC on their results; every lookup shares one deadline, and whatever is
 //! unanswered by then counts as a temperror.
-use super::Checker;
+use super::{Checker, spf_syntax};
 use super::policy::{Outcome, Summary};
 use super::report::{self, Checked, Identity};
 use crate::inbound::accept::Origin;
@@ -71,16 +71,19 @@ async fn check<'x>(c: &Checker, who: &Identity<'_>, helo: &str, msg: &'x Authent
         }
         let domain = mail_from.rsplit_once('@').map_or(helo, |(_, d)| d).to_string();
         let params = SpfParameters::verify_mail_from(ip, helo, host, mail_from);
-        Some(bounded(deadline, auth.verify_spf(params), || spf_temp(domain)).await)
+        let spf = async { spf_syntax::enforce(auth, auth.verify_spf(params).await).await };
+        Some(bounded(deadline, spf, || spf_temp(domain)).await)
     };
     let spf_helo = async {
         let helo = who.helo_domain?;
         let params = SpfParameters::verify_ehlo(ip, helo, host);
-        Some(bounded(deadline, auth.verify_spf(params), || spf_temp(helo.to_string())).await)
+        let spf = async { spf_syntax::enforce(auth, auth.verify_spf(params).await).await };
+        Some(bounded(deadline, spf, || spf_temp(helo.to_string())).await)
     };
     let dkim = bounded(deadline, auth.verify_dkim(msg), || dkim_temp(msg));
     let arc = bounded(deadline, auth.verify_arc(msg), || arc_temp(msg));
     let (iprev, spf_mail_from, spf_helo, dkim, arc) = tokio::join!(iprev, spf_mail_from, spf_helo, dkim, arc);
+    let arc = arc_verdict(arc);
     let spf = spf_mail_from.clone().or_else(|| spf_helo.clone()).unwrap_or_default();
     // RFC 7489 §3.1.2: for the null sender the HELO domain is the SPF-authenticated one.
     let spf_domain = mail_from.rsplit_once('@').map_or(helo, |(_, d)| d);
@@ -127,6 +130,15 @@ fn dkim_temp<'x>(msg: &'x AuthenticatedMessage<'x>) -> Vec<DkimOutput<'x>> {
 fn arc_temp<'x>(msg: &AuthenticatedMessage<'x>) -> ArcOutput<'x> {
     let out = ArcOutput::default();
     if msg.ams_headers.is_empty() { out } else { out.with_result(DkimResult::TempError(timeout())) }
+}
+
+/// RFC 8617 knows only none, pass and fail (and a lookup may fail for now): mail-auth's
+/// neutral/permerror for a chain that does not verify is reported as fail.
+fn arc_verdict(arc: ArcOutput<'_>) -> ArcOutput<'_> {
+    match arc.result().clone() {
+        DkimResult::Neutral(e) | DkimResult::PermError(e) => arc.with_result(DkimResult::Fail(e)),
+        DkimResult::Pass | DkimResult::Fail(_) | DkimResult::TempError(_) | DkimResult::None => arc,
+    }
 }
 
 /// The one RFC5322.From domain, as DMARC would pick it (None when absent or several).

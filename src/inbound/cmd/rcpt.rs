@@ -1,4 +1,5 @@
-//! RCPT TO: the recipient limit, SMTPUTF8 and the relay policy.
+//! RCPT TO: the recipient limit, SMTPUTF8, the relay policy, then the directory (unknown
+//! local users, full mailboxes and transport-map rejects are refused here, not bounced).
 use crate::inbound::policy;
 use crate::inbound::session::{Session, Step};
 use crate::smtp::{ForwardPath, RcptParams, Reply};
@@ -22,6 +23,11 @@ pub fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
     if let Err(r) = policy::check_recipient(&cfg, &to, may_relay) {
         tracing::info!(client = %s.peer.ip(), rcpt = %to.address, "relay denied");
         return Step::Reply(r);
+    }
+    let address = to.address.to_string();
+    if let Err(refusal) = s.ctx.directory.check_recipient(&cfg, &address, tx.params.size) {
+        tracing::info!(client = %s.peer.ip(), rcpt = %address, reason = ?refusal, "recipient refused");
+        return Step::Reply(refusal.reply(&address));
     }
     tx.rcpts.push((to, params));
     Step::Reply(Reply::recipient_ok())

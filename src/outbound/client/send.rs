@@ -78,7 +78,8 @@ impl SmtpClient {
     /// afterwards unless `is_usable()` says otherwise.
     ///
     /// `Err` means no recipient got a definitive answer (session broke before all RCPT
-    /// replies, MAIL FROM rejected, message too big, SMTPUTF8 unsupported). Once every
+    /// replies, MAIL FROM rejected, 421 during the envelope, message too big, SMTPUTF8
+    /// unsupported). Once every
     /// RCPT was answered the result is `Ok` with one outcome per recipient, in order; a
     /// failure during DATA then becomes the outcome of each accepted recipient.
     pub async fn send(
@@ -151,7 +152,7 @@ impl SmtpClient {
         }
         // After a rejected MAIL the other replies are noise; that rejection is the news.
         let mail_reject =
-            (!mail_reply.is_positive()).then(|| self.rejected(Stage::MailFrom, mail_reply));
+            (!is_2xx(&mail_reply)).then(|| self.rejected(Stage::MailFrom, mail_reply));
         let mut rcpt_replies = Vec::with_capacity(rcpts.len());
         for _ in rcpts {
             match self.read_reply(Stage::RcptTo).await {
@@ -173,7 +174,7 @@ impl SmtpClient {
             return Err(err);
         }
         for ((i, _), reply) in rcpts.iter().zip(rcpt_replies) {
-            if !reply.is_positive() {
+            if !is_2xx(&reply) {
                 slots[*i] = Some(Err(self.rejected(Stage::RcptTo, reply)));
             }
         }
@@ -192,7 +193,7 @@ impl SmtpClient {
         slots: &mut Slots,
     ) -> Result<Option<Reply>, ClientError> {
         let reply = self.command(mail, Stage::MailFrom).await?;
-        if !reply.is_positive() {
+        if !is_2xx(&reply) {
             return Err(self.rejected(Stage::MailFrom, reply));
         }
         for (i, cmd) in rcpts {
@@ -200,7 +201,7 @@ impl SmtpClient {
             if reply.code == 421 {
                 return Err(self.rejected(Stage::RcptTo, reply));
             }
-            if !reply.is_positive() {
+            if !is_2xx(&reply) {
                 slots[*i] = Some(Err(self.rejected(Stage::RcptTo, reply)));
             }
         }
@@ -224,7 +225,7 @@ impl SmtpClient {
         }
         let result = self.transfer_body(msg.body).await;
         let result = match result {
-            Ok(reply) if (200..300).contains(&reply.code) => Ok(reply),
+            Ok(reply) if is_2xx(&reply) => Ok(reply),
             Ok(reply) => Err(self.rejected(Stage::EndOfData, reply)),
             Err(e) => Err(e),
         };
@@ -310,4 +311,9 @@ fn fill_accepted(slots: &mut Slots, result: &Result<Reply, ClientError>) {
     for slot in slots.iter_mut().filter(|s| s.is_none()) {
         *slot = Some(result.clone());
     }
+}
+
+/// Only 2xx accepts MAIL, RCPT or the message (a 3xx there is a protocol oddity).
+fn is_2xx(reply: &Reply) -> bool {
+    (200..300).contains(&reply.code)
 }
