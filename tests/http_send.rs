@@ -188,6 +188,19 @@ fn raw_message_with_envelope_in_query_and_headers() {
     let raw = String::from_utf8(stored(&server, &id)).unwrap();
     assert!(raw.starts_with("Received: from "), "{raw}");
     assert!(raw.ends_with("From: app@example.com\r\nTo: x@example.net\r\nSubject: raw\r\n\r\nline one\r\nline two\r\n"), "{raw:?}");
+    assert_eq!(show_json(&server, &id)["message"]["smtputf8"], false);
+
+    // UTF-8 in a raw header (RFC 6532) asks for SMTPUTF8 downstream.
+    let (status, body) = curl(&[&url, "-H", &auth, "--data-binary", "@-"], "Subject: Grüße\n\nbody\n".as_bytes());
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(show_json(&server, &id)["message"]["smtputf8"], true);
+}
+
+fn show_json(server: &TestServer, id: &str) -> Value {
+    let out = server.cli(&["queue", "show", id, "--json"], b"");
+    assert!(out.status.success(), "{}", describe(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -258,4 +271,12 @@ fn https_api_and_health_over_tls() {
     assert_eq!((status, body.as_str()), (200, "ok"));
     let (status, _) = curl(&[&format!("http://{http}/health")], b"");
     assert_eq!(status, 0, "plain HTTP must not be answered on a TLS listener");
+
+    let url = format!("https://localhost:{}/v1/send", http.port());
+    let json = r#"{"from":"a@example.com","to":"b@example.net","subject":"over tls","text":"x"}"#;
+    let (status, body) = curl(&["--cacert", cert.to_str().unwrap(), "--resolve", &resolve, &url, "-H", "Content-Type: application/json", "-d", json], b"");
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
+    let raw = String::from_utf8(stored(&server, &id)).unwrap();
+    assert!(raw.contains("with HTTP id ") && raw.contains("(using TLSv1."), "Received does not record TLS:\n{raw}");
 }

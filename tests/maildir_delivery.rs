@@ -109,10 +109,11 @@ fn quota_defer_keeps_the_message_until_there_is_room() {
     d.cmd("RSET");
     let reply = smtplib_send(&server, "s@origin.test", &["alice@example.com"], &sized("waiting", 3000)).unwrap();
     let id = queue_id(&reply);
-    let q = server.wait_queue(Duration::from_secs(20), |q| {
-        q.iter().any(|m| m.id == id) && server.log_text().contains("(4.2.2)") || server.log_text().contains("dsn=4.2.2")
-    });
+    let q = server.wait_queue(Duration::from_secs(20), |q| q.iter().any(|m| m.id == id) && server.log_text().contains("dsn=4.2.2"));
     assert_eq!(support::queue::find(&q, &id).recipients[0].state, "Pending");
+    let json: serde_json::Value = serde_json::from_slice(&server.cli(&["queue", "list", "--json"], b"").stdout).unwrap();
+    let last_error = json[0]["recipients"][0]["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(last_error.contains("mailbox alice@example.com is full (quota 1000 bytes)"), "{json}");
     assert!(read_maildir(&maildir(&server, "alice@example.com")).is_empty());
     // Raising the quota (the file is re-read) lets the next retry through.
     std::fs::write(server.dir().join("config/mailboxes.toml"), boxes(100_000)).unwrap();

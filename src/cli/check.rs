@@ -4,17 +4,18 @@ use postern::config::Loaded;
 
 pub fn config(loaded: &Loaded, print: bool) -> i32 {
     let source = loaded.source.as_ref().map_or("embedded default".into(), |p| p.display().to_string());
+    // Keys the HTTP module added, checked here until config::validate covers them.
+    let http_errors = postern::http::config_errors(&loaded.config);
+    if !http_errors.is_empty() {
+        eprintln!("postern: invalid configuration in {source}:\n  {}", http_errors.join("\n  "));
+        return exit::CONFIG;
+    }
     eprintln!("configuration ok ({source})");
     for name in &loaded.env_applied {
         eprintln!("applied environment variable {name}");
     }
     if let Err(e) = postern::inbound::tls::check_files(&loaded.config) {
         eprintln!("postern: {e}");
-        return exit::CONFIG;
-    }
-    let http_errors = postern::http::config_errors(&loaded.config);
-    if !http_errors.is_empty() {
-        eprintln!("postern: invalid configuration:\n  {}", http_errors.join("\n  "));
         return exit::CONFIG;
     }
     if print {

@@ -282,15 +282,14 @@ fn headers(h: Option<Headers>) -> Result<Vec<(String, String)>, ApiError> {
 impl SendRequest {
     /// Validates everything; `max_rcpts` is `limits.recipients`.
     pub fn validate(self, max_rcpts: usize) -> Result<Mail, ApiError> {
+        // One mailbox, not a list: "Doe, John <j@x>" is a name with a comma.
         let from = match self.from {
             None => return Err(ApiError::bad_request("from is required")),
-            Some(p) => {
-                let mut list = parties("from", Some(OneOrMany::One(p)))?;
-                if list.len() != 1 {
-                    return Err(ApiError::bad_request("from must be exactly one address"));
-                }
-                list.remove(0)
+            Some(Party::Text(s)) => {
+                header_text("from", &s)?;
+                parse_mailbox("from", &s)?
             }
+            Some(Party::Object { email, name }) => mailbox("from", name.filter(|n| !n.is_empty()), &email)?,
         };
         let subject = self.subject.unwrap_or_default();
         header_text("subject", &subject)?;

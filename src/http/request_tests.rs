@@ -23,6 +23,13 @@ fn string_object_and_list_forms() {
 }
 
 #[test]
+fn from_is_one_mailbox_even_with_a_comma_in_the_name() {
+    let m = req(r#"{"from":"Doe, John <j@example.com>","to":"b@example.net","text":"x"}"#).unwrap();
+    assert_eq!((m.from.name.as_deref(), m.from.addr().as_str()), (Some("Doe, John"), "j@example.com"));
+    assert!(matches!(req(r#"{"from":"a@example.com, b@example.com","to":"b@example.net","text":"x"}"#), Err(ApiError::BadAddress { .. })));
+}
+
+#[test]
 fn idn_domains_become_a_labels_and_utf8_local_parts_need_smtputf8() {
     let m = req(r#"{"from":"a@bücher.example","to":"jörg@example.net","text":"x"}"#).unwrap();
     assert_eq!(m.from.addr(), "a@xn--bcher-kva.example");

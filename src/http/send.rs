@@ -4,6 +4,7 @@ use super::error::ApiError;
 use super::state::{Client, Shared};
 use super::submit::{self, Envelope};
 use super::{body, mime, request};
+use crate::smtp::address::Address;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,11 +19,8 @@ pub async fn send(
     let raw = body::read(&headers, req, api.body_limit).await?;
     let cfg = &api.ctx.config;
     let mail = request::parse(&raw)?.validate(cfg.limits.recipients)?;
-    let env = Envelope {
-        mail_from: Some(mail.from.address.clone()),
-        rcpt_to: mail.to.iter().chain(&mail.cc).chain(&mail.bcc).map(|m| m.address.clone()).collect(),
-    };
-    let env = Envelope { rcpt_to: dedup(env.rcpt_to), ..env };
+    let rcpts = mail.to.iter().chain(&mail.cc).chain(&mail.bcc).map(|m| m.address.clone()).collect();
+    let env = Envelope { mail_from: Some(mail.from.address.clone()), rcpt_to: dedup(rcpts) };
     // Policy before building: a refused sender costs no MIME work.
     submit::check_sender(&api.ctx, env.mail_from.as_ref())?;
     let message = mime::build(mail, &cfg.server.hostname);
@@ -30,8 +28,9 @@ pub async fn send(
     Ok(submit::accepted(queued))
 }
 
-fn dedup(list: Vec<crate::smtp::address::Address>) -> Vec<crate::smtp::address::Address> {
-    let mut out: Vec<crate::smtp::address::Address> = Vec::with_capacity(list.len());
+/// Each envelope recipient once, however often it appears in to, cc and bcc.
+fn dedup(list: Vec<Address>) -> Vec<Address> {
+    let mut out: Vec<Address> = Vec::with_capacity(list.len());
     for a in list {
         let key = submit::ascii(&a);
         if !out.iter().any(|o| submit::ascii(o).eq_ignore_ascii_case(&key)) {

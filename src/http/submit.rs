@@ -51,6 +51,10 @@ pub fn ascii(a: &Address) -> String {
     Address { local: a.local.clone(), domain: a.domain_ascii() }.to_string()
 }
 
+fn header_section(message: &[u8]) -> &[u8] {
+    memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |i| &message[..i])
+}
+
 /// Checks the sender and size, then queues; Ok once the message is on disk.
 pub async fn queue(ctx: &Context, env: Envelope, origin: Origin, message: Vec<u8>) -> Result<Queued, ApiError> {
     check_sender(ctx, env.mail_from.as_ref())?;
@@ -61,7 +65,9 @@ pub async fn queue(ctx: &Context, env: Envelope, origin: Origin, message: Vec<u8
     let sub = Submission {
         mail_from: env.mail_from.as_ref().map(ascii).unwrap_or_default(),
         recipients: env.rcpt_to.iter().map(|a| Recipient::new(ascii(a))).collect(),
-        smtputf8: env.smtputf8(),
+        // UTF-8 in an address or a header needs SMTPUTF8 downstream (RFC 6531/6532), as
+        // Postfix's smtputf8_autodetect_classes does for local submissions.
+        smtputf8: env.smtputf8() || !header_section(&message).is_ascii(),
         body_8bit: false,
         ret: None,
         envid: None,

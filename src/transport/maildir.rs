@@ -97,10 +97,11 @@ impl MaildirTransport {
     fn trace_header(&self, job: &Job, index: usize) -> String {
         let rcpt = &job.env.recipients[index];
         let mut h = format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", job.sender(), rcpt.address);
-        if let Some(orig) = rcpt.orcpt.as_deref().and_then(|o| o.split_once(';')).map(|(_, a)| a) {
-            if !orig.eq_ignore_ascii_case(&rcpt.address) && !orig.contains(['\r', '\n']) {
-                h.push_str(&format!("X-Original-To: {orig}\r\n"));
-            }
+        if let Some(orig) = rcpt.orcpt.as_deref().and_then(|o| o.split_once(';')).map(|(_, a)| a)
+            && !orig.eq_ignore_ascii_case(&rcpt.address)
+            && !orig.contains(['\r', '\n'])
+        {
+            h.push_str(&format!("X-Original-To: {orig}\r\n"));
         }
         h
     }

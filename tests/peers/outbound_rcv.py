@@ -17,6 +17,11 @@ the first line of message data), --silent (accept connections, never say anythin
 --implicit-tls CERT KEY (TLS from the first byte, like port 465),
 --auth USER:PASS [--auth-mechs LOGIN,...] (AUTH offered even without TLS; the login used
 is stored as "auth_login").
+Fault schedules (for retry tests): --greet-421 N (the first N connections get "421 4.3.2"
+and are closed), --data-451 N (the first N messages get "451 4.3.0" after the final dot),
+--drop-count N (with --drop-data: only the first N transactions are dropped).
+--bind HOST / --port N choose the address (default 127.0.0.1:0, e.g. 127.0.0.2 for an MX).
+Every connection appends a line to OUT/connections.log, so tests can count attempts.
 """
 import argparse
 import asyncio
@@ -39,12 +44,19 @@ class Authenticator:
         return AuthResult(success=ok, handled=False, auth_data=auth_data.login.decode() if ok else None)
 
 
+def log_connection(out, peer):
+    with open(os.path.join(out, "connections.log"), "a") as f:
+        f.write("%s:%d\n" % tuple(peer[:2]))
+
+
 class Handler:
-    def __init__(self, out, pipelining, starttls):
+    def __init__(self, out, pipelining, starttls, data_451=0, drop_count=0):
         self.out = out
         self.pipelining = pipelining
         self.starttls = starttls
         self.seq = 0
+        self.data_451 = data_451  # messages still to answer with 451
+        self.drop_count = drop_count  # DATA still to drop (--drop-data; 0 = always)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -70,6 +82,9 @@ class Handler:
             return "554 5.6.0 Message content rejected"
         if any(l.startswith("tempdata") for l in locals_):
             return "451 4.3.0 Try again later"
+        if self.data_451 > 0:
+            self.data_451 -= 1
+            return "451 4.3.0 Temporary local problem, try again later"
         self.seq += 1
         record = {
             "peer": list(session.peer),
@@ -88,19 +103,47 @@ class Handler:
         return "250 2.0.0 Ok: queued as %04d" % self.seq
 
 
-class DropDataSMTP(SMTP):
+class CountingSMTP(SMTP):
+    """Logs every connection; the first `greet_421` connections get 421 and are closed."""
+
+    greet_421 = [0]
+    refused = False
+
+    def connection_made(self, transport):
+        log_connection(self.event_handler.out, transport.get_extra_info("peername"))
+        if self.greet_421[0] > 0:
+            self.greet_421[0] -= 1
+            self.refused = True
+            transport.write(b"421 4.3.2 rcv.test Service not available, try again later\r\n")
+            transport.close()
+            return
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        if not self.refused:
+            super().connection_lost(error)
+
+
+class DropDataSMTP(CountingSMTP):
     """Accepts DATA, reads one line of content, then drops the connection."""
 
     async def smtp_DATA(self, arg):
         if not self.envelope.rcpt_tos:
             await self.push("503 Error: need RCPT command")
             return
+        h = self.event_handler
+        if h.drop_count == 1:
+            h.drop_count = -1  # the last drop: behave from now on
+        elif h.drop_count > 1:
+            h.drop_count -= 1
+        elif h.drop_count < 0:
+            return await super().smtp_DATA(arg)
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         await self._reader.readuntil(b"\r\n")
         self.transport.close()
 
 
-class StartTlsTrickSMTP(SMTP):
+class StartTlsTrickSMTP(CountingSMTP):
     """Offers STARTTLS (via the handler) and misbehaves after the 220."""
 
     inject = False
@@ -123,9 +166,12 @@ class InjectSMTP(StartTlsTrickSMTP):
     inject = True
 
 
-async def silent(reader, writer):
-    await reader.read()  # hold the connection open, answer nothing
-    writer.close()
+def silent(out):
+    async def serve(reader, writer):
+        log_connection(out, writer.get_extra_info("peername"))
+        await reader.read()  # hold the connection open, answer nothing
+        writer.close()
+    return serve
 
 
 async def main():
@@ -141,7 +187,14 @@ async def main():
     ap.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth")
     ap.add_argument("--auth-mechs", default="PLAIN,LOGIN")
+    ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--greet-421", type=int, default=0)
+    ap.add_argument("--data-451", type=int, default=0)
+    ap.add_argument("--drop-count", type=int, default=0)
     a = ap.parse_args()
+    if not (a.bind.startswith("127.") or a.bind == "::1"):
+        raise SystemExit("refusing to listen on a non-loopback address")
     auth = {}
     if a.auth:
         user, password = a.auth.split(":", 1)
@@ -154,11 +207,12 @@ async def main():
         ssl_ctx.load_cert_chain(*a.implicit_tls)
     loop = asyncio.get_running_loop()
     if a.silent:
-        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        server = await asyncio.start_server(silent(a.out), a.bind, a.port)
     else:
         tricks = a.starttls_garbage or a.starttls_inject
-        handler = Handler(a.out, a.pipelining, tricks)
-        cls = SMTP
+        handler = Handler(a.out, a.pipelining, tricks, a.data_451, a.drop_count)
+        CountingSMTP.greet_421[0] = a.greet_421
+        cls = CountingSMTP
         if a.drop_data:
             cls = DropDataSMTP
         elif a.starttls_inject:
@@ -168,7 +222,7 @@ async def main():
         server = await loop.create_server(
             lambda: cls(handler, hostname="rcv.test", enable_SMTPUTF8=a.smtputf8,
                         data_size_limit=a.size or None, decode_data=False, **auth),
-            "127.0.0.1", 0, ssl=ssl_ctx)
+            a.bind, a.port, ssl=ssl_ctx)
     print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()

@@ -14,7 +14,7 @@ mod seal;
 mod spf_syntax;
 mod verify;
 
-pub use policy::{Action, Outcome, Summary, decide};
+use policy::Action;
 pub use report::QUARANTINE_HEADER;
 
 use super::Context;
@@ -67,7 +67,7 @@ impl Checker {
     /// Runs every check; Ok holds the header fields to put on top of the message.
     pub async fn evaluate(&self, origin: &Origin, mail_from: &str, body: &[u8]) -> Result<String, Reply> {
         let verified = verify::run(self, origin, mail_from, body).await;
-        match decide(&self.settings, &verified.summary) {
+        match verified.action {
             Action::Accept => Ok(verified.header_fields),
             Action::Quarantine(why) => {
                 tracing::info!(client = %origin.ip, reason = %why, "marked for quarantine");

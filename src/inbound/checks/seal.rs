@@ -1,9 +1,9 @@
 //! Optional ARC sealing (RFC 8617): adds ARC-Seal, ARC-Message-Signature and
 //! ARC-Authentication-Results (our results) so receivers after us can trust what we saw
-//! when a forward breaks SPF or DKIM. Signs with a `[[dkim]]` key.
+//! when a forward breaks SPF or DKIM. Signs with the RSA key of a `[[dkim]]` entry.
 use crate::dkim::DkimKeyConfig;
 use mail_auth::arc::ArcSealer;
-use mail_auth::common::crypto::{DkimKey, Ed25519Key, RsaKey, Sha256};
+use mail_auth::common::crypto::{DkimKey, RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::Done;
 use mail_auth::{ArcOutput, AuthenticatedMessage, AuthenticationResults};
@@ -28,7 +28,10 @@ impl Sealer {
             .ok_or_else(|| format!("no [[dkim]] key for {domain:?} to seal with"))?;
         let pem = std::fs::read(&entry.key).map_err(|e| format!("{}: {e}", entry.key.display()))?;
         let key = parse_key(&pem).map_err(|e| format!("{}: {e}", entry.key.display()))?;
-        let inner = ArcSealer::from_key(key).domain(entry.domain.as_str()).selector(entry.selector.as_str()).headers(SIGNED.iter().copied());
+        let inner = ArcSealer::from_key(key)
+            .domain(entry.domain.as_str())
+            .selector(entry.selector.as_str())
+            .headers(SIGNED.iter().copied());
         Ok(Sealer { inner })
     }
 
@@ -48,13 +51,10 @@ impl Sealer {
     }
 }
 
-/// RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8) from PEM, as `dkim::keys` reads them.
+/// An RSA key (PKCS#1 or PKCS#8 PEM): RFC 8617 §4.1.3 allows only rsa-sha256 for ARC.
 fn parse_key(pem: &[u8]) -> Result<DkimKey, String> {
     let der = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no usable private key: {e}"))?;
-    if let PrivateKeyDer::Pkcs8(p8) = &der
-        && let Ok(ed) = Ed25519Key::from_pkcs8_der(p8.secret_pkcs8_der())
-    {
-        return Ok(DkimKey::Ed25519(ed));
-    }
-    RsaKey::<Sha256>::from_key_der(der).map(DkimKey::Rsa).map_err(|e| format!("not an RSA or Ed25519 key: {e}"))
+    RsaKey::<Sha256>::from_key_der(der)
+        .map(DkimKey::Rsa)
+        .map_err(|e| format!("ARC seals with RSA keys only (RFC 8617), and this is none: {e}"))
 }

@@ -2,7 +2,7 @@
 //! once, then DMARC on their results; every lookup shares one deadline, and whatever is
 //! unanswered by then counts as a temperror.
 use super::{Checker, spf_syntax};
-use super::policy::{Outcome, Summary};
+use super::policy::{Action, Outcome, Summary, decide};
 use super::report::{self, Checked, Identity};
 use crate::inbound::accept::Origin;
 use mail_auth::dmarc::verify::DmarcParameters;
@@ -14,11 +14,11 @@ use mail_auth::{
 use std::future::Future;
 use tokio::time::Instant;
 
-/// What the checks produced: the fields to add on top of the message, and the facts
-/// the policy decides on.
+/// What the checks concluded: the header fields to add on top of the message (when it is
+/// accepted) and what the policy makes of the results.
 pub struct Verified {
     pub header_fields: String,
-    pub summary: Summary,
+    pub action: Action,
 }
 
 pub async fn run(checker: &Checker, origin: &Origin, mail_from: &str, body: &[u8]) -> Verified {
@@ -28,33 +28,42 @@ pub async fn run(checker: &Checker, origin: &Origin, mail_from: &str, body: &[u8
     let helo = origin.helo.as_deref().unwrap_or_default();
     let who = Identity { ip: origin.ip, helo_domain: is_helo_domain(helo).then_some(helo), mail_from };
     let checked = check(checker, &who, helo, &msg).await;
+    let summary = summarize(&checked, mail_from);
+    log(origin, &checked, &summary);
+    let action = decide(&checker.settings, &summary);
     let ar = report::results(&checker.authserv_id, &who, &checked);
     let mut header_fields = String::new();
-    if let Some(sealer) = &checker.sealer {
+    if let (Some(sealer), Action::Accept | Action::Quarantine(_)) = (&checker.sealer, &action) {
         header_fields.push_str(&sealer.seal(&msg, &ar, &checked.arc));
     }
     header_fields.push_str(&report::header(&ar, &checked));
+    Verified { header_fields, action }
+}
+
+fn summarize(checked: &Checked, mail_from: &str) -> Summary {
     let spf = checked.spf_mail_from.as_ref().or(checked.spf_helo.as_ref()).map_or(SpfResult::None, SpfOutput::result);
     let dmarc = &checked.dmarc;
-    tracing::info!(
-        client = %origin.ip,
-        iprev = %checked.iprev.result(),
-        spf = %spf,
-        dkim = %dkim_summary(&checked.dkim),
-        arc = %checked.arc.result(),
-        dmarc = %dmarc.result(),
-        from_domain = dmarc.domain(),
-        "authentication checked"
-    );
-    let summary = Summary {
+    Summary {
         spf,
         mail_from: mail_from.to_string(),
         dmarc: Outcome::from(&dmarc.result()),
         dmarc_policy: dmarc.policy(),
         dmarc_record: dmarc.dmarc_record().is_some(),
         from_domain: dmarc.domain().to_string(),
-    };
-    Verified { header_fields, summary }
+    }
+}
+
+fn log(origin: &Origin, checked: &Checked, summary: &Summary) {
+    tracing::info!(
+        client = %origin.ip,
+        iprev = %checked.iprev.result(),
+        spf = %summary.spf,
+        dkim = %dkim_summary(&checked.dkim),
+        arc = %checked.arc.result(),
+        dmarc = %checked.dmarc.result(),
+        from_domain = %summary.from_domain,
+        "authentication checked"
+    );
 }
 
 async fn check<'x>(c: &Checker, who: &Identity<'_>, helo: &str, msg: &'x AuthenticatedMessage<'x>) -> Checked<'x> {
@@ -85,7 +94,7 @@ async fn check<'x>(c: &Checker, who: &Identity<'_>, helo: &str, msg: &'x Authent
     let (iprev, spf_mail_from, spf_helo, dkim, arc) = tokio::join!(iprev, spf_mail_from, spf_helo, dkim, arc);
     let arc = arc_verdict(arc);
     let spf = spf_mail_from.clone().or_else(|| spf_helo.clone()).unwrap_or_default();
-    // RFC 7489 §3.1.2: for the null sender the HELO domain is the SPF-authenticated one.
+    // RFC 7208 §2.4: for the null sender the HELO identity is the one SPF authenticated.
     let spf_domain = mail_from.rsplit_once('@').map_or(helo, |(_, d)| d);
     let dmarc = dmarc(c, deadline, msg, &dkim, spf_domain, &spf).await;
     Checked { iprev, spf_mail_from, spf_helo, dkim, arc, dmarc }

@@ -1,0 +1,237 @@
+//! Helpers for the end-to-end delivery tests (tests/delivery_*.rs): the real `postern serve`
+//! (tests/support) delivering to real peers found through a real DNS server.
+//!
+//! The world they build: dnsmasq on a free port serves `dest.test` (MX 10 mx1 -> 127.0.0.2,
+//! MX 20 mx2 -> 127.0.0.3) and `sender.test` (MX -> 127.0.0.4, where bounces arrive);
+//! receivers (tests/peers/outbound_rcv.py, aiosmtpd) listen on those addresses on one
+//! shared port, which postern uses as `delivery.smtp_port`. Mail is submitted with swaks
+//! (STARTTLS + AUTH on the submission port) or smtplib (tests/peers/bulk_send.py).
+#![allow(dead_code)]
+
+#[path = "../outbound_common/mod.rs"]
+pub mod oc;
+
+use crate::support::peers::{peer_file, require_python, require_tool, run};
+use crate::support::{ServerBuilder, TestServer};
+use oc::dns::Dnsmasq;
+use oc::peers::{Received, spawn_printing_port};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+/// Primary and secondary MX of dest.test, and the MX of sender.test.
+pub const MX1: &str = "127.0.0.2";
+pub const MX2: &str = "127.0.0.3";
+pub const SENDER_MX: &str = "127.0.0.4";
+pub const SENDER: &str = "alice@sender.test";
+
+/// Records every test starts from; `extra` adds dnsmasq lines (null MX, DKIM keys...).
+/// `local=/test/` makes unknown names under .test NXDOMAIN instead of REFUSED.
+pub fn zone(extra: &str) -> String {
+    format!(
+        "local=/test/\n\
+         mx-host=dest.test,mx1.dest.test,10\n\
+         mx-host=dest.test,mx2.dest.test,20\n\
+         host-record=mx1.dest.test,{MX1}\n\
+         host-record=mx2.dest.test,{MX2}\n\
+         mx-host=sender.test,mx.sender.test,10\n\
+         host-record=mx.sender.test,{SENDER_MX}\n\
+         {extra}"
+    )
+}
+
+/// A TCP port free on 127.0.0.2, .3 and .4 right now: the MX hosts' shared SMTP port.
+pub fn mx_port() -> u16 {
+    loop {
+        let first = TcpListener::bind((MX1, 0)).unwrap();
+        let port = first.local_addr().unwrap().port();
+        if [MX2, SENDER_MX].iter().all(|ip| TcpListener::bind((*ip, port)).is_ok()) {
+            return port;
+        }
+    }
+}
+
+/// The standard test server pointed at `dns` and MX hosts on `port`: short retries, no
+/// MTA-STS, a submission user, and `sender.test` allowed as a sender domain.
+pub fn builder(dns: &Dnsmasq, port: u16) -> ServerBuilder {
+    TestServer::builder()
+        .set("delivery.resolver", dns.spec())
+        .set("delivery.smtp_port", i64::from(port))
+        .set("delivery.retry_initial", "1s")
+        .set("delivery.retry_max", "2s")
+        .set("delivery.mta_sts", false)
+        .set("delivery.timeout", "10s")
+        .user(USER, PASSWORD)
+}
+
+/// tests/peers/outbound_rcv.py (aiosmtpd) on `ip:port`; killed on drop.
+pub struct Rcv {
+    child: Child,
+    pub addr: SocketAddr,
+    out: tempfile::TempDir,
+}
+
+impl Rcv {
+    /// `opts`: outbound_rcv.py flags (`--data-451 1`, `--greet-421 2`, `--silent`...).
+    pub fn start(ip: &str, port: u16, opts: &[&str]) -> Rcv {
+        let out = tempfile::tempdir().unwrap();
+        Self::start_in(ip, port, opts, out)
+    }
+
+    /// Same, storing into an existing directory (a receiver restarted on the same port).
+    fn start_in(ip: &str, port: u16, opts: &[&str], out: tempfile::TempDir) -> Rcv {
+        let mut cmd = Command::new(require_python(&["aiosmtpd"]));
+        cmd.arg(peer_file("outbound_rcv.py"))
+            .arg("--out")
+            .arg(out.path())
+            .args(["--bind", ip, "--port", &port.to_string()])
+            .args(opts);
+        let (child, printed) = spawn_printing_port(cmd);
+        assert_eq!(printed.port(), port, "receiver bound another port");
+        Rcv { child, addr: format!("{ip}:{port}").parse().unwrap(), out }
+    }
+
+    /// Stops this receiver and starts another on the same address with other `opts`;
+    /// what was received so far is kept.
+    pub fn replace(mut self, opts: &[&str]) -> Rcv {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (ip, port) = (self.addr.ip().to_string(), self.addr.port());
+        let out = std::mem::replace(&mut self.out, tempfile::tempdir().unwrap());
+        Self::start_in(&ip, port, opts, out)
+    }
+
+    /// Messages accepted so far, in arrival order.
+    pub fn messages(&self) -> Vec<Received> {
+        let mut files: Vec<_> = std::fs::read_dir(self.out.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect()
+    }
+
+    /// TCP connections accepted so far (every one, answered or not).
+    pub fn connections(&self) -> usize {
+        std::fs::read_to_string(self.out.path().join("connections.log")).map_or(0, |s| s.lines().count())
+    }
+
+    /// Waits until `n` messages arrived; returns them all.
+    #[track_caller]
+    pub fn wait_messages(&self, n: usize, timeout: Duration, server: &TestServer) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.messages();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{}: {} of {n} messages after {timeout:?}\n{}",
+                self.addr,
+                got.len(),
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Rcv {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Submits `data` (a whole RFC 5322 message) with swaks on the submission port: STARTTLS
+/// verified against the test certificate, then AUTH PLAIN. Returns the queue id.
+/// swaks ends the data with CRLF "." CRLF after a line end of its own, so the last CRLF of
+/// `data` is left out of the file: what the server receives is exactly `data`.
+#[track_caller]
+pub fn submit(server: &TestServer, from: &str, to: &[&str], data: &[u8]) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), data.strip_suffix(b"\r\n").unwrap_or(data)).unwrap();
+    let mut c = Command::new(require_tool("swaks"));
+    c.args(["--server", &server.submission().to_string(), "--helo", "client.test"])
+        .args(["--tls", "--tls-verify", "--tls-ca-path"])
+        .arg(server.cert_path())
+        .args(["--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD])
+        .args(["-f", from, "-t", &to.join(",")])
+        .arg("--data")
+        .arg(format!("@{}", file.path().display()));
+    let r = run(&mut c, b"");
+    assert_eq!(r.code(), Some(0), "swaks submission failed:\n{}", r.all());
+    assert!(r.stdout.contains("TLS started"), "no STARTTLS in the transcript:\n{}", r.all());
+    assert!(r.stdout.contains("235 "), "no successful AUTH in the transcript:\n{}", r.all());
+    let line = r.stdout.lines().find(|l| l.contains("queued as")).unwrap_or_else(|| panic!("no queue id:\n{}", r.all()));
+    crate::support::queued_id(line).unwrap()
+}
+
+/// A plain message from `from` to `to` with a subject and a body line.
+pub fn message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Alice <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
+         Date: Mon, 23 Nov 2026 17:00:00 +0000\r\nMessage-ID: <{}@sender.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n{body}\r\n",
+        subject.replace(' ', "-")
+    )
+    .into_bytes()
+}
+
+/// Log lines of the daemon containing every one of `needles`.
+pub fn log_lines(server: &TestServer, needles: &[&str]) -> Vec<String> {
+    server.log_text().lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_string).collect()
+}
+
+/// Waits until some log line contains all `needles`; returns the first such line.
+#[track_caller]
+pub fn wait_log(server: &TestServer, needles: &[&str], timeout: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some(l) = log_lines(server, needles).into_iter().next() {
+            return l;
+        }
+        assert!(start.elapsed() < timeout, "no log line with {needles:?} within {timeout:?}:\n{}", server.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A DSN parsed by Python's email package (tests/peers/dsn_check.py).
+pub fn parse_dsn(raw: &[u8]) -> serde_json::Value {
+    let py = require_python(&["email"]);
+    let r = run(Command::new(py).arg(peer_file("dsn_check.py")), raw);
+    r.assert_ok();
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("dsn_check.py output ({e}): {}", r.all()))
+}
+
+/// `postern queue list --json` as raw JSON (the typed view in tests/support omits
+/// `attempts`, `last_error` and the message `state`).
+#[track_caller]
+pub fn queue_raw(server: &TestServer) -> Vec<serde_json::Value> {
+    let out = server.cli(&["queue", "list", "--json"], b"");
+    assert!(out.status.success(), "queue list --json: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("queue list --json is JSON")
+}
+
+/// The listed message `id`, if still queued.
+pub fn queued(server: &TestServer, id: &str) -> Option<serde_json::Value> {
+    queue_raw(server).into_iter().find(|m| m["id"] == id)
+}
+
+/// Polls the listing of message `id` until `pred` holds; returns that listing.
+#[track_caller]
+pub fn wait_queued(server: &TestServer, id: &str, timeout: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let m = queued(server, id).unwrap_or(serde_json::Value::Null);
+        if pred(&m) {
+            return m;
+        }
+        assert!(start.elapsed() < timeout, "message {id} never reached the condition; last: {m:#}\n{}", server.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,80 @@
+//! Issue 4, "done means": a message submitted on the submission port (swaks: STARTTLS +
+//! AUTH) to a remote domain arrives at the MX that dnsmasq names, DKIM-signed with an RSA
+//! and an Ed25519 key, and dkimpy (tests/peers/dkim_verify.py, asking the same dnsmasq)
+//! says pass for both; the same bytes with a changed body fail.
+mod delivery_common;
+mod support;
+
+use delivery_common::*;
+use postern::dkim::{Algorithm, GeneratedKey, keygen};
+use std::time::Duration;
+use support::peers::{peer_file, require_python, run};
+use toml::Value;
+
+fn dkim_entry(key: &GeneratedKey, selector: &str) -> Value {
+    let mut t = toml::Table::new();
+    t.insert("domain".into(), "sender.test".into());
+    t.insert("selector".into(), selector.into());
+    t.insert("key".into(), key.path.to_str().unwrap().into());
+    Value::Table(t)
+}
+
+/// dkim_verify.py on `msg`: (exit code, output).
+fn dkimpy_verify(msg: &[u8], dns: &oc::dns::Dnsmasq) -> (Option<i32>, String) {
+    let py = require_python(&["dkim", "dns.resolver", "nacl"]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), msg).unwrap();
+    let mut c = std::process::Command::new(py);
+    c.arg(peer_file("dkim_verify.py")).arg("verify").arg(file.path()).args(["--ns", &dns.spec()]);
+    let r = run(&mut c, b"");
+    (r.code(), r.all())
+}
+
+#[test]
+fn submitted_mail_reaches_the_mx_signed_and_dkimpy_verifies_rsa_and_ed25519() {
+    let keys = tempfile::tempdir().unwrap();
+    let rsa = keygen("sender.test", "rsa2026", Algorithm::Rsa2048, keys.path()).unwrap();
+    let ed = keygen("sender.test", "ed2026", Algorithm::Ed25519, keys.path()).unwrap();
+    let txt = |k: &GeneratedKey| format!("txt-record={},\"{}\"\n", k.record_name, k.txt);
+    let dns = oc::dns::Dnsmasq::start(&zone(&(txt(&rsa) + &txt(&ed))));
+    let port = mx_port();
+    let mx1 = Rcv::start(MX1, port, &[]);
+    let mx2 = Rcv::start(MX2, port, &[]);
+    let server = builder(&dns, port)
+        .set("dkim", Value::Array(vec![dkim_entry(&rsa, "rsa2026"), dkim_entry(&ed, "ed2026")]))
+        .start();
+
+    let sent = message(SENDER, "bob@dest.test", "signed by postern", "Hello Bob,\r\n\r\nthis travels signed.  \r\n.dot line");
+    let id = submit(&server, SENDER, &["bob@dest.test"], &sent);
+
+    let got = mx1.wait_messages(1, Duration::from_secs(30), &server);
+    assert_eq!(got.len(), 1, "delivered exactly once: {got:#?}");
+    let m = &got[0];
+    assert_eq!((m.mail_from.as_str(), m.rcpt_tos.as_slice()), (SENDER, &["bob@dest.test".to_string()][..]));
+    assert_eq!(m.helo.as_deref(), Some("mx.test"), "postern's EHLO name");
+    let content = m.content();
+    let text = String::from_utf8_lossy(&content).into_owned();
+    assert!(content.ends_with(&sent), "the submitted bytes arrive unchanged after the added headers:\n{text}");
+    let head = &text[..text.len() - sent.len()];
+    assert_eq!(head.matches("DKIM-Signature:").count(), 2, "one signature per key:\n{head}");
+    assert!(head.contains("a=rsa-sha256") && head.contains("a=ed25519-sha256"), "{head}");
+    assert!(head.contains(&format!("id {id}")), "Received header names the queue id:\n{head}");
+    assert!(mx2.messages().is_empty() && mx2.connections() == 0, "the secondary MX was not needed");
+
+    let (code, out) = dkimpy_verify(&content, &dns);
+    assert_eq!(code, Some(0), "dkimpy:\n{out}");
+    assert!(out.contains("d=sender.test s=rsa2026: pass"), "{out}");
+    assert!(out.contains("d=sender.test s=ed2026: pass"), "{out}");
+
+    let tampered = text.replace("this travels signed.", "this travels changed.");
+    assert_ne!(tampered, text);
+    let (code, out) = dkimpy_verify(tampered.as_bytes(), &dns);
+    assert_eq!(code, Some(1), "a changed body must fail:\n{out}");
+    assert!(out.contains("rsa2026: fail") && out.contains("ed2026: fail"), "{out}");
+
+    // The delivery is logged Postfix-style and the message leaves the queue.
+    let line = wait_log(&server, &[&id, "status=sent", "relay=mx1.dest.test[127.0.0.2]"], Duration::from_secs(5));
+    assert!(line.contains("to=bob@dest.test") && line.contains("dsn=2.0.0"), "{line}");
+    server.wait_queue(Duration::from_secs(10), |q| q.is_empty());
+    println!("delivery log line: {line}");
+}
