@@ -6,6 +6,7 @@ mod compat;
 mod duration;
 mod env;
 mod routing;
+pub mod reference;
 mod schema;
 pub mod smarthost;
 mod validate;

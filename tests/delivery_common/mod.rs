@@ -2,7 +2,8 @@
 //! (tests/support) delivering to real peers found through a real DNS server.
 //!
 //! The world they build: dnsmasq on a free port serves `dest.test` (MX 10 mx1 -> 127.0.0.2,
-//! MX 20 mx2 -> 127.0.0.3) and `sender.test` (MX -> 127.0.0.4, where bounces arrive);
+//! MX 20 mx2 -> 127.0.0.3), `one.test` (only mx1) and `sender.test` (MX -> 127.0.0.4,
+//! where bounces arrive);
 //! receivers (tests/peers/outbound_rcv.py, aiosmtpd) listen on those addresses on one
 //! shared port, which postern uses as `delivery.smtp_port`. Mail is submitted with swaks
 //! (STARTTLS + AUTH on the submission port) or smtplib (tests/peers/bulk_send.py).
@@ -36,6 +37,7 @@ pub fn zone(extra: &str) -> String {
          mx-host=dest.test,mx2.dest.test,20\n\
          host-record=mx1.dest.test,{MX1}\n\
          host-record=mx2.dest.test,{MX2}\n\
+         mx-host=one.test,mx1.dest.test,10\n\
          mx-host=sender.test,mx.sender.test,10\n\
          host-record=mx.sender.test,{SENDER_MX}\n\
          {extra}"
@@ -234,4 +236,63 @@ pub fn wait_queued(server: &TestServer, id: &str, timeout: Duration, pred: impl 
         assert!(start.elapsed() < timeout, "message {id} never reached the condition; last: {m:#}\n{}", server.log_text());
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A dead destination: accepts TCP connections on `ip:port` and closes them at once,
+/// counting them (an MX that is down but still completes the handshake).
+pub struct Slammer {
+    pub addr: SocketAddr,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Slammer {
+    pub fn start(ip: &str, port: u16) -> Slammer {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind((ip, port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, s) = (count.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        c.fetch_add(1, Ordering::SeqCst);
+                        drop(conn);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Slammer { addr, count, stop }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Slammer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Sends `n` messages from `from` to `to` on one plain SMTP connection to the smtp
+/// listener (loopback is trusted: relaying needs no AUTH) with Python's smtplib
+/// (tests/peers/bulk_send.py). Returns the queue ids.
+#[track_caller]
+pub fn relay_many(server: &TestServer, from: &str, to: &str, n: usize) -> Vec<String> {
+    let py = require_python(&["smtplib"]);
+    let mut c = Command::new(py);
+    c.arg(peer_file("bulk_send.py"))
+        .args(["--port", &server.smtp().port().to_string(), "--sender", from, "--rcpt", to])
+        .args(["--clients", "1", "--messages", &n.to_string()]);
+    let r = run(&mut c, b"");
+    r.assert_ok();
+    let ids: Vec<String> = r.stdout.lines().filter_map(|l| l.split_whitespace().nth(2).map(str::to_string)).collect();
+    assert_eq!(ids.len(), n, "bulk_send.py:\n{}", r.all());
+    ids
 }
