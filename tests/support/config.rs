@@ -52,6 +52,14 @@ file = "{USERS_FILE}"
 
 [http]
 bind = "127.0.0.1:0"
+
+# Tests never ask the machine's DNS; those about inbound checks turn them on with their
+# own resolver.
+[inbound]
+checks = false
+
+[delivery]
+mta_sts = false
 "#
         );
         Config { table: doc.parse().expect("standard test config parses") }
