@@ -98,7 +98,12 @@ pub fn apply(table: &mut toml::Table, vars: &BTreeMap<String, String>) -> Result
     let mut errors = Vec::new();
     let mut out = Vec::new();
     smarthost(vars, &mut out, &mut errors);
-    let simple: [(&str, &str, &str, fn(&str) -> Value); 7] = [
+    let simple: [(&str, &str, &str, fn(&str) -> Value); 10] = [
+        ("ANONYMIZE_EMAILS", "log", "anonymize", |v| {
+            Value::Boolean(!matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off"))
+        }),
+        ("SMTP_HEADER_TAG", "rewrite", "header_tag", |v| Value::String(v.trim().into())),
+        ("MASQUERADED_DOMAINS", "rewrite", "masquerade_domains", list),
         ("RELAYHOST_TLS_LEVEL", "delivery", "tls", tls_level),
         ("SMTP_TLS_SECURITY_LEVEL", "delivery", "tls", tls_level),
         ("SERVER_HOSTNAME", "server", "hostname", |v| Value::String(v.trim().into())),
@@ -173,13 +178,19 @@ mod tests {
             ("RELAYHOST_PASSWORD", "p"),
             ("ALLOWED_SENDER_DOMAINS", "example.com example.org"),
             ("MESSAGE_SIZE_LIMIT", "1048576"),
+            ("MASQUERADED_DOMAINS", "example.com"),
+            ("SMTP_HEADER_TAG", "X-Relay: gw1"),
+            ("ANONYMIZE_EMAILS", "true"),
         ])
         .unwrap();
+        assert_eq!(t["rewrite"]["masquerade_domains"][0].as_str(), Some("example.com"));
+        assert_eq!(t["rewrite"]["header_tag"].as_str(), Some("X-Relay: gw1"));
         assert_eq!(t["delivery"]["smarthost"][0].as_str(), Some("[smtp.example.net]:587"));
         assert_eq!(t["delivery"]["smarthost_password"].as_str(), Some("p"));
         assert_eq!(t["relay"]["allowed_sender_domains"].as_array().unwrap().len(), 2);
         assert_eq!(t["limits"]["message_size"].as_integer(), Some(1048576));
-        assert_eq!(applied.len(), 5);
+        assert_eq!(t["log"]["anonymize"].as_bool(), Some(true));
+        assert_eq!(applied.len(), 8);
     }
 
     #[test]
