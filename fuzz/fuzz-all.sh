@@ -4,10 +4,11 @@
 #
 #   fuzz/fuzz-all.sh [SECONDS] [TARGET...]      default: 600 s, all targets
 #   JOBS=2 fuzz/fuzz-all.sh 600                 two targets at a time
+#   NO_BUILD=1 ...                              use the binaries already built
 #
 # New interesting inputs go to fuzz/corpus/TARGET/ (minimise before committing with
 # `cargo fuzz cmin --sanitizer none TARGET`); crashes go to fuzz/artifacts/TARGET/ and
-# make the script exit 1. Logs: fuzz/logs/TARGET.log. Needs `cargo install cargo-fuzz`.
+# make the script exit 1. Reproduce one: `cargo fuzz run --sanitizer none TARGET FILE`. Logs: fuzz/logs/TARGET.log. Needs `cargo install cargo-fuzz`.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS=${1:-600}; [ $# -gt 0 ] && shift
@@ -18,7 +19,10 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 fi
 command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz missing: cargo install cargo-fuzz" >&2; exit 1; }
 mkdir -p logs
-nice -n 19 cargo fuzz build --sanitizer none
+[ -n "${NO_BUILD:-}" ] || nice -n 19 cargo fuzz build --sanitizer none
+# Run the built binaries directly (what `cargo fuzz run` does after building), so that
+# source edits made while the campaign runs do not trigger rebuilds between targets.
+BIN=target/$(rustc -vV | sed -n 's/^host: //p')/release
 
 # Dictionaries help the grammar-heavy targets get past keywords quickly.
 dict_for() {
@@ -31,17 +35,23 @@ dict_for() {
 }
 
 run_one() {
-  local t=$1 dict
+  local t=$1 dict before after
   dict=$(dict_for "$t")
-  mkdir -p "corpus/$t"
-  # -timeout: one input taking 20 s is a hang; -rss_limit_mb: a leak or blow-up is a crash.
+  mkdir -p "corpus/$t" "artifacts/$t"
+  before=$(ls "artifacts/$t" | wc -l)
+  # Fork mode keeps going after a crash (saving every one), so one known bug does not
+  # hide the next. -timeout: an input taking 20 s is a hang; -rss_limit_mb: a blow-up.
   # shellcheck disable=SC2086
-  if nice -n 19 cargo fuzz run --sanitizer none "$t" "corpus/$t" -- \
-      -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 $dict \
-      >"logs/$t.log" 2>&1; then
-    echo "$t: ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$') runs in ${SECS}s, corpus $(ls "corpus/$t" | wc -l))" | tee "logs/$t.result"
+  nice -n 19 "$BIN/$t" -artifact_prefix="artifacts/$t/" "corpus/$t" \
+      -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+      -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 $dict >"logs/$t.log" 2>&1 || true
+  after=$(ls "artifacts/$t" | wc -l)
+  local execs
+  execs=$(grep -o '^#[0-9]*' "logs/$t.log" | tail -1 | tr -d '#')
+  if [ "$after" -eq "$before" ]; then
+    echo "$t: ok (${execs:-?} runs in ${SECS}s, corpus $(ls "corpus/$t" | wc -l))" | tee "logs/$t.result"
   else
-    echo "$t: CRASH, see fuzz/logs/$t.log and fuzz/artifacts/$t/" | tee "logs/$t.result"
+    echo "$t: CRASH ($((after - before)) new in fuzz/artifacts/$t/, ${execs:-?} runs), see fuzz/logs/$t.log" | tee "logs/$t.result"
   fi
 }
 

@@ -13,7 +13,7 @@ fn stdout(out: &std::process::Output) -> String {
 
 #[test]
 fn check_config_accepts_the_test_config() {
-    let server = ServerBuilder::new().prepare();
+    let server = ServerBuilder::new().park_delivery().prepare();
     let out = server.cli(&["check", "config"], b"");
     assert!(out.status.success(), "{}", describe(&out));
 }
@@ -74,7 +74,7 @@ fn updated_password_replaces_the_old_one() {
 
 #[test]
 fn queue_show_prints_a_queued_message() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     let id = d.send_mail("show@example.org", &["rcpt@example.com"], "Subject: show me\r\n\r\nbody\r\n");

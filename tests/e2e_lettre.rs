@@ -56,12 +56,12 @@ fn assert_queued(server: &TestServer, resp: &Response, rcpt: &str) {
 }
 
 fn auth_server() -> TestServer {
-    TestServer::builder().list("relay.trusted_networks", &[]).user("dave", "lettre-pw").start()
+    TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("dave", "lettre-pw").start()
 }
 
 #[tokio::test]
 async fn plain_smtp() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let m = mailer(server.smtp(), Tls::None, None);
     let resp = m.send(message("to@example.com", "lettre plain")).await.unwrap();
     assert_queued(&server, &resp, "to@example.com");

@@ -9,7 +9,7 @@ const SMALL: &str = "Subject: small\r\n\r\nsmall body\r\n";
 
 #[test]
 fn overlong_command_line_is_500_and_session_continues() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     let long_mail = format!("MAIL FROM:<{}@example.org>", "a".repeat(600));
@@ -25,7 +25,7 @@ fn overlong_command_line_is_500_and_session_continues() {
 
 #[test]
 fn oversize_message_is_552_and_not_queued() {
-    let server = TestServer::builder().set("limits.message_size", 10_000).start();
+    let server = TestServer::builder().park_delivery().set("limits.message_size", 10_000).start();
     let mut d = Dialog::connect(server.smtp());
     let ehlo = d.ehlo();
     assert!(ehlo.lines.iter().any(|l| l == "SIZE 10000"), "SIZE limit not advertised: {ehlo:?}");
@@ -44,7 +44,7 @@ fn oversize_message_is_552_and_not_queued() {
 
 #[test]
 fn declared_size_too_big_is_552_at_mail() {
-    let server = TestServer::builder().set("limits.message_size", 10_000).start();
+    let server = TestServer::builder().park_delivery().set("limits.message_size", 10_000).start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.cmd("MAIL FROM:<big@example.org> SIZE=20000").assert(552, "5.3.4");
@@ -57,7 +57,7 @@ fn declared_size_too_big_is_552_at_mail() {
 
 #[test]
 fn too_many_recipients_is_452_and_the_rest_is_queued() {
-    let server = TestServer::builder().set("limits.recipients", 3).start();
+    let server = TestServer::builder().park_delivery().set("limits.recipients", 3).start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.expect("MAIL FROM:<s@example.org>", 250);

@@ -24,7 +24,7 @@ fn msmtp(server: &TestServer, password: &str) -> support::peers::Run {
 
 #[test]
 fn starttls_auth_plain_relays() {
-    let server = TestServer::builder().list("relay.trusted_networks", &[]).user("carol", "msmtp-pw").start();
+    let server = TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("carol", "msmtp-pw").start();
     let r = msmtp(&server, "msmtp-pw");
     r.assert_ok();
     let id = queued_id(&r.all()).unwrap_or_else(|| panic!("no queue id in msmtp -v output:\n{}", r.all()));
@@ -37,7 +37,7 @@ fn starttls_auth_plain_relays() {
 
 #[test]
 fn wrong_password_fails_and_queues_nothing() {
-    let server = TestServer::builder().list("relay.trusted_networks", &[]).user("carol", "msmtp-pw").start();
+    let server = TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("carol", "msmtp-pw").start();
     let r = msmtp(&server, "not-it");
     assert!(!r.status.success(), "{}", r.all());
     assert!(r.all().contains("535 5.7.8"), "{}", r.all());

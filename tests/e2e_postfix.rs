@@ -1,5 +1,6 @@
 //! A private Postfix instance (tests/peers/postfix-relay.sh) relays into postern: Postfix is
-//! the SMTP client here, once in plain text and once forced to STARTTLS.
+//! the SMTP client here, in plain text and forced to STARTTLS (postern's delivery parked, the
+//! message checked in its queue), and once all the way into a postern Maildir.
 
 mod support;
 
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use support::peers::PostfixRelay;
 use support::queue::find;
-use support::{Dialog, TestServer, queued_id};
+use support::{Dialog, ServerBuilder, TestServer, queued_id};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -50,7 +51,7 @@ fn assert_relayed(server: &TestServer, pf: &PostfixRelay, pf_id: &str, sender: &
 
 #[test]
 fn postfix_relays_into_postern() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let pf = PostfixRelay::start(server.smtp());
     let pf_id = submit_to_postfix(&pf, "pf-sender@example.org", "rcpt@example.com");
     assert_relayed(&server, &pf, &pf_id, "pf-sender@example.org", "rcpt@example.com");
@@ -59,11 +60,38 @@ fn postfix_relays_into_postern() {
 
 #[test]
 fn postfix_relays_into_postern_over_starttls() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let tls = ["smtp_tls_security_level = encrypt", "smtp_tls_loglevel = 1"];
     let pf = PostfixRelay::start_with(server.smtp(), &tls);
     let pf_id = submit_to_postfix(&pf, "pf-tls@example.org", "rcpt@example.com");
     assert_relayed(&server, &pf, &pf_id, "pf-tls@example.org", "rcpt@example.com");
     let log = pf.maillog();
     assert!(log.contains("TLS connection established to"), "Postfix did not use TLS:\n{log}");
+}
+
+/// Postfix -> postern -> Maildir: the delivered file carries Postfix's Received header,
+/// postern's own, and the body; the queue empties.
+#[test]
+fn postfix_to_postern_mailbox() {
+    let server = ServerBuilder::new().start(); // delivery on: example.com goes to Maildirs
+    let pf = PostfixRelay::start(server.smtp());
+    let pf_id = submit_to_postfix(&pf, "pf-box@example.org", "box@example.com");
+    let line = wait_sent_line(&pf, &pf_id);
+    assert!(line.contains("status=sent"), "{line}");
+
+    let new = server.dir().join("data/mail/example.com/box/new");
+    let start = Instant::now();
+    let file = loop {
+        let entry = std::fs::read_dir(&new).ok().and_then(|mut d| d.next()).map(|e| e.unwrap().path());
+        if let Some(f) = entry {
+            break f;
+        }
+        assert!(start.elapsed() < WAIT, "nothing delivered into {}:\n{}", new.display(), server.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mail = std::fs::read_to_string(&file).unwrap();
+    assert!(mail.contains("by pf-relay.localdomain (Postfix)"), "no Postfix Received header:\n{mail}");
+    assert!(mail.contains("by mx.test"), "no postern Received header:\n{mail}");
+    assert!(mail.contains("Subject: via postfix") && mail.contains("relayed by Postfix"), "{mail}");
+    server.wait_queue(WAIT, |q| q.is_empty());
 }

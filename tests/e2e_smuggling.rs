@@ -12,7 +12,7 @@ const SMUGGLED: &str =
 /// Sends a transaction whose body is `hello` + `ending` + SMUGGLED (which ends in the real
 /// CRLF.CRLF), asserts the 550 5.6.0, then checks the session and the queue.
 fn smuggling_is_rejected(ending: &str) {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.expect("MAIL FROM:<legit@example.org>", 250);
@@ -62,7 +62,7 @@ fn bare_lf_inside_a_line() {
 /// carrying the would-be smuggled text; no message from the smuggler.
 #[test]
 fn dot_stuffed_line_is_content() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     let body = format!("Subject: legit\r\n\r\nhello\r\n..\r\n{}", SMUGGLED.trim_end_matches(".\r\n"));

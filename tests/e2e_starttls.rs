@@ -23,7 +23,7 @@ fn injected_command_is_discarded(server: &TestServer, addr: SocketAddr) {
 
 #[test]
 fn starttls_injection_on_smtp() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     injected_command_is_discarded(&server, server.smtp());
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
@@ -35,14 +35,14 @@ fn starttls_injection_on_smtp() {
 
 #[test]
 fn starttls_injection_on_submission() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     injected_command_is_discarded(&server, server.submission());
     assert!(server.queue_json().is_empty());
 }
 
 #[test]
 fn ehlo_extensions_on_smtp() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     let ehlo = d.ehlo();
     for ext in ["PIPELINING", "8BITMIME", "SMTPUTF8", "SIZE", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS"] {
@@ -71,19 +71,19 @@ fn auth_only_after_tls(server: &TestServer, addr: SocketAddr) {
 
 #[test]
 fn auth_only_after_tls_on_smtp() {
-    let server = TestServer::builder().user("alice", "pw-alice-1").start();
+    let server = TestServer::builder().park_delivery().user("alice", "pw-alice-1").start();
     auth_only_after_tls(&server, server.smtp());
 }
 
 #[test]
 fn auth_only_after_tls_on_submission() {
-    let server = TestServer::builder().user("alice", "pw-alice-1").start();
+    let server = TestServer::builder().park_delivery().user("alice", "pw-alice-1").start();
     auth_only_after_tls(&server, server.submission());
 }
 
 #[test]
 fn submissions_offers_auth_at_once() {
-    let server = TestServer::builder().user("alice", "pw-alice-1").start();
+    let server = TestServer::builder().park_delivery().user("alice", "pw-alice-1").start();
     let mut d = Dialog::connect_tls(server.submissions(), &server.cert_path());
     let ehlo = d.ehlo();
     assert!(ehlo.has_line("AUTH") && !ehlo.has_line("STARTTLS"), "{ehlo:?}");
@@ -91,7 +91,7 @@ fn submissions_offers_auth_at_once() {
 
 #[test]
 fn submission_requires_auth_before_mail() {
-    let server = TestServer::builder().list("relay.trusted_networks", &[]).user("alice", "pw-alice-1").start();
+    let server = TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("alice", "pw-alice-1").start();
     let mut d = Dialog::connect(server.submission());
     d.ehlo();
     d.starttls(&server.cert_path());

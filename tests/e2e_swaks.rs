@@ -34,12 +34,12 @@ fn assert_queued(server: &TestServer, r: &Run, rcpt: &str) -> String {
 
 /// A server where only AUTH grants relaying (loopback is not trusted).
 fn auth_server() -> TestServer {
-    TestServer::builder().list("relay.trusted_networks", &[]).user("alice", "s3cret-pw").start()
+    TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("alice", "s3cret-pw").start()
 }
 
 #[test]
 fn plain_smtp_to_local_domain() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let r = swaks(server.smtp(), "rcpt@example.com", &["--header", "Subject: swaks plain"]);
     assert_queued(&server, &r, "rcpt@example.com");
     assert_eq!(server.queue_json().len(), 1);
@@ -47,7 +47,7 @@ fn plain_smtp_to_local_domain() {
 
 #[test]
 fn starttls_with_verified_certificate() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let cert = server.cert_path();
     let r = swaks(
         server.smtp(),
@@ -106,7 +106,7 @@ fn auth_is_not_offered_before_tls() {
 
 #[test]
 fn pipelined_transaction() {
-    let server = TestServer::start();
+    let server = TestServer::parked();
     let r = swaks(server.smtp(), "rcpt@example.com", &["--pipeline"]);
     // swaks only pipelines when PIPELINING was advertised; it then sends MAIL, RCPT and DATA
     // before reading the first of their replies.
@@ -119,7 +119,7 @@ fn pipelined_transaction() {
 
 #[test]
 fn starttls_with_generated_certificate() {
-    let server = TestServer::builder().self_signed().start();
+    let server = TestServer::builder().park_delivery().self_signed().start();
     for f in ["data/tls/cert.pem", "data/tls/key.pem"] {
         assert!(server.dir().join(f).is_file(), "{f} not generated");
     }

@@ -157,3 +157,35 @@ fn https_endpoint_with_an_untrusted_certificate_is_deferred() {
     server.wait_queue(Duration::from_secs(30), |_| server.log_text().contains("TLS handshake with localhost failed"));
     assert!(api.requests().is_empty(), "nothing was sent over an unverified connection");
 }
+
+#[test]
+fn api_down_across_a_crash_nothing_is_lost() {
+    let port = support::peers::free_port();
+    let token_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token_file.path(), format!("{TOKEN}\n")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let r = route(&[
+        ("match", Value::from("api.example.com")),
+        ("transport", Value::from("webhook")),
+        ("url", Value::from(url.as_str())),
+        ("token_file", Value::from(token_file.path().to_str().unwrap())),
+    ]);
+    let b = ServerBuilder::new()
+        .list("relay.local_domains", &["api.example.com"])
+        .set("delivery.retry_initial", "1s")
+        .set("delivery.retry_max", "2s")
+        .set("route", Value::Array(vec![r]));
+    let mut server = start_with_files(b, "", "");
+    let reply = smtplib_send(&server, "sender@origin.test", &["in@api.example.com"], b"Subject: keep me\r\n\r\nx\r\n").unwrap();
+    let id = queue_id(&reply);
+    server.wait_queue(Duration::from_secs(20), |q| q.iter().any(|m| m.id == id) && server.log_text().contains("cannot connect to 127.0.0.1"));
+    server.kill9();
+    let api = WebhookApi::start(&["--token", TOKEN, "--port", &port.to_string()]);
+    server.spawn();
+    let reqs = api.wait_requests(1, Duration::from_secs(30), &server);
+    assert_eq!(reqs[0].header("x-postern-queue-id"), id);
+    assert_eq!(reqs[0].header("authorization"), format!("Bearer {TOKEN}"), "token read from token_file");
+    wait_queue_empty(&server, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(api.requests().len(), 1);
+}

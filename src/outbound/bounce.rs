@@ -45,7 +45,8 @@ pub async fn notify(queue: &Queue, cfg: &Config, env: &mut Envelope, results: &[
     for &i in expired {
         let rcpt = &env.recipients[i];
         if wants(rcpt.notify, DsnAction::Failed) {
-            failed.push(dsn_rcpt(rcpt, DsnAction::Failed, Status(4, 4, 7), None, rcpt.last_error.clone()));
+            // 5.4.7 "delivery time expired": a failed action needs a class 5 status.
+            failed.push(dsn_rcpt(rcpt, DsnAction::Failed, Status(5, 4, 7), None, rcpt.last_error.clone()));
         }
     }
     let delayed = delay_notices(cfg, env);
@@ -65,7 +66,9 @@ fn delay_notices(cfg: &Config, env: &mut Envelope) -> Vec<DsnRecipient> {
     let until = UNIX_EPOCH + Duration::from_secs(super::schedule::expires_at(&cfg.delivery, env.arrived));
     let mut out = Vec::new();
     for rcpt in env.recipients.iter_mut() {
-        if rcpt.state == RcptState::Pending && !rcpt.delay_notified && rcpt.attempts > 0 && wants(rcpt.notify, DsnAction::Delayed) {
+        // Tried, or held back by its destination's backoff (no attempt counted, but an error).
+        let waited_for_a_reason = rcpt.attempts > 0 || rcpt.last_error.is_some();
+        if rcpt.state == RcptState::Pending && !rcpt.delay_notified && waited_for_a_reason && wants(rcpt.notify, DsnAction::Delayed) {
             rcpt.delay_notified = true;
             let mut d = dsn_rcpt(rcpt, DsnAction::Delayed, Status(4, 4, 1), None, rcpt.last_error.clone());
             d.will_retry_until = Some(until);

@@ -24,8 +24,80 @@ const RCPTS_PER_JOB: usize = 50;
 /// Per-destination state: its connection slots and its backoff.
 struct Destination {
     slots: Arc<Semaphore>,
-    /// Unix time before which nothing is tried, and consecutive failures.
-    backoff: Mutex<(u64, u32)>,
+    backoff: Mutex<Backoff>,
+}
+
+/// Why a destination is not tried now. A destination that failed as a whole
+/// (`JobResult::destination_failed`) waits out its backoff; then one job probes it while
+/// the others keep waiting, so a dead destination sees one connection per backoff window
+/// instead of one per queued message.
+#[derive(Default)]
+struct Backoff {
+    /// Unix time before which nothing is tried.
+    until: u64,
+    /// Consecutive failed windows; 0 = healthy.
+    failures: u32,
+    /// A job is probing the destination after its backoff.
+    probing: bool,
+    /// What went wrong last, for the recipients that wait (their queue entry and DSN).
+    reason: String,
+}
+
+enum Admission {
+    /// Deliver; `probe` when this job tests a failing destination.
+    Go { probe: bool },
+    /// Do not try before this unix time; the destination's last error.
+    Wait(u64, String),
+}
+
+impl Destination {
+    fn admit(&self, now: u64, cfg: &crate::config::Delivery) -> Admission {
+        let mut b = self.backoff.lock().unwrap();
+        if b.failures == 0 {
+            Admission::Go { probe: false }
+        } else if b.until > now {
+            Admission::Wait(b.until, b.reason.clone())
+        } else if b.probing {
+            // Not long: if the probe succeeds, the destination is open again.
+            Admission::Wait(now + schedule::retry_delay(cfg, 1).as_secs().max(1), b.reason.clone())
+        } else {
+            b.probing = true;
+            Admission::Go { probe: true }
+        }
+    }
+
+    /// Records a job's outcome: a failure of the destination starts (or, for a probe,
+    /// lengthens) the backoff; an answer from it ends the backoff.
+    fn record(&self, name: &str, probe: bool, result: &JobResult, cfg: &crate::config::Delivery) {
+        let mut b = self.backoff.lock().unwrap();
+        if probe {
+            b.probing = false;
+        }
+        if !result.destination_failed {
+            *b = Backoff::default();
+            return;
+        }
+        b.reason = result.rcpts.first().map(|r| r.text.clone()).unwrap_or_default();
+        // Jobs that ran concurrently with the first failure do not count as more windows.
+        if b.failures == 0 || probe {
+            b.failures += 1;
+        }
+        let now = unix_now();
+        b.until = b.until.max(now + schedule::retry_delay(cfg, b.failures).as_secs());
+        tracing::info!(destination = %name, failures = b.failures, backoff_secs = b.until.saturating_sub(now), "destination backing off");
+    }
+}
+
+/// Clears a probe that ended without a result (a panicking transport), so the
+/// destination is not left waiting for it forever.
+struct ProbeGuard<'a>(Option<&'a Destination>);
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(d) = self.0 {
+            d.backoff.lock().unwrap().probing = false;
+        }
+    }
 }
 
 pub struct Scheduler {
@@ -202,7 +274,7 @@ impl Scheduler {
             .or_insert_with(|| {
                 Arc::new(Destination {
                     slots: Arc::new(Semaphore::new(self.cfg.delivery.concurrency_per_destination)),
-                    backoff: Mutex::new((0, 0)),
+                    backoff: Mutex::default(),
                 })
             })
             .clone()
@@ -282,22 +354,20 @@ async fn run_job(
     let _slot = dest.slots.clone().acquire_owned().await.expect("semaphore open");
     let _total = total.acquire_owned().await.expect("semaphore open");
     let now = unix_now();
-    let (until, _) = *dest.backoff.lock().unwrap();
-    if until > now {
-        let text = format!("delivery to {} is backing off after failures; next try in {}s", job.destination, until - now);
-        let mut rcpts = JobResult::all(&job, Verdict::Deferred, (4, 4, 1), text, "none").rcpts;
-        rcpts.iter_mut().for_each(|r| r.retry_at = Some(until));
-        return rcpts;
-    }
+    let probe = match dest.admit(now, &cfg.delivery) {
+        Admission::Go { probe } => probe,
+        Admission::Wait(until, reason) => {
+            let (dest, wait) = (&job.destination, until - now);
+            let text = format!("delivery to {dest} is backing off after failures, next try in {wait}s: {reason}");
+            let mut rcpts = JobResult::all(&job, Verdict::Deferred, (4, 4, 1), text, "none").rcpts;
+            rcpts.iter_mut().for_each(|r| r.retry_at = Some(until));
+            return rcpts;
+        }
+    };
+    let mut guard = ProbeGuard(probe.then_some(&*dest));
     let result = transport.deliver(&job).await;
-    let mut b = dest.backoff.lock().unwrap();
-    if result.destination_failed {
-        b.1 += 1;
-        b.0 = unix_now() + schedule::retry_delay(&cfg.delivery, b.1).as_secs();
-        tracing::info!(destination = %job.destination, failures = b.1, backoff_secs = b.0.saturating_sub(now), "destination backing off");
-    } else if result.rcpts.iter().any(|r| r.verdict != Verdict::Deferred) {
-        *b = (0, 0);
-    }
+    guard.0 = None;
+    dest.record(&job.destination, probe, &result, &cfg.delivery);
     result.rcpts
 }
 
@@ -307,4 +377,70 @@ fn has_pending(env: &Envelope) -> bool {
 
 fn next_due(env: &Envelope) -> u64 {
     env.recipients.iter().filter(|r| r.state == RcptState::Pending).map(|r| r.next_attempt).min().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Delivery, Duration as D};
+
+    fn dest() -> Destination {
+        Destination { slots: Arc::new(Semaphore::new(1)), backoff: Mutex::default() }
+    }
+
+    fn outcome(destination_failed: bool) -> JobResult {
+        let r = RcptResult {
+            index: 0,
+            verdict: Verdict::Deferred,
+            status: (4, 4, 1),
+            text: "connect to mx.x.test[192.0.2.1]:25: Connection refused".into(),
+            diagnostic: None,
+            relay: "none".into(),
+            retry_at: None,
+        };
+        JobResult { rcpts: vec![r], destination_failed }
+    }
+
+    fn is_go(a: &Admission) -> Option<bool> {
+        match a {
+            Admission::Go { probe } => Some(*probe),
+            Admission::Wait(..) => None,
+        }
+    }
+
+    #[test]
+    fn one_probe_per_backoff_window_and_an_answer_reopens() {
+        let cfg = Delivery { retry_initial: D::from_secs(60), ..Delivery::default() };
+        let d = dest();
+        let now = unix_now();
+        assert_eq!(is_go(&d.admit(now, &cfg)), Some(false), "healthy: everyone goes");
+        // Three concurrent jobs failed: one window, not three.
+        for _ in 0..3 {
+            d.record("x.test", false, &outcome(true), &cfg);
+        }
+        assert_eq!(d.backoff.lock().unwrap().failures, 1);
+        assert!(matches!(d.admit(now, &cfg), Admission::Wait(t, why) if t >= now + 59 && why.contains("Connection refused")));
+        // After the window: exactly one probe; the others wait for it.
+        let later = now + 61;
+        assert_eq!(is_go(&d.admit(later, &cfg)), Some(true));
+        assert!(matches!(d.admit(later, &cfg), Admission::Wait(t, _) if t == later + 60));
+        d.record("x.test", true, &outcome(true), &cfg);
+        let b = d.backoff.lock().unwrap();
+        assert_eq!((b.failures, b.probing), (2, false), "the failed probe lengthens the backoff");
+        assert!(b.until >= unix_now() + 119);
+        drop(b);
+        d.record("x.test", false, &outcome(false), &cfg);
+        assert_eq!(is_go(&d.admit(unix_now(), &cfg)), Some(false), "the destination answered: open again");
+    }
+
+    #[test]
+    fn a_probe_that_ends_without_result_is_released() {
+        let cfg = Delivery::default();
+        let d = dest();
+        d.record("x.test", false, &outcome(true), &cfg);
+        d.backoff.lock().unwrap().until = 0;
+        assert_eq!(is_go(&d.admit(unix_now(), &cfg)), Some(true));
+        drop(ProbeGuard(Some(&d)));
+        assert_eq!(is_go(&d.admit(unix_now(), &cfg)), Some(true), "a new probe may go");
+    }
 }

@@ -280,19 +280,100 @@ impl Drop for Slammer {
     }
 }
 
-/// Sends `n` messages from `from` to `to` on one plain SMTP connection to the smtp
-/// listener (loopback is trusted: relaying needs no AUTH) with Python's smtplib
-/// (tests/peers/bulk_send.py). Returns the queue ids.
+/// Sends `n` messages from `from` to `to` (a pattern: `{n}` is the message number) over
+/// `clients` concurrent plain SMTP connections to the smtp listener (loopback is trusted:
+/// relaying needs no AUTH) with Python's smtplib (tests/peers/bulk_send.py). Asserts all
+/// were accepted; returns (message number, queue id) pairs.
 #[track_caller]
-pub fn relay_many(server: &TestServer, from: &str, to: &str, n: usize) -> Vec<String> {
+pub fn relay_many(server: &TestServer, from: &str, to: &str, clients: usize, n: usize) -> Vec<(usize, String)> {
     let py = require_python(&["smtplib"]);
     let mut c = Command::new(py);
     c.arg(peer_file("bulk_send.py"))
         .args(["--port", &server.smtp().port().to_string(), "--sender", from, "--rcpt", to])
-        .args(["--clients", "1", "--messages", &n.to_string()]);
+        .args(["--clients", &clients.to_string(), "--messages", &n.to_string()]);
     let r = run(&mut c, b"");
     r.assert_ok();
-    let ids: Vec<String> = r.stdout.lines().filter_map(|l| l.split_whitespace().nth(2).map(str::to_string)).collect();
-    assert_eq!(ids.len(), n, "bulk_send.py:\n{}", r.all());
-    ids
+    let queued: Vec<(usize, String)> = r
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("QUEUED ")?.split_whitespace();
+            Some((w.next()?.parse().ok()?, w.next()?.to_string()))
+        })
+        .collect();
+    assert_eq!(queued.len(), n, "bulk_send.py:\n{}", r.all());
+    queued
+}
+
+/// Postfix smtp-sink on `ip:port`, dumping every transaction into its own file; killed on
+/// drop. `opts` are smtp-sink flags, e.g. `-w 1` (wait a second before answering DATA).
+pub struct Sink {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    pub fn start(ip: &str, port: u16, opts: &[&str]) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        // smtp-sink drops to `nobody` before writing dumps.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let child = Command::new(require_tool("smtp-sink"))
+            .args(["-u", "nobody", "-d"])
+            .arg(dir.path().join("msg."))
+            .args(opts)
+            .arg(format!("{ip}:{port}"))
+            .arg("256")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Postfix) is installed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect((ip, port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink did not start on {ip}:{port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Sink { child, dir }
+    }
+
+    /// Envelope recipients of every complete dump (`X-Rcpt-Args: <addr> ...` lines), one
+    /// entry per delivery: duplicates show up as repeated addresses.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(self.dir.path()).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            if !text.ends_with("\n\n") {
+                continue; // still being written
+            }
+            for l in text.lines().take_while(|l| !l.is_empty()) {
+                if let Some(rest) = l.strip_prefix("X-Rcpt-Args: <") {
+                    out.push(rest.split('>').next().unwrap_or_default().to_string());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Established TCP connections whose remote end is `ip:port`, from /proc/net/tcp (the
+/// client side of sessions with a peer: deliveries in flight).
+pub fn established_to(ip: std::net::Ipv4Addr, port: u16) -> usize {
+    let want = format!("{:08X}:{port:04X}", u32::from_le_bytes(ip.octets()));
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[2] == want && f[3] == "01"
+        })
+        .count()
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A webhook API for postern's webhook transport tests (Python http.server).
 
-Listens on 127.0.0.1:0 (or the given --port), prints "PORT <n>" on stdout, and writes
+Listens on 127.0.0.1 (a free port unless --port), prints "PORT <n>" on stdout, and writes
 every request it gets to OUT/<seq>.json: method, path, headers (names lower-cased), the
 body in base64, and the status it answered.
 
@@ -9,6 +9,7 @@ body in base64, and the status it answered.
   --statuses 503,200  answer these statuses to successive (authorized) requests; the
                       last one repeats (default: 200)
   --tls CERT KEY      serve HTTPS with this certificate
+  --port N            listen on this port instead of a free one
 """
 import argparse
 import base64
@@ -26,6 +27,7 @@ def main():
     ap.add_argument("--token")
     ap.add_argument("--statuses", default="200")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     statuses = [int(s) for s in args.statuses.split(",")]
     lock = threading.Lock()
@@ -68,7 +70,7 @@ def main():
             self.end_headers()
             self.wfile.write(reply)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     if args.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls[0], args.tls[1])

@@ -21,6 +21,7 @@ impl Config {
     /// smtp + submission + submissions + http listeners on 127.0.0.1:0, the test cert,
     /// `example.com` local, loopback trusted (the server's defaults), users file in config/.
     pub fn standard() -> Self {
+        let dead_dns = super::peers::free_udp_port();
         let doc = format!(
             r#"
 [server]
@@ -53,13 +54,15 @@ file = "{USERS_FILE}"
 [http]
 bind = "127.0.0.1:0"
 
-# Tests never ask the machine's DNS; those about inbound checks turn them on with their
-# own resolver.
+# Tests never ask the machine's DNS (it is not on loopback): DNS goes to a loopback port
+# nobody answers on, unless a test brings its own server. Inbound checks are off; the tests
+# about them turn them on with their own resolver.
 [inbound]
 checks = false
 
 [delivery]
 mta_sts = false
+resolver = "127.0.0.1:{dead_dns}"
 "#
         );
         Config { table: doc.parse().expect("standard test config parses") }
@@ -90,6 +93,19 @@ mta_sts = false
             })
             .collect();
         self.table.insert("listener".into(), Value::Array(list));
+    }
+
+    /// Parks delivery: every recipient is routed to a smarthost on a loopback port where
+    /// nothing listens, so accepted mail stays in the queue (deferred, next try in an hour)
+    /// for the test to inspect.
+    pub fn park_delivery(&mut self) {
+        let dead = super::peers::free_port();
+        self.set("delivery.smarthost", vec![Value::from(format!("[127.0.0.1]:{dead}"))]);
+        self.set("delivery.retry_initial", "1h");
+        let mut route = Table::new();
+        route.insert("match".into(), "*".into());
+        route.insert("transport".into(), "smarthost".into());
+        self.table.insert("route".into(), Value::Array(vec![Value::Table(route)]));
     }
 
     pub fn has(&self, table: &str) -> bool {

@@ -3,7 +3,7 @@
 
 use std::env;
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
@@ -49,6 +49,11 @@ pub fn peer_file(name: &str) -> PathBuf {
 /// A loopback port that was free a moment ago, for peers that cannot bind port 0 themselves.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A loopback UDP port that was free a moment ago (a DNS server address nobody answers on).
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// What a finished peer process left behind.

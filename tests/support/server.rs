@@ -81,6 +81,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Accepted mail stays in the queue instead of being delivered (see `Config::park_delivery`).
+    pub fn park_delivery(mut self) -> Self {
+        self.config.park_delivery();
+        self
+    }
+
     /// No `[tls]` section: the daemon generates its own self-signed certificate.
     pub fn self_signed(mut self) -> Self {
         self.config.remove("tls");
@@ -122,6 +128,11 @@ impl TestServer {
     /// The standard server (all listeners, test cert, loopback trusted).
     pub fn start() -> TestServer {
         ServerBuilder::new().start()
+    }
+
+    /// The standard server with delivery parked: what it accepts stays in its queue.
+    pub fn parked() -> TestServer {
+        ServerBuilder::new().park_delivery().start()
     }
 
     pub fn builder() -> ServerBuilder {

@@ -1,0 +1,58 @@
+//! MX resolution decisions seen end to end (RFC 5321 §5.1): a domain without MX records is
+//! its own implicit MX; a domain that does not exist (NXDOMAIN) bounces 5.1.2 at once; an
+//! MX that is this host itself bounces 5.4.6 instead of looping.
+mod delivery_common;
+mod support;
+
+use delivery_common::*;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn domain_without_mx_is_its_own_mail_exchanger() {
+    let dns = oc::dns::Dnsmasq::start(&zone("host-record=amx.test,127.0.0.3\n"));
+    let port = mx_port();
+    let host = Rcv::start(MX2, port, &[]);
+    let server = builder(&dns, port).start();
+    let sent = message(SENDER, "dave@amx.test", "implicit mx", "x");
+    let id = submit(&server, SENDER, &["dave@amx.test"], &sent);
+    let got = host.wait_messages(1, WAIT, &server);
+    assert_eq!(got[0].rcpt_tos, ["dave@amx.test"]);
+    assert!(got[0].content().ends_with(&sent));
+    let line = wait_log(&server, &[&id, "status=sent"], Duration::from_secs(5));
+    assert!(line.contains("relay=amx.test[127.0.0.3]"), "{line}");
+}
+
+#[test]
+fn nonexistent_domain_bounces_at_once() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let server = builder(&dns, port).start();
+    let id = submit(&server, SENDER, &["x@nosuch.test"], &message(SENDER, "x@nosuch.test", "nowhere", "x"));
+    let got = sender_mx.wait_messages(1, WAIT, &server);
+    let dsn = parse_dsn(&got[0].content());
+    let r = &dsn["recipients"][0];
+    assert_eq!((r["action"].as_str(), r["status"].as_str()), (Some("failed"), Some("5.1.2")), "{dsn:#}");
+    assert!(r["diagnostic-code"].as_str().unwrap_or_default().contains("name=nosuch.test type=MX: Host not found"), "{dsn:#}");
+    wait_log(&server, &[&id, "status=bounced", "dsn=5.1.2"], Duration::from_secs(5));
+    assert!(log_lines(&server, &[&id, "status=deferred"]).is_empty(), "NXDOMAIN is not retried");
+}
+
+#[test]
+fn mx_pointing_at_this_host_bounces_instead_of_looping() {
+    // The test server's hostname is mx.test.
+    let dns = oc::dns::Dnsmasq::start(&zone("mx-host=loop.test,mx.test,10\nhost-record=mx.test,127.0.0.2\n"));
+    let port = mx_port();
+    let mx = Rcv::start(MX1, port, &[]);
+    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let server = builder(&dns, port).start();
+    let id = submit(&server, SENDER, &["x@loop.test"], &message(SENDER, "x@loop.test", "loop", "x"));
+    let got = sender_mx.wait_messages(1, WAIT, &server);
+    let dsn = parse_dsn(&got[0].content());
+    assert_eq!(dsn["recipients"][0]["status"], "5.4.6", "{dsn:#}");
+    let line = wait_log(&server, &[&id, "status=bounced"], Duration::from_secs(5));
+    assert!(line.contains("loops back to myself"), "{line}");
+    assert_eq!(mx.connections(), 0, "never connected to itself");
+}
