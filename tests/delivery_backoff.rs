@@ -116,3 +116,44 @@ fn consecutive_messages_reuse_the_connection() {
     let relays = log_lines(&server, &["status=sent", "relay=mx1.dest.test[127.0.0.2]"]);
     assert_eq!(relays.len(), 5);
 }
+
+/// `postern queue retry ID` tries at once even while the destination backs off (Postfix's
+/// `postqueue -f` flushes dead destinations too): once the MX is back, no need to wait.
+#[test]
+fn operator_retry_overrides_the_backoff() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let dead = Slammer::start(MX1, port);
+    let server = builder(&dns, port).set("delivery.retry_initial", "10m").set("delivery.retry_max", "1h").start();
+    let (_, id) = relay_many(&server, SENDER, "late@one.test", 1, 1).remove(0);
+    wait_log(&server, &["destination backing off", "destination=one.test"], Duration::from_secs(20));
+    drop(dead);
+    std::thread::sleep(Duration::from_millis(100));
+    let mx = Rcv::start(MX1, port, &[]);
+
+    let out = server.cli(&["queue", "retry", &id], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = mx.wait_messages(1, Duration::from_secs(10), &server);
+    assert_eq!(got[0].rcpt_tos, ["late@one.test"]);
+    server.wait_queue(Duration::from_secs(10), |q| q.is_empty());
+}
+
+/// A cached connection is not kept open forever: once idle longer than the reuse window
+/// (10 s) it is closed, so a remote MX is not left holding idle sessions.
+#[test]
+fn idle_cached_connection_is_closed() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let mx = Rcv::start(MX1, port, &[]);
+    let server = builder(&dns, port).start();
+    relay_many(&server, SENDER, "idle@one.test", 1, 1);
+    mx.wait_messages(1, Duration::from_secs(20), &server);
+    let ip = MX1.parse().unwrap();
+    assert_eq!(established_to(ip, port), 1, "the session is cached for the next message");
+    let start = Instant::now();
+    while established_to(ip, port) > 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "idle connection still open after {:?}", start.elapsed());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("idle connection closed after {:?}", start.elapsed());
+}

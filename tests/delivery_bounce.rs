@@ -174,3 +174,40 @@ fn undeliverable_bounce_is_not_bounced_again() {
     assert_eq!(log_lines(&server, &["sender notified"]).len(), 1, "no report about the report:\n{}", server.log_text());
     assert!(sender_mx.messages().is_empty());
 }
+
+/// Message-level refusals: too big for the receiver's SIZE (never sent), and content
+/// rejected after DATA (554): both bounce every recipient of the transaction at once.
+#[test]
+fn size_limit_and_content_rejection_bounce() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let mx1 = Rcv::start(MX1, port, &["--size", "2000"]);
+    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let server = builder(&dns, port).start();
+    let big = message(SENDER, "bob@dest.test", "too big", &"y".repeat(76).repeat(60));
+    let big_id = submit(&server, SENDER, &["bob@dest.test"], &big);
+    let rejected = message(SENDER, "rejectdata-a@dest.test", "rejected content", "spam?");
+    let rej_id = submit(&server, SENDER, &["rejectdata-a@dest.test", "rejectdata-b@dest.test"], &rejected);
+
+    let got = sender_mx.wait_messages(2, WAIT, &server);
+    let mut by_subject = std::collections::BTreeMap::new();
+    for m in &got {
+        let dsn = parse_dsn(&m.content());
+        by_subject.insert(dsn["returned"]["subject"].as_str().unwrap_or_default().to_string(), dsn);
+    }
+    let big_dsn = &by_subject["too big"];
+    let r = &big_dsn["recipients"][0];
+    assert_eq!((r["action"].as_str(), r["status"].as_str()), (Some("failed"), Some("5.3.4")), "{big_dsn:#}");
+    assert!(r["diagnostic-code"].as_str().unwrap_or_default().contains("exceeds size limit 2000"), "{big_dsn:#}");
+    let rej_dsn = &by_subject["rejected content"];
+    let rs = rej_dsn["recipients"].as_array().unwrap();
+    assert_eq!(rs.len(), 2, "both recipients of the transaction: {rej_dsn:#}");
+    for r in rs {
+        assert_eq!((r["action"].as_str(), r["status"].as_str()), (Some("failed"), Some("5.6.0")), "{rej_dsn:#}");
+        assert!(r["diagnostic-code"].as_str().unwrap_or_default().starts_with("smtp; 554 5.6.0 Message content rejected"), "{rej_dsn:#}");
+    }
+    assert!(mx1.messages().is_empty());
+    wait_log(&server, &[&big_id, "status=bounced", "dsn=5.3.4"], Duration::from_secs(5));
+    assert_eq!(log_lines(&server, &[&rej_id, "status=bounced", "dsn=5.6.0"]).len(), 2);
+    server.wait_queue(Duration::from_secs(10), |q| q.is_empty());
+}

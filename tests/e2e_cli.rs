@@ -20,14 +20,30 @@ fn check_config_accepts_the_test_config() {
 
 #[test]
 fn check_config_names_the_bad_key() {
-    let server = ServerBuilder::new().set("limits.recipients", "many").prepare();
+    let server = ServerBuilder::new()
+        .set("limits.recipients", "many")
+        .prepare();
     let out = server.cli(&["check", "config"], b"");
-    assert!(!out.status.success(), "a string for limits.recipients passed: {}", describe(&out));
-    assert!(describe(&out).contains("recipients"), "error does not name the key: {}", describe(&out));
+    assert!(
+        !out.status.success(),
+        "a string for limits.recipients passed: {}",
+        describe(&out)
+    );
+    assert!(
+        describe(&out).contains("recipients"),
+        "error does not name the key: {}",
+        describe(&out)
+    );
 
-    let server = ServerBuilder::new().set("relay.no_such_key", true).prepare();
+    let server = ServerBuilder::new()
+        .set("relay.no_such_key", true)
+        .prepare();
     let out = server.cli(&["check", "config"], b"");
-    assert!(!out.status.success(), "unknown key passed: {}", describe(&out));
+    assert!(
+        !out.status.success(),
+        "unknown key passed: {}",
+        describe(&out)
+    );
     assert!(describe(&out).contains("no_such_key"), "{}", describe(&out));
 }
 
@@ -48,8 +64,14 @@ fn user_add_list_delete() {
     assert!(add.status.success(), "{}", describe(&add));
 
     let file = fs::read_to_string(server.dir().join(support::config::USERS_FILE)).unwrap();
-    assert!(file.contains("$argon2id$"), "no argon2id hash stored: {file}");
-    assert!(!file.contains("first-pass") && !file.contains("frank-pass"), "password stored in clear: {file}");
+    assert!(
+        file.contains("$argon2id$"),
+        "no argon2id hash stored: {file}"
+    );
+    assert!(
+        !file.contains("first-pass") && !file.contains("frank-pass"),
+        "password stored in clear: {file}"
+    );
 
     let list = stdout(&server.cli(&["user", "list"], b""));
     assert!(list.contains("erin") && list.contains("frank"), "{list}");
@@ -77,14 +99,26 @@ fn queue_show_prints_a_queued_message() {
     let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
-    let id = d.send_mail("show@example.org", &["rcpt@example.com"], "Subject: show me\r\n\r\nbody\r\n");
+    let id = d.send_mail(
+        "show@example.org",
+        &["rcpt@example.com"],
+        "Subject: show me\r\n\r\nbody\r\n",
+    );
     let out = server.cli(&["queue", "show", &id], b"");
     assert!(out.status.success(), "{}", describe(&out));
     let text = stdout(&out);
-    assert!(text.contains(&id) && text.contains("show@example.org") && text.contains("rcpt@example.com"), "{text}");
+    assert!(
+        text.contains(&id)
+            && text.contains("show@example.org")
+            && text.contains("rcpt@example.com"),
+        "{text}"
+    );
 
     let human = stdout(&server.cli(&["queue", "list"], b""));
-    assert!(human.contains(&id), "queue list does not show {id}: {human}");
+    assert!(
+        human.contains(&id),
+        "queue list does not show {id}: {human}"
+    );
 
     let missing = server.cli(&["queue", "show", "no-such-id"], b"");
     assert!(!missing.status.success(), "{}", describe(&missing));

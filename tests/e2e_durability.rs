@@ -19,7 +19,10 @@ fn client(addr: SocketAddr, c: usize) -> Vec<(String, String)> {
     (0..PER_CLIENT)
         .map(|m| {
             let sender = format!("c{c}-m{m}@example.org");
-            let body = format!("Subject: durability {c}/{m}\r\n\r\n{}\r\n", "payload ".repeat(64));
+            let body = format!(
+                "Subject: durability {c}/{m}\r\n\r\n{}\r\n",
+                "payload ".repeat(64)
+            );
             (d.send_mail(&sender, &["rcpt@example.com"], &body), sender)
         })
         .collect()
@@ -29,9 +32,16 @@ fn client(addr: SocketAddr, c: usize) -> Vec<(String, String)> {
 fn assert_all_listed(server: &TestServer, sent: &BTreeMap<String, String>, when: &str) {
     let q = server.queue_json();
     let listed: BTreeMap<&str, &str> = q.iter().map(|m| (m.id.as_str(), m.sender())).collect();
-    let missing: Vec<&String> = sent.keys().filter(|id| !listed.contains_key(id.as_str())).collect();
+    let missing: Vec<&String> = sent
+        .keys()
+        .filter(|id| !listed.contains_key(id.as_str()))
+        .collect();
     let first: Vec<_> = missing.iter().take(10).collect();
-    assert!(missing.is_empty(), "{when}: {} acknowledged messages lost, e.g. {first:?}", missing.len());
+    assert!(
+        missing.is_empty(),
+        "{when}: {} acknowledged messages lost, e.g. {first:?}",
+        missing.len()
+    );
     assert_eq!(q.len(), sent.len(), "{when}: unexpected extra messages");
     for (id, sender) in sent {
         assert_eq!(listed[id.as_str()], sender, "{when}: envelope of {id}");
@@ -42,8 +52,13 @@ fn assert_all_listed(server: &TestServer, sent: &BTreeMap<String, String>, when:
 fn acknowledged_messages_survive_kill_9() {
     let mut server = TestServer::parked();
     let addr = server.smtp();
-    let handles: Vec<_> = (0..CLIENTS).map(|c| thread::spawn(move || client(addr, c))).collect();
-    let sent: BTreeMap<String, String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| thread::spawn(move || client(addr, c)))
+        .collect();
+    let sent: BTreeMap<String, String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     assert_eq!(sent.len(), CLIENTS * PER_CLIENT, "queue ids must be unique");
 
     server.kill9();

@@ -39,7 +39,9 @@ fn mailer(addr: SocketAddr, tls: Tls, creds: Option<(&str, &str)>) -> Mailer {
         .hello_name(ClientId::Domain("client.test".into()))
         .tls(tls);
     if let Some((u, p)) = creds {
-        b = b.credentials(Credentials::new(u.into(), p.into())).authentication(vec![Mechanism::Plain]);
+        b = b
+            .credentials(Credentials::new(u.into(), p.into()))
+            .authentication(vec![Mechanism::Plain]);
     }
     b.build()
 }
@@ -56,39 +58,71 @@ fn assert_queued(server: &TestServer, resp: &Response, rcpt: &str) {
 }
 
 fn auth_server() -> TestServer {
-    TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("dave", "lettre-pw").start()
+    TestServer::builder()
+        .park_delivery()
+        .list("relay.trusted_networks", &[])
+        .user("dave", "lettre-pw")
+        .start()
 }
 
 #[tokio::test]
 async fn plain_smtp() {
     let server = TestServer::parked();
     let m = mailer(server.smtp(), Tls::None, None);
-    let resp = m.send(message("to@example.com", "lettre plain")).await.unwrap();
+    let resp = m
+        .send(message("to@example.com", "lettre plain"))
+        .await
+        .unwrap();
     assert_queued(&server, &resp, "to@example.com");
 }
 
 #[tokio::test]
 async fn submission_starttls_auth_relays() {
     let server = auth_server();
-    let m = mailer(server.submission(), Tls::Required(tls_params(&server)), Some(("dave", "lettre-pw")));
-    let resp = m.send(message("far@other.test", "lettre starttls")).await.unwrap();
+    let m = mailer(
+        server.submission(),
+        Tls::Required(tls_params(&server)),
+        Some(("dave", "lettre-pw")),
+    );
+    let resp = m
+        .send(message("far@other.test", "lettre starttls"))
+        .await
+        .unwrap();
     assert_queued(&server, &resp, "far@other.test");
 }
 
 #[tokio::test]
 async fn submissions_implicit_tls_auth_relays() {
     let server = auth_server();
-    let m = mailer(server.submissions(), Tls::Wrapper(tls_params(&server)), Some(("dave", "lettre-pw")));
-    let resp = m.send(message("far@other.test", "lettre implicit tls")).await.unwrap();
+    let m = mailer(
+        server.submissions(),
+        Tls::Wrapper(tls_params(&server)),
+        Some(("dave", "lettre-pw")),
+    );
+    let resp = m
+        .send(message("far@other.test", "lettre implicit tls"))
+        .await
+        .unwrap();
     assert_queued(&server, &resp, "far@other.test");
 }
 
 #[tokio::test]
 async fn bad_credentials_are_a_permanent_535() {
     let server = auth_server();
-    let m = mailer(server.submission(), Tls::Required(tls_params(&server)), Some(("dave", "nope")));
-    let err = m.send(message("far@other.test", "lettre bad auth")).await.unwrap_err();
+    let m = mailer(
+        server.submission(),
+        Tls::Required(tls_params(&server)),
+        Some(("dave", "nope")),
+    );
+    let err = m
+        .send(message("far@other.test", "lettre bad auth"))
+        .await
+        .unwrap_err();
     assert!(err.is_permanent(), "{err:?}");
-    assert_eq!(err.status().map(|c| c.to_string()), Some("535".into()), "{err:?}");
+    assert_eq!(
+        err.status().map(|c| c.to_string()),
+        Some("535".into()),
+        "{err:?}"
+    );
     assert!(server.queue_json().is_empty());
 }

@@ -25,10 +25,16 @@ fn overlong_command_line_is_500_and_session_continues() {
 
 #[test]
 fn oversize_message_is_552_and_not_queued() {
-    let server = TestServer::builder().park_delivery().set("limits.message_size", 10_000).start();
+    let server = TestServer::builder()
+        .park_delivery()
+        .set("limits.message_size", 10_000)
+        .start();
     let mut d = Dialog::connect(server.smtp());
     let ehlo = d.ehlo();
-    assert!(ehlo.lines.iter().any(|l| l == "SIZE 10000"), "SIZE limit not advertised: {ehlo:?}");
+    assert!(
+        ehlo.lines.iter().any(|l| l == "SIZE 10000"),
+        "SIZE limit not advertised: {ehlo:?}"
+    );
     d.expect("MAIL FROM:<big@example.org>", 250);
     d.expect("RCPT TO:<rcpt@example.com>", 250);
     d.expect("DATA", 354);
@@ -39,15 +45,22 @@ fn oversize_message_is_552_and_not_queued() {
     let id = d.send_mail("small@example.org", &["rcpt@example.com"], SMALL);
     let q = server.queue_json();
     assert_eq!(q.len(), 1, "{q:#?}");
-    assert_eq!((q[0].id.as_str(), q[0].sender()), (id.as_str(), "small@example.org"));
+    assert_eq!(
+        (q[0].id.as_str(), q[0].sender()),
+        (id.as_str(), "small@example.org")
+    );
 }
 
 #[test]
 fn declared_size_too_big_is_552_at_mail() {
-    let server = TestServer::builder().park_delivery().set("limits.message_size", 10_000).start();
+    let server = TestServer::builder()
+        .park_delivery()
+        .set("limits.message_size", 10_000)
+        .start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
-    d.cmd("MAIL FROM:<big@example.org> SIZE=20000").assert(552, "5.3.4");
+    d.cmd("MAIL FROM:<big@example.org> SIZE=20000")
+        .assert(552, "5.3.4");
     // No transaction was opened.
     assert_eq!(d.cmd("RCPT TO:<rcpt@example.com>").code, 503);
     d.expect("MAIL FROM:<ok@example.org> SIZE=5000", 250);
@@ -57,7 +70,10 @@ fn declared_size_too_big_is_552_at_mail() {
 
 #[test]
 fn too_many_recipients_is_452_and_the_rest_is_queued() {
-    let server = TestServer::builder().park_delivery().set("limits.recipients", 3).start();
+    let server = TestServer::builder()
+        .park_delivery()
+        .set("limits.recipients", 3)
+        .start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.expect("MAIL FROM:<s@example.org>", 250);
@@ -71,5 +87,8 @@ fn too_many_recipients_is_452_and_the_rest_is_queued() {
     r.assert(250, "2.0.0");
     let q = server.queue_json();
     assert_eq!(q.len(), 1);
-    assert_eq!(q[0].rcpt_addresses(), ["r1@example.com", "r2@example.com", "r3@example.com"]);
+    assert_eq!(
+        q[0].rcpt_addresses(),
+        ["r1@example.com", "r2@example.com", "r3@example.com"]
+    );
 }

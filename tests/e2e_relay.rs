@@ -17,13 +17,20 @@ const TRICKS: &[&str] = &[
 
 #[test]
 fn untrusted_client_cannot_relay() {
-    let server = TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).start();
+    let server = TestServer::builder()
+        .park_delivery()
+        .list("relay.trusted_networks", &[])
+        .start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.expect("MAIL FROM:<s@example.org>", 250);
     for rcpt in TRICKS {
         let r = d.cmd(&format!("RCPT TO:<{rcpt}>"));
-        assert_eq!((r.code, r.enhanced()), (554, Some("5.7.1")), "RCPT TO:<{rcpt}> was not refused: {r:?}");
+        assert_eq!(
+            (r.code, r.enhanced()),
+            (554, Some("5.7.1")),
+            "RCPT TO:<{rcpt}> was not refused: {r:?}"
+        );
     }
     d.expect("RCPT TO:<rcpt@example.com>", 250);
     d.expect("RCPT TO:<Other.Rcpt@EXAMPLE.COM>", 250);
@@ -34,8 +41,16 @@ fn untrusted_client_cannot_relay() {
 
     let q = server.queue_json();
     assert_eq!(q.len(), 1, "{q:#?}");
-    let rcpts: Vec<String> = q[0].rcpt_addresses().iter().map(|a| a.to_ascii_lowercase()).collect();
-    assert_eq!(rcpts, ["rcpt@example.com", "other.rcpt@example.com"], "only local recipients may be queued");
+    let rcpts: Vec<String> = q[0]
+        .rcpt_addresses()
+        .iter()
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
+    assert_eq!(
+        rcpts,
+        ["rcpt@example.com", "other.rcpt@example.com"],
+        "only local recipients may be queued"
+    );
 }
 
 #[test]
@@ -43,15 +58,26 @@ fn trusted_network_may_relay() {
     let server = TestServer::parked(); // loopback is trusted by default
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
-    let id = d.send_mail("s@example.org", &["far@other.test"], "Subject: relay\r\n\r\nbody\r\n");
+    let id = d.send_mail(
+        "s@example.org",
+        &["far@other.test"],
+        "Subject: relay\r\n\r\nbody\r\n",
+    );
     let q = server.queue_json();
-    assert_eq!((q.len(), q[0].id.as_str(), q[0].rcpt_addresses()), (1, id.as_str(), vec!["far@other.test"]));
+    assert_eq!(
+        (q.len(), q[0].id.as_str(), q[0].rcpt_addresses()),
+        (1, id.as_str(), vec!["far@other.test"])
+    );
 }
 
 #[test]
 fn refused_recipients_leave_nothing_to_queue() {
     // Only an smtp listener this time: the rules do not depend on the other listeners.
-    let server = TestServer::builder().park_delivery().listeners(&["smtp"]).list("relay.trusted_networks", &[]).start();
+    let server = TestServer::builder()
+        .park_delivery()
+        .listeners(&["smtp"])
+        .list("relay.trusted_networks", &[])
+        .start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.expect("MAIL FROM:<>", 250);
@@ -60,7 +86,10 @@ fn refused_recipients_leave_nothing_to_queue() {
     }
     // No accepted recipient: DATA has nothing to deliver to.
     let r = d.cmd("DATA");
-    assert!(r.code == 554 || r.code == 503, "DATA without recipients: {r:?}");
+    assert!(
+        r.code == 554 || r.code == 503,
+        "DATA without recipients: {r:?}"
+    );
     d.expect("QUIT", 221);
     assert!(server.queue_json().is_empty());
 }

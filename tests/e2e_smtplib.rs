@@ -30,24 +30,49 @@ fn assert_queued(server: &TestServer, r: &Run, rcpts: &[&str]) {
 }
 
 fn auth_server() -> TestServer {
-    TestServer::builder().park_delivery().list("relay.trusted_networks", &[]).user("bob", "py-pass-123").start()
+    TestServer::builder()
+        .park_delivery()
+        .list("relay.trusted_networks", &[])
+        .user("bob", "py-pass-123")
+        .start()
 }
 
 #[test]
 fn plain_smtp_two_recipients() {
     let server = TestServer::parked();
-    let r = smtplib(server.smtp(), "plain", &["--rcpt", "a@example.com", "--rcpt", "b@example.com"]);
+    let r = smtplib(
+        server.smtp(),
+        "plain",
+        &["--rcpt", "a@example.com", "--rcpt", "b@example.com"],
+    );
     assert_queued(&server, &r, &["a@example.com", "b@example.com"]);
+}
+
+/// smtplib in `mode` with the test cert as CA, logging in as bob when `password` is given.
+fn smtplib_tls(
+    server: &TestServer,
+    addr: SocketAddr,
+    mode: &str,
+    password: Option<&str>,
+    rcpt: &str,
+) -> Run {
+    let cert = server.cert_path();
+    let mut args = vec!["--cafile", cert.to_str().unwrap(), "--rcpt", rcpt];
+    if let Some(pw) = password {
+        args.extend(["--user", "bob", "--password", pw]);
+    }
+    smtplib(addr, mode, &args)
 }
 
 #[test]
 fn submission_starttls_login_relays() {
     let server = auth_server();
-    let cert = server.cert_path();
-    let r = smtplib(
+    let r = smtplib_tls(
+        &server,
         server.submission(),
         "starttls",
-        &["--cafile", cert.to_str().unwrap(), "--user", "bob", "--password", "py-pass-123", "--rcpt", "far@other.test"],
+        Some("py-pass-123"),
+        "far@other.test",
     );
     assert_queued(&server, &r, &["far@other.test"]);
 }
@@ -55,11 +80,12 @@ fn submission_starttls_login_relays() {
 #[test]
 fn submissions_implicit_tls_login_relays() {
     let server = auth_server();
-    let cert = server.cert_path();
-    let r = smtplib(
+    let r = smtplib_tls(
+        &server,
         server.submissions(),
         "tls",
-        &["--cafile", cert.to_str().unwrap(), "--user", "bob", "--password", "py-pass-123", "--rcpt", "far@other.test"],
+        Some("py-pass-123"),
+        "far@other.test",
     );
     assert_queued(&server, &r, &["far@other.test"]);
 }
@@ -67,8 +93,13 @@ fn submissions_implicit_tls_login_relays() {
 #[test]
 fn submission_without_login_is_refused() {
     let server = auth_server();
-    let cert = server.cert_path();
-    let r = smtplib(server.submission(), "starttls", &["--cafile", cert.to_str().unwrap(), "--rcpt", "x@example.com"]);
+    let r = smtplib_tls(
+        &server,
+        server.submission(),
+        "starttls",
+        None,
+        "x@example.com",
+    );
     assert_eq!(r.code(), Some(3), "{}", r.all());
     assert!(r.stdout.starts_with("SMTPERR 530 5.7.0"), "{}", r.all());
     assert!(server.queue_json().is_empty());

@@ -6,8 +6,7 @@ mod support;
 
 use support::{Dialog, TestServer};
 
-const SMUGGLED: &str =
-    "MAIL FROM:<smuggler@evil.test>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n";
+const SMUGGLED: &str = "MAIL FROM:<smuggler@evil.test>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n";
 
 /// Sends a transaction whose body is `hello` + `ending` + SMUGGLED (which ends in the real
 /// CRLF.CRLF), asserts the 550 5.6.0, then checks the session and the queue.
@@ -20,10 +19,18 @@ fn smuggling_is_rejected(ending: &str) {
     d.expect("DATA", 354);
     d.send(format!("Subject: legit\r\n\r\nhello{ending}{SMUGGLED}").as_bytes());
     let r = d.read_reply();
-    assert_eq!((r.code, r.enhanced()), (550, Some("5.6.0")), "ending {ending:?} was taken as end of data: {r:?}");
+    assert_eq!(
+        (r.code, r.enhanced()),
+        (550, Some("5.6.0")),
+        "ending {ending:?} was taken as end of data: {r:?}"
+    );
 
     // The smuggled commands were data: the next reply answers our next command.
-    let id = d.send_mail("after@example.org", &["rcpt@example.com"], "Subject: after\r\n\r\nfine\r\n");
+    let id = d.send_mail(
+        "after@example.org",
+        &["rcpt@example.com"],
+        "Subject: after\r\n\r\nfine\r\n",
+    );
     d.expect("QUIT", 221);
     assert_eq!(d.read_until_close(), vec![], "extra replies after QUIT");
 
@@ -65,11 +72,22 @@ fn dot_stuffed_line_is_content() {
     let server = TestServer::parked();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
-    let body = format!("Subject: legit\r\n\r\nhello\r\n..\r\n{}", SMUGGLED.trim_end_matches(".\r\n"));
+    let body = format!(
+        "Subject: legit\r\n\r\nhello\r\n..\r\n{}",
+        SMUGGLED.trim_end_matches(".\r\n")
+    );
     let id = d.send_mail("legit@example.org", &["rcpt@example.com"], &body);
     d.expect("QUIT", 221);
     let q = server.queue_json();
     assert_eq!(q.len(), 1, "{q:#?}");
-    assert_eq!((q[0].id.as_str(), q[0].sender()), (id.as_str(), "legit@example.org"));
-    assert!(q[0].size as usize >= body.len() - 1, "size {} for a {}-byte body", q[0].size, body.len());
+    assert_eq!(
+        (q[0].id.as_str(), q[0].sender()),
+        (id.as_str(), "legit@example.org")
+    );
+    assert!(
+        q[0].size as usize >= body.len() - 1,
+        "size {} for a {}-byte body",
+        q[0].size,
+        body.len()
+    );
 }

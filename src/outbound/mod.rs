@@ -6,6 +6,7 @@ pub mod tls;
 pub mod client;
 pub mod dsn;
 pub mod dsn_parse;
+pub mod backoff;
 pub mod bounce;
 pub mod route;
 pub mod schedule;

@@ -5,6 +5,7 @@
 //! Delivery is at-least-once: results are written without waiting for the disk, so a
 //! crash can repeat a delivery, never lose one. On start every pending recipient is
 //! scheduled again.
+use super::backoff::{Admission, Destination, ProbeGuard};
 use super::bounce;
 use super::route::{self, Router};
 use super::schedule;
@@ -20,85 +21,6 @@ use tokio::sync::{Notify, Semaphore};
 
 /// Recipients per SMTP transaction (Postfix: smtp_destination_recipient_limit).
 const RCPTS_PER_JOB: usize = 50;
-
-/// Per-destination state: its connection slots and its backoff.
-struct Destination {
-    slots: Arc<Semaphore>,
-    backoff: Mutex<Backoff>,
-}
-
-/// Why a destination is not tried now. A destination that failed as a whole
-/// (`JobResult::destination_failed`) waits out its backoff; then one job probes it while
-/// the others keep waiting, so a dead destination sees one connection per backoff window
-/// instead of one per queued message.
-#[derive(Default)]
-struct Backoff {
-    /// Unix time before which nothing is tried.
-    until: u64,
-    /// Consecutive failed windows; 0 = healthy.
-    failures: u32,
-    /// A job is probing the destination after its backoff.
-    probing: bool,
-    /// What went wrong last, for the recipients that wait (their queue entry and DSN).
-    reason: String,
-}
-
-enum Admission {
-    /// Deliver; `probe` when this job tests a failing destination.
-    Go { probe: bool },
-    /// Do not try before this unix time; the destination's last error.
-    Wait(u64, String),
-}
-
-impl Destination {
-    fn admit(&self, now: u64, cfg: &crate::config::Delivery) -> Admission {
-        let mut b = self.backoff.lock().unwrap();
-        if b.failures == 0 {
-            Admission::Go { probe: false }
-        } else if b.until > now {
-            Admission::Wait(b.until, b.reason.clone())
-        } else if b.probing {
-            // Not long: if the probe succeeds, the destination is open again.
-            Admission::Wait(now + schedule::retry_delay(cfg, 1).as_secs().max(1), b.reason.clone())
-        } else {
-            b.probing = true;
-            Admission::Go { probe: true }
-        }
-    }
-
-    /// Records a job's outcome: a failure of the destination starts (or, for a probe,
-    /// lengthens) the backoff; an answer from it ends the backoff.
-    fn record(&self, name: &str, probe: bool, result: &JobResult, cfg: &crate::config::Delivery) {
-        let mut b = self.backoff.lock().unwrap();
-        if probe {
-            b.probing = false;
-        }
-        if !result.destination_failed {
-            *b = Backoff::default();
-            return;
-        }
-        b.reason = result.rcpts.first().map(|r| r.text.clone()).unwrap_or_default();
-        // Jobs that ran concurrently with the first failure do not count as more windows.
-        if b.failures == 0 || probe {
-            b.failures += 1;
-        }
-        let now = unix_now();
-        b.until = b.until.max(now + schedule::retry_delay(cfg, b.failures).as_secs());
-        tracing::info!(destination = %name, failures = b.failures, backoff_secs = b.until.saturating_sub(now), "destination backing off");
-    }
-}
-
-/// Clears a probe that ended without a result (a panicking transport), so the
-/// destination is not left waiting for it forever.
-struct ProbeGuard<'a>(Option<&'a Destination>);
-
-impl Drop for ProbeGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(d) = self.0 {
-            d.backoff.lock().unwrap().probing = false;
-        }
-    }
-}
 
 pub struct Scheduler {
     queue: Queue,
@@ -238,12 +160,13 @@ impl Scheduler {
         let mut jobs = tokio::task::JoinSet::new();
         for ((target, sender), rcpts) in groups {
             for chunk in rcpts.chunks(RCPTS_PER_JOB) {
+                let forced = chunk.iter().any(|&i| operator_retry(&env.recipients[i]));
                 let job = Job { env: env.clone(), body: body.clone(), rcpts: chunk.to_vec(), destination: target.key.clone(), sender: sender.clone() };
                 let transport = self.router.transport(&target);
                 let dest = self.destination(&target.key);
                 let total = self.total.clone();
                 let cfg = self.cfg.clone();
-                jobs.spawn(async move { run_job(job, transport, dest, total, cfg).await });
+                jobs.spawn(async move { run_job(job, transport, dest, total, cfg, forced).await });
             }
         }
         let mut out = Vec::new();
@@ -271,12 +194,7 @@ impl Scheduler {
     fn destination(&self, key: &str) -> Arc<Destination> {
         let mut d = self.destinations.lock().unwrap();
         d.entry(key.to_string())
-            .or_insert_with(|| {
-                Arc::new(Destination {
-                    slots: Arc::new(Semaphore::new(self.cfg.delivery.concurrency_per_destination)),
-                    backoff: Mutex::default(),
-                })
-            })
+            .or_insert_with(|| Arc::new(Destination::new(self.cfg.delivery.concurrency_per_destination)))
             .clone()
     }
 
@@ -350,11 +268,12 @@ async fn run_job(
     dest: Arc<Destination>,
     total: Arc<Semaphore>,
     cfg: Arc<Config>,
+    forced: bool,
 ) -> Vec<RcptResult> {
     let _slot = dest.slots.clone().acquire_owned().await.expect("semaphore open");
     let _total = total.acquire_owned().await.expect("semaphore open");
     let now = unix_now();
-    let probe = match dest.admit(now, &cfg.delivery) {
+    let probe = match dest.admit(now, &cfg.delivery, forced) {
         Admission::Go { probe } => probe,
         Admission::Wait(until, reason) => {
             let (dest, wait) = (&job.destination, until - now);
@@ -371,76 +290,16 @@ async fn run_job(
     result.rcpts
 }
 
+/// A recipient that was tried (or held back) before and is due "now": only an operator's
+/// retry (`queue retry`) sets a tried recipient's next attempt back to 0.
+fn operator_retry(r: &crate::queue::Recipient) -> bool {
+    r.next_attempt == 0 && (r.attempts > 0 || r.last_error.is_some())
+}
+
 fn has_pending(env: &Envelope) -> bool {
     env.recipients.iter().any(|r| r.state == RcptState::Pending)
 }
 
 fn next_due(env: &Envelope) -> u64 {
     env.recipients.iter().filter(|r| r.state == RcptState::Pending).map(|r| r.next_attempt).min().unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Delivery, Duration as D};
-
-    fn dest() -> Destination {
-        Destination { slots: Arc::new(Semaphore::new(1)), backoff: Mutex::default() }
-    }
-
-    fn outcome(destination_failed: bool) -> JobResult {
-        let r = RcptResult {
-            index: 0,
-            verdict: Verdict::Deferred,
-            status: (4, 4, 1),
-            text: "connect to mx.x.test[192.0.2.1]:25: Connection refused".into(),
-            diagnostic: None,
-            relay: "none".into(),
-            retry_at: None,
-        };
-        JobResult { rcpts: vec![r], destination_failed }
-    }
-
-    fn is_go(a: &Admission) -> Option<bool> {
-        match a {
-            Admission::Go { probe } => Some(*probe),
-            Admission::Wait(..) => None,
-        }
-    }
-
-    #[test]
-    fn one_probe_per_backoff_window_and_an_answer_reopens() {
-        let cfg = Delivery { retry_initial: D::from_secs(60), ..Delivery::default() };
-        let d = dest();
-        let now = unix_now();
-        assert_eq!(is_go(&d.admit(now, &cfg)), Some(false), "healthy: everyone goes");
-        // Three concurrent jobs failed: one window, not three.
-        for _ in 0..3 {
-            d.record("x.test", false, &outcome(true), &cfg);
-        }
-        assert_eq!(d.backoff.lock().unwrap().failures, 1);
-        assert!(matches!(d.admit(now, &cfg), Admission::Wait(t, why) if t >= now + 59 && why.contains("Connection refused")));
-        // After the window: exactly one probe; the others wait for it.
-        let later = now + 61;
-        assert_eq!(is_go(&d.admit(later, &cfg)), Some(true));
-        assert!(matches!(d.admit(later, &cfg), Admission::Wait(t, _) if t == later + 60));
-        d.record("x.test", true, &outcome(true), &cfg);
-        let b = d.backoff.lock().unwrap();
-        assert_eq!((b.failures, b.probing), (2, false), "the failed probe lengthens the backoff");
-        assert!(b.until >= unix_now() + 119);
-        drop(b);
-        d.record("x.test", false, &outcome(false), &cfg);
-        assert_eq!(is_go(&d.admit(unix_now(), &cfg)), Some(false), "the destination answered: open again");
-    }
-
-    #[test]
-    fn a_probe_that_ends_without_result_is_released() {
-        let cfg = Delivery::default();
-        let d = dest();
-        d.record("x.test", false, &outcome(true), &cfg);
-        d.backoff.lock().unwrap().until = 0;
-        assert_eq!(is_go(&d.admit(unix_now(), &cfg)), Some(true));
-        drop(ProbeGuard(Some(&d)));
-        assert_eq!(is_go(&d.admit(unix_now(), &cfg)), Some(true), "a new probe may go");
-    }
 }

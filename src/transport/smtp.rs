@@ -25,6 +25,9 @@ struct Pooled {
     uses: u32,
 }
 
+/// Idle connections per (server name, address).
+type Pool = HashMap<(String, SocketAddr), Vec<Pooled>>;
+
 /// One server to try: its name (for TLS and logs), addresses, and how to talk to it.
 struct Hop {
     name: String,
@@ -41,7 +44,7 @@ pub struct SmtpTransport {
     timeouts: Timeouts,
     credentials: Option<(String, String)>,
     sts: Option<StsCache>,
-    pool: Mutex<HashMap<(String, SocketAddr), Vec<Pooled>>>,
+    pool: Arc<Mutex<Pool>>,
 }
 
 impl SmtpTransport {
@@ -59,7 +62,7 @@ impl SmtpTransport {
             _ => TlsPolicy::May,
         };
         let timeouts = Timeouts::uniform(cfg.delivery.timeout.get());
-        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, pool: Mutex::default() }
+        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, pool: Arc::default() }
     }
 
     async fn run(&self, job: &Job) -> JobResult {
@@ -164,6 +167,12 @@ impl SmtpTransport {
         }
         p.idle_since = Instant::now();
         self.pool.lock().unwrap().entry(key).or_default().push(p);
+        // Unless reused meanwhile, it is closed when its reuse window ends.
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(IDLE_REUSE).await;
+            close_idle(&pool);
+        });
     }
 
     /// Where to connect: the smarthosts in order, or the domain's MX hosts.
@@ -227,6 +236,21 @@ impl SmtpTransport {
             }));
         }
         Ok(ok.into_iter().map(|h| Hop { tls: TlsPolicy::Verify, ..h }).collect())
+    }
+}
+
+/// Says QUIT to every pooled connection idle for `IDLE_REUSE` or longer.
+fn close_idle(pool: &Mutex<Pool>) {
+    let mut stale = Vec::new();
+    pool.lock().unwrap().retain(|_, list| {
+        let (old, fresh): (Vec<Pooled>, Vec<Pooled>) =
+            std::mem::take(list).into_iter().partition(|p| p.idle_since.elapsed() >= IDLE_REUSE);
+        stale.extend(old);
+        *list = fresh;
+        !list.is_empty()
+    });
+    for p in stale {
+        tokio::spawn(async move { let _ = p.client.quit().await; });
     }
 }
 

@@ -65,7 +65,9 @@ mta_sts = false
 resolver = "127.0.0.1:{dead_dns}"
 "#
         );
-        Config { table: doc.parse().expect("standard test config parses") }
+        Config {
+            table: doc.parse().expect("standard test config parses"),
+        }
     }
 
     /// Sets `path` (dotted, e.g. `relay.trusted_networks`), creating tables on the way.
@@ -100,12 +102,16 @@ resolver = "127.0.0.1:{dead_dns}"
     /// for the test to inspect.
     pub fn park_delivery(&mut self) {
         let dead = super::peers::free_port();
-        self.set("delivery.smarthost", vec![Value::from(format!("[127.0.0.1]:{dead}"))]);
+        self.set(
+            "delivery.smarthost",
+            vec![Value::from(format!("[127.0.0.1]:{dead}"))],
+        );
         self.set("delivery.retry_initial", "1h");
         let mut route = Table::new();
         route.insert("match".into(), "*".into());
         route.insert("transport".into(), "smarthost".into());
-        self.table.insert("route".into(), Value::Array(vec![Value::Table(route)]));
+        self.table
+            .insert("route".into(), Value::Array(vec![Value::Table(route)]));
     }
 
     pub fn has(&self, table: &str) -> bool {
@@ -138,7 +144,11 @@ resolver = "127.0.0.1:{dead_dns}"
 
 /// Writes a fresh self-signed certificate and key to `dir/CERT_FILE`, `dir/KEY_FILE`.
 pub fn write_test_cert(dir: &Path) {
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "mx.test".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "mx.test".to_string(),
+    ];
     let ck = rcgen::generate_simple_self_signed(names).expect("rcgen cert");
     let cert = dir.join(CERT_FILE);
     fs::create_dir_all(cert.parent().unwrap()).unwrap();

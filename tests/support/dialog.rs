@@ -28,14 +28,17 @@ impl Reply {
     /// The enhanced status code (`5.7.1`) when the first line starts with one.
     pub fn enhanced(&self) -> Option<&str> {
         let first = self.lines.first()?.split_whitespace().next()?;
-        let ok = first.split('.').count() == 3 && first.split('.').all(|p| p.parse::<u16>().is_ok());
+        let ok =
+            first.split('.').count() == 3 && first.split('.').all(|p| p.parse::<u16>().is_ok());
         ok.then_some(first)
     }
 
     /// True when some line (e.g. an EHLO keyword) starts with `word`, case-insensitively.
     pub fn has_line(&self, word: &str) -> bool {
         let w = word.to_ascii_uppercase();
-        self.lines.iter().any(|l| l.to_ascii_uppercase().starts_with(&w))
+        self.lines
+            .iter()
+            .any(|l| l.to_ascii_uppercase().starts_with(&w))
     }
 
     #[track_caller]
@@ -95,7 +98,14 @@ impl Dialog {
     }
 
     fn start(stream: Stream) -> Dialog {
-        let mut d = Dialog { stream, buf: Vec::new(), greeting: Reply { code: 0, lines: vec![] } };
+        let mut d = Dialog {
+            stream,
+            buf: Vec::new(),
+            greeting: Reply {
+                code: 0,
+                lines: vec![],
+            },
+        };
         d.greeting = d.read_reply();
         assert_eq!(d.greeting.code, 220, "greeting: {:?}", d.greeting);
         d
@@ -129,7 +139,8 @@ impl Dialog {
     /// Reads one reply; panics on EOF or timeout.
     #[track_caller]
     pub fn read_reply(&mut self) -> Reply {
-        self.try_read_reply().expect("server closed the connection while a reply was expected")
+        self.try_read_reply()
+            .expect("server closed the connection while a reply was expected")
     }
 
     /// Reads one reply; `None` when the server closed the connection first.
@@ -158,7 +169,11 @@ impl Dialog {
 
     /// TLS handshake on the current connection (after the server's 220 to STARTTLS).
     pub fn upgrade(&mut self, cert: &Path) {
-        assert!(self.buf.is_empty(), "server sent bytes after its STARTTLS reply: {:?}", self.buf);
+        assert!(
+            self.buf.is_empty(),
+            "server sent bytes after its STARTTLS reply: {:?}",
+            self.buf
+        );
         let tcp = match std::mem::replace(&mut self.stream, Stream::Closed) {
             Stream::Plain(tcp) => tcp,
             _ => panic!("STARTTLS on a connection that is already TLS"),
@@ -196,7 +211,10 @@ impl Dialog {
                 Ok(0) => return None,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e) if is_closed(&e) => return None,
-                Err(e) => panic!("reading reply: {e} (buffered: {:?})", String::from_utf8_lossy(&self.buf)),
+                Err(e) => panic!(
+                    "reading reply: {e} (buffered: {:?})",
+                    String::from_utf8_lossy(&self.buf)
+                ),
             }
         }
     }
@@ -219,12 +237,15 @@ fn split_reply_line(line: &str) -> (u16, char, &str) {
 fn is_closed(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
     )
 }
 
 fn tcp_connect(addr: SocketAddr) -> TcpStream {
-    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT)
+        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
     tcp.set_write_timeout(Some(TIMEOUT)).unwrap();
     tcp
@@ -250,7 +271,8 @@ fn tls_handshake(mut tcp: TcpStream, cert: &Path) -> StreamOwned<ClientConnectio
     let name = ServerName::try_from("localhost").unwrap();
     let mut conn = ClientConnection::new(client_config(cert), name).expect("tls client");
     while conn.is_handshaking() {
-        conn.complete_io(&mut tcp).unwrap_or_else(|e| panic!("TLS handshake: {e}"));
+        conn.complete_io(&mut tcp)
+            .unwrap_or_else(|e| panic!("TLS handshake: {e}"));
     }
     StreamOwned::new(conn, tcp)
 }

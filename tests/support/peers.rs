@@ -27,9 +27,23 @@ pub fn require_tool(tool: &str) -> PathBuf {
 #[track_caller]
 pub fn require_python(modules: &[&str]) -> PathBuf {
     let py = require_tool("python3");
-    let code = format!("import {}", if modules.is_empty() { "sys".to_string() } else { modules.join(", ") });
-    let ok = Command::new(&py).args(["-c", &code]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(ok, "python3 cannot import {modules:?}: run scripts/install-peers");
+    let code = format!(
+        "import {}",
+        if modules.is_empty() {
+            "sys".to_string()
+        } else {
+            modules.join(", ")
+        }
+    );
+    let ok = Command::new(&py)
+        .args(["-c", &code])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "python3 cannot import {modules:?}: run scripts/install-peers"
+    );
     py
 }
 
@@ -43,17 +57,27 @@ pub fn require_root(what: &str) {
 
 /// A helper script or file in tests/peers/.
 pub fn peer_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(name)
 }
 
 /// A loopback port that was free a moment ago, for peers that cannot bind port 0 themselves.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A loopback UDP port that was free a moment ago (a DNS server address nobody answers on).
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What a finished peer process left behind.
@@ -76,14 +100,21 @@ impl Run {
 
     #[track_caller]
     pub fn assert_ok(&self) -> &Self {
-        assert!(self.status.success(), "peer failed ({}):\n{}", self.status, self.all());
+        assert!(
+            self.status.success(),
+            "peer failed ({}):\n{}",
+            self.status,
+            self.all()
+        );
         self
     }
 }
 
 /// Runs `cmd` with `stdin`, killing it after RUN_TIMEOUT so a hung peer fails the test.
 pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let mut input = child.stdin.take().unwrap();
     let data = stdin.to_vec();
@@ -106,7 +137,11 @@ pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
         thread::sleep(Duration::from_millis(20));
     };
     writer.join().unwrap();
-    Run { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+    Run {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 fn reader(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
@@ -135,7 +170,10 @@ impl PostfixRelay {
         for tool in ["postfix", "postconf", "script"] {
             require_tool(tool);
         }
-        let dir = tempfile::Builder::new().prefix("postern-pf").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("postern-pf")
+            .tempdir()
+            .unwrap();
         let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let pf = PostfixRelay { dir, listen };
         let (listen_s, relay_s) = (listen.to_string(), relay.to_string());
@@ -159,7 +197,10 @@ impl PostfixRelay {
     /// Number of messages still in Postfix's queue.
     pub fn queue_len(&self) -> usize {
         let r = self.script("queue", &[]);
-        r.stdout.trim().parse().unwrap_or_else(|_| panic!("queue count: {}", r.all()))
+        r.stdout
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("queue count: {}", r.all()))
     }
 
     /// Waits until Postfix's queue is empty (qmgr removes a file just after logging status=sent).
@@ -167,14 +208,22 @@ impl PostfixRelay {
     pub fn wait_drained(&self, timeout: Duration) {
         let start = Instant::now();
         while self.queue_len() > 0 {
-            assert!(start.elapsed() < timeout, "Postfix queue not empty after {timeout:?}:\n{}", self.maillog());
+            assert!(
+                start.elapsed() < timeout,
+                "Postfix queue not empty after {timeout:?}:\n{}",
+                self.maillog()
+            );
             thread::sleep(Duration::from_millis(100));
         }
     }
 
     fn script(&self, cmd: &str, args: &[&str]) -> Run {
         let mut c = Command::new("bash");
-        c.arg(peer_file("postfix-relay.sh")).arg(cmd).arg("--dir").arg(self.dir()).args(args);
+        c.arg(peer_file("postfix-relay.sh"))
+            .arg(cmd)
+            .arg("--dir")
+            .arg(self.dir())
+            .args(args);
         run(&mut c, b"")
     }
 }

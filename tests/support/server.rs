@@ -43,7 +43,11 @@ pub struct ServerBuilder {
 
 impl Default for ServerBuilder {
     fn default() -> Self {
-        ServerBuilder { config: Config::standard(), users: Vec::new(), test_cert: true }
+        ServerBuilder {
+            config: Config::standard(),
+            users: Vec::new(),
+            test_cert: true,
+        }
     }
 }
 
@@ -96,12 +100,20 @@ impl ServerBuilder {
 
     /// Writes the config, certificate and users without starting the daemon.
     pub fn prepare(self) -> TestServer {
-        let dir = tempfile::Builder::new().prefix("postern-test").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("postern-test")
+            .tempdir()
+            .unwrap();
         fs::create_dir_all(dir.path().join("config")).unwrap();
         if self.test_cert {
             config::write_test_cert(dir.path());
         }
-        let server = TestServer { dir, child: None, addrs: BTreeMap::new(), log: Arc::default() };
+        let server = TestServer {
+            dir,
+            child: None,
+            addrs: BTreeMap::new(),
+            log: Arc::default(),
+        };
         fs::write(server.config_path(), self.config.to_toml()).unwrap();
         for (name, password) in &self.users {
             let out = server.cli(&["user", "add", name], password.as_bytes());
@@ -150,13 +162,20 @@ impl TestServer {
     /// The certificate clients should trust (the test cert, or the generated one).
     pub fn cert_path(&self) -> PathBuf {
         let own = self.dir().join(config::CERT_FILE);
-        if own.exists() { own } else { self.dir().join("data/tls/cert.pem") }
+        if own.exists() {
+            own
+        } else {
+            self.dir().join("data/tls/cert.pem")
+        }
     }
 
     /// Address of the first listener of `kind` (smtp, submission, submissions, http).
     #[track_caller]
     pub fn addr(&self, kind: &str) -> SocketAddr {
-        *self.addrs.get(kind).unwrap_or_else(|| panic!("no {kind} listener; have {:?}", self.addrs))
+        *self
+            .addrs
+            .get(kind)
+            .unwrap_or_else(|| panic!("no {kind} listener; have {:?}", self.addrs))
     }
 
     pub fn smtp(&self) -> SocketAddr {
@@ -172,7 +191,9 @@ impl TestServer {
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
     /// Starts `postern serve` and waits for its `ready` line.
@@ -206,20 +227,29 @@ impl TestServer {
 
     /// SIGTERM and wait for a clean exit (asserted).
     pub fn stop(&mut self) {
-        let Some(mut c) = self.child.take() else { return };
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
         // SAFETY: plain kill(2) on our own child's pid.
         unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
         let start = Instant::now();
         while start.elapsed() < STOP_TIMEOUT {
             if let Some(status) = c.try_wait().unwrap() {
-                assert!(status.success(), "postern exited with {status} on SIGTERM\n{}", self.log_text());
+                assert!(
+                    status.success(),
+                    "postern exited with {status} on SIGTERM\n{}",
+                    self.log_text()
+                );
                 return;
             }
             thread::sleep(Duration::from_millis(50));
         }
         let _ = c.kill();
         let _ = c.wait();
-        panic!("postern did not exit within {STOP_TIMEOUT:?} of SIGTERM\n{}", self.log_text());
+        panic!(
+            "postern did not exit within {STOP_TIMEOUT:?} of SIGTERM\n{}",
+            self.log_text()
+        );
     }
 
     /// kill -9 (if running) and start again on the same data dir; ports change.
@@ -231,31 +261,53 @@ impl TestServer {
     /// Runs `postern ARGS --config FILE` in the server's directory.
     pub fn cli(&self, args: &[&str], stdin: &[u8]) -> Output {
         let mut c = Command::new(postern_bin());
-        c.args(args).arg("--config").arg(self.config_path()).current_dir(self.dir());
+        c.args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .current_dir(self.dir());
         c.env_remove("POSTERN_CONFIG").env("NO_COLOR", "1");
         let r = super::peers::run(&mut c, stdin);
-        Output { status: r.status, stdout: r.stdout.into_bytes(), stderr: r.stderr.into_bytes() }
+        Output {
+            status: r.status,
+            stdout: r.stdout.into_bytes(),
+            stderr: r.stderr.into_bytes(),
+        }
     }
 
     /// `postern queue list --json`, parsed.
     #[track_caller]
     pub fn queue_json(&self) -> Vec<QueuedMessage> {
         let out = self.cli(&["queue", "list", "--json"], b"");
-        assert!(out.status.success(), "queue list --json: {}", describe(&out));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("queue list --json is not the promised JSON ({e}): {}", describe(&out)))
+        assert!(
+            out.status.success(),
+            "queue list --json: {}",
+            describe(&out)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "queue list --json is not the promised JSON ({e}): {}",
+                describe(&out)
+            )
+        })
     }
 
     /// Polls the queue until `pred` holds (peers such as Postfix deliver asynchronously).
     #[track_caller]
-    pub fn wait_queue(&self, timeout: Duration, pred: impl Fn(&[QueuedMessage]) -> bool) -> Vec<QueuedMessage> {
+    pub fn wait_queue(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&[QueuedMessage]) -> bool,
+    ) -> Vec<QueuedMessage> {
         let start = Instant::now();
         loop {
             let q = self.queue_json();
             if pred(&q) {
                 return q;
             }
-            assert!(start.elapsed() < timeout, "queue condition not met within {timeout:?}: {q:#?}");
+            assert!(
+                start.elapsed() < timeout,
+                "queue condition not met within {timeout:?}: {q:#?}"
+            );
             thread::sleep(Duration::from_millis(200));
         }
     }
@@ -282,7 +334,10 @@ impl TestServer {
             if exited.is_some() || now >= deadline {
                 let text = lines.join("\n");
                 drop(lines);
-                let _ = self.child.take().map(|mut c| c.kill().and_then(|_| c.wait()));
+                let _ = self
+                    .child
+                    .take()
+                    .map(|mut c| c.kill().and_then(|_| c.wait()));
                 panic!("postern serve not ready (exit: {exited:?}); output:\n{text}");
             }
             let wait = (deadline - now).min(Duration::from_millis(200));
@@ -298,7 +353,11 @@ impl Drop for TestServer {
             let _ = c.wait();
         }
         if thread::panicking() {
-            eprintln!("---- postern output ({}) ----\n{}", self.dir().display(), self.log_text());
+            eprintln!(
+                "---- postern output ({}) ----\n{}",
+                self.dir().display(),
+                self.log_text()
+            );
         }
     }
 }
@@ -316,7 +375,10 @@ fn parse_listening(line: &str) -> Option<(String, SocketAddr)> {
 }
 
 fn is_ready(line: &str) -> bool {
-    !line.contains("listening") && line.split(|c: char| !c.is_alphanumeric()).any(|w| w == "ready")
+    !line.contains("listening")
+        && line
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == "ready")
 }
 
 fn pump(stream: impl Read + Send + 'static, log: Arc<Log>) {
