@@ -184,7 +184,7 @@ fn size_limit_and_content_rejection_bounce() {
     let mx1 = Rcv::start(MX1, port, &["--size", "2000"]);
     let sender_mx = Rcv::start(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
-    let big = message(SENDER, "bob@dest.test", "too big", &"y".repeat(76).repeat(60));
+    let big = message(SENDER, "bob@dest.test", "too big", &format!("{}\r\n", "y".repeat(76)).repeat(60));
     let big_id = submit(&server, SENDER, &["bob@dest.test"], &big);
     let rejected = message(SENDER, "rejectdata-a@dest.test", "rejected content", "spam?");
     let rej_id = submit(&server, SENDER, &["rejectdata-a@dest.test", "rejectdata-b@dest.test"], &rejected);

@@ -108,6 +108,7 @@ fn dead_resolver_defers_and_retries_never_bounces() {
     assert!(deferred.len() >= 2, "retried:\n{}", server.log_text());
     assert_eq!(server.queue_json().len(), 1, "no bounce was queued");
     assert!(log_lines(&server, &["bounced"]).is_empty() && log_lines(&server, &["sender notified"]).is_empty());
+    println!("{}", deferred[0]);
 }
 
 #[test]

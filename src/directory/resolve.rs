@@ -9,7 +9,6 @@ use crate::config::{Config, QuotaFull};
 use crate::outbound::route::{self, Choice};
 use crate::queue::Recipient;
 use crate::smtp::Reply;
-use crate::smtp::reply::Status;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -65,9 +64,7 @@ impl Refusal {
     pub fn reply(self, rcpt: &str) -> Reply {
         match self {
             Refusal::UnknownUser => Reply::mailbox_unknown(rcpt),
-            Refusal::OverQuota => {
-                Reply::new(552, Some(Status(5, 2, 2)), format!("<{rcpt}>: Recipient address rejected: Mailbox full"))
-            }
+            Refusal::OverQuota => Reply::mailbox_full(rcpt),
             Refusal::Rejected => Reply::policy_rejected(&format!("<{rcpt}>: Recipient address rejected: Access denied")),
         }
     }
@@ -325,7 +322,7 @@ mod tests {
         assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(11)), Err(Refusal::OverQuota));
         assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(10)), Ok(()));
         assert_eq!(Refusal::UnknownUser.reply("n@example.com").code, 550);
-        assert_eq!(Refusal::OverQuota.reply("b@example.com").status, Some(Status(5, 2, 2)));
+        assert_eq!(Refusal::OverQuota.reply("b@example.com").status, Some(crate::smtp::reply::Status(5, 2, 2)));
     }
 
     #[test]

@@ -166,8 +166,11 @@ mod tests {
 
     async fn lines(input: &[u8], max: usize) -> Vec<Line> {
         let (mut client, server) = tokio::io::duplex(1 << 16);
-        client.write_all(input).await.unwrap();
-        drop(client);
+        let input = input.to_vec();
+        // Written concurrently: the input can be larger than the pipe.
+        tokio::spawn(async move {
+            let _ = client.write_all(&input).await;
+        });
         let mut c = Conn::new(server, Duration::from_secs(5), Instant::now() + Duration::from_secs(5));
         let mut out = Vec::new();
         while let Ok(l) = c.read_line(max).await {

@@ -7,12 +7,14 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// RFC 5321 §4.5.3.1.1.
-pub const MAX_LOCAL_PART: usize = 64;
+/// RFC 5321 §4.5.3.1.1 says 64, but SRS and VERP addresses in the wild exceed it
+/// (Postfix accepts them), so we accept what fits a command line.
+pub const MAX_LOCAL_PART: usize = 255;
 /// RFC 5321 §4.5.3.1.2.
 pub const MAX_DOMAIN: usize = 255;
-/// RFC 5321 §4.5.3.1.3, including the angle brackets.
-pub const MAX_PATH: usize = 256;
+/// RFC 5321 §4.5.3.1.3 says 256 including the brackets; raised with MAX_LOCAL_PART
+/// (the 512-octet command line still bounds it).
+pub const MAX_PATH: usize = 512;
 
 /// A mailbox `local@domain`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -427,7 +429,9 @@ pub(crate) mod tests {
 
     #[test]
     fn length_limits() {
-        let local = "l".repeat(64);
+        let srs_like = format!("SRS0=HHHH=TT=example.org={}", "l".repeat(100));
+        assert!(Address::parse(&format!("{srs_like}@x.org"), false).is_ok(), "long SRS local parts are accepted");
+        let local = "l".repeat(MAX_LOCAL_PART);
         assert!(Address::parse(&format!("{local}@x.org"), false).is_ok());
         assert_eq!(
             Address::parse(&format!("{local}l@x.org"), false),
@@ -439,7 +443,7 @@ pub(crate) mod tests {
             Err(E::DomainTooLong)
         );
         let domain = vec!["d".repeat(60); 4].join(".");
-        let path = format!("<{}@{domain}>", "l".repeat(15));
+        let path = format!("<{}@{domain}>", "l".repeat(MAX_PATH - domain.len()));
         assert_eq!(parse_reverse_path(&path, false), Err(E::PathTooLong));
     }
 

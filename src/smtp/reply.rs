@@ -381,6 +381,11 @@ impl Reply {
     }
 
     /// Unknown local recipient.
+    /// Quota exceeded at RCPT (RFC 3463 5.2.2).
+    pub fn mailbox_full(rcpt: impl fmt::Display) -> Reply {
+        Reply::new(552, Some(Status(5, 2, 2)), format!("<{rcpt}>: Recipient address rejected: Mailbox full"))
+    }
+
     pub fn mailbox_unknown(rcpt: impl fmt::Display) -> Reply {
         let text = format!("<{rcpt}>: Recipient address rejected: User unknown");
         Reply::new(550, Some(Status(5, 1, 1)), text)
