@@ -12,3 +12,4 @@ pub mod outbound;
 pub mod rewrite;
 pub mod rfc5322;
 pub mod transport;
+pub mod ratelimit;

@@ -1,6 +1,8 @@
-//! Per-destination backoff end to end: once the only MX of a domain fails (it accepts TCP
-//! and hangs up at once), the domain's other queued messages wait for the backoff instead
-//! of each connecting; when the MX is back, every message is delivered.
+//! Per-destination behaviour end to end. Backoff: once the only MX of a domain fails (it
+//! accepts TCP and hangs up at once), the domain's other queued messages wait for the
+//! backoff instead of each connecting, still get delay notices and bounces with the real
+//! reason, and an operator's `queue retry` overrides the wait. Connections: reused for
+//! consecutive messages, closed when idle, at most `concurrency_per_destination` at once.
 mod delivery_common;
 mod support;
 
@@ -36,6 +38,7 @@ fn messages_to_a_failing_destination_wait_instead_of_each_connecting() {
         server.log_text()
     );
     let waiting = log_lines(&server, &["status=deferred", "is backing off after failures"]);
+    println!("waiting: {}", waiting.first().map_or("", String::as_str));
     assert!(!waiting.is_empty(), "messages waited for the backoff without connecting");
     let q = queue_raw(&server);
     assert_eq!(q.len(), MESSAGES, "all queued");
@@ -156,4 +159,23 @@ fn idle_cached_connection_is_closed() {
         std::thread::sleep(Duration::from_millis(200));
     }
     println!("idle connection closed after {:?}", start.elapsed());
+}
+
+/// `delivery.concurrency_per_destination` caps the simultaneous sessions to one domain.
+#[test]
+fn concurrency_per_destination_is_capped() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let sink = Sink::start(MX1, port, &["-w", "1"]); // one second per message
+    let server = builder(&dns, port).set("delivery.concurrency_per_destination", 3).start();
+    relay_many(&server, SENDER, "c{n}@one.test", 4, 12);
+    let ip = MX1.parse().unwrap();
+    let (mut max, start) = (0, Instant::now());
+    while sink.recipients().len() < 12 {
+        assert!(start.elapsed() < Duration::from_secs(30), "{} of 12 delivered", sink.recipients().len());
+        max = max.max(established_to(ip, port));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(max, 3, "at most 3 sessions at once, and all 3 used");
+    assert!(start.elapsed() >= Duration::from_secs(3), "12 messages at 1 s each over 3 sessions take 4 s");
 }

@@ -56,3 +56,35 @@ fn mx_pointing_at_this_host_bounces_instead_of_looping() {
     assert!(line.contains("loops back to myself"), "{line}");
     assert_eq!(mx.connections(), 0, "never connected to itself");
 }
+
+/// Recipients of one message are grouped per destination domain: one transaction per
+/// domain, all of the domain's recipients in it (even when two domains share an MX).
+#[test]
+fn recipients_are_grouped_per_destination() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let mx = Rcv::start(MX1, port, &[]);
+    let server = builder(&dns, port).start();
+    let rcpts = ["a@dest.test", "b@dest.test", "c@one.test"];
+    let sent = message(SENDER, "a@dest.test", "grouped", "x");
+    submit(&server, SENDER, &rcpts, &sent);
+    let got = mx.wait_messages(2, WAIT, &server);
+    let mut envelopes: Vec<Vec<String>> = got.iter().map(|m| m.rcpt_tos.clone()).collect();
+    envelopes.sort();
+    assert_eq!(envelopes, [vec!["a@dest.test".to_string(), "b@dest.test".into()], vec!["c@one.test".into()]]);
+    assert!(got.iter().all(|m| m.content().ends_with(&sent)));
+    server.wait_queue(Duration::from_secs(10), |q| q.is_empty());
+}
+
+/// MTA-STS is on by default; a domain that publishes no policy is delivered as before.
+#[test]
+fn mta_sts_on_without_a_policy_delivers() {
+    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let port = mx_port();
+    let mx = Rcv::start(MX1, port, &[]);
+    let server = builder(&dns, port).without("delivery.mta_sts").start();
+    let id = submit(&server, SENDER, &["sts@dest.test"], &message(SENDER, "sts@dest.test", "no policy", "x"));
+    mx.wait_messages(1, WAIT, &server);
+    let line = wait_log(&server, &[&id, "status=sent"], Duration::from_secs(5));
+    assert!(line.contains("delay=0"), "no wait for a policy: {line}");
+}

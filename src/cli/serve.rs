@@ -3,7 +3,7 @@ use super::exit;
 use postern::config::Loaded;
 
 pub fn run(loaded: Loaded) -> i32 {
-    init_logging(&loaded.config.log.level);
+    init_logging(&loaded.config.log);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -21,12 +21,12 @@ pub fn run(loaded: Loaded) -> i32 {
     }
 }
 
-fn init_logging(level: &str) {
+fn init_logging(log: &postern::config::Log) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+        .with_writer(postern::rewrite::anonymize::log_writer(log.anonymize))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 }

@@ -4,6 +4,7 @@
 //! its key. Read by everyone, written by nobody (the daemon never writes config).
 mod compat;
 mod duration;
+mod rate;
 mod env;
 mod routing;
 pub mod reference;
@@ -12,6 +13,7 @@ pub mod smarthost;
 mod validate;
 
 pub use duration::Duration;
+pub use rate::Rate;
 pub use routing::{Aliases, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs};
 pub use schema::*;
 pub use validate::is_domain;
@@ -88,7 +90,7 @@ impl Config {
         if !c.delivery.smarthost_password.is_empty() {
             c.delivery.smarthost_password = "********".into();
         }
-        for t in &mut c.http.tokens {
+        for t in c.http.tokens.iter_mut().chain(c.http.admin_tokens.iter_mut()) {
             *t = "********".into();
         }
         for r in c.routes.iter_mut().filter(|r| !r.token.is_empty()) {

@@ -129,6 +129,12 @@ pub struct Limits {
     pub auth_failure_delay: Duration,
     /// How long sessions in progress may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// New connections per client IP (Postfix: smtpd_client_connection_rate_limit); 421.
+    pub connection_rate: super::Rate,
+    /// MAIL commands per client IP (smtpd_client_message_rate_limit); 450 4.7.1.
+    pub message_rate: super::Rate,
+    /// Messages per authenticated user, whatever port or client; 450 4.7.1.
+    pub sender_rate: super::Rate,
 }
 
 impl Default for Limits {
@@ -144,6 +150,9 @@ impl Default for Limits {
             auth_failures: 5,
             auth_failure_delay: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(30),
+            connection_rate: super::Rate::default(),
+            message_rate: super::Rate::default(),
+            sender_rate: super::Rate::default(),
         }
     }
 }
@@ -209,6 +218,8 @@ pub struct Delivery {
     pub mta_sts: bool,
     /// HTTPS port for fetching MTA-STS policies (443; tests use another).
     pub mta_sts_port: u16,
+    /// Messages per destination (domain or smarthost); more wait without counting as an attempt.
+    pub destination_rate: super::Rate,
     /// Simultaneous connections per destination and in total.
     pub concurrency_per_destination: usize,
     pub concurrency: usize,
@@ -233,6 +244,7 @@ impl Default for Delivery {
             tls_ca_file: None,
             mta_sts: true,
             mta_sts_port: 443,
+            destination_rate: super::Rate::default(),
             concurrency_per_destination: 20,
             concurrency: 100,
             timeout: Duration::from_secs(300),

@@ -66,6 +66,17 @@ pub fn validate(c: &Config) -> Vec<String> {
             bad(&format!("http.tokens[{i}]"), "must be at least 32 bytes".into());
         }
     }
+    for (i, t) in c.http.admin_tokens.iter().enumerate() {
+        if t.len() < 32 {
+            bad(&format!("http.admin_tokens[{i}]"), "must be at least 32 bytes".into());
+        }
+        if c.http.tokens.contains(t) {
+            bad(&format!("http.admin_tokens[{i}]"), "also listed in http.tokens; use separate tokens per scope".into());
+        }
+    }
+    if c.http.body_limit == 0 {
+        bad("http.body_limit", "must be greater than zero".into());
+    }
     inbound(c, &mut bad);
     super::routing::validate(c, &mut bad);
     if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {

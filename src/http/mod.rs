@@ -15,7 +15,6 @@ mod health;
 mod messages;
 pub mod mime;
 mod queue;
-mod ratelimit;
 pub mod request;
 mod send;
 mod server;
@@ -24,19 +23,14 @@ mod submit;
 mod tls;
 
 pub use messages::{MAIL_FROM_HEADER, RCPT_TO_HEADER};
-pub use state::config_errors;
 
 use crate::inbound::Context;
 use std::sync::Arc;
 
 /// Starts the control socket (already bound) and the public API (bound here, so a bad
 /// `http.bind` stops the daemon before it reports ready). Also installs the metrics
-/// recorder.
+/// recorder. (`config::validate` has already checked the `[http]` keys.)
 pub async fn start(ctx: &Arc<Context>, control: tokio::net::UnixListener) -> std::io::Result<()> {
-    let errors = config_errors(&ctx.config);
-    if !errors.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, errors.join("; ")));
-    }
     crate::metrics::install();
     let api = state::Api::new(ctx.clone());
     tokio::spawn(control::serve(control, api.clone()));

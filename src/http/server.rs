@@ -73,7 +73,7 @@ async fn rate_limit(
     match api.limiter.check(client.addr.ip(), Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
-            let limit = api.limiter.per_minute();
+            let limit = api.limiter.count();
             refuse(&client, ApiError::RateLimited { limit, retry_after: wait.as_secs().max(1) })
         }
     }

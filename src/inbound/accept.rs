@@ -63,6 +63,7 @@ pub async fn enqueue(ctx: &Context, mut sub: Submission, body: Vec<u8>) -> Resul
         tracing::error!(client = %sub.origin.ip, error = %e, "cannot queue message");
         return Err(if e.is_storage_full() { Reply::insufficient_storage() } else { Reply::local_error() });
     }
+    crate::metrics::accepted(sub.origin.via);
     tracing::info!(id = %id, client = %sub.origin.ip, from = %format!("<{from}>"), nrcpt, size, via = %sub.origin.via, "queued");
     Ok(id)
 }

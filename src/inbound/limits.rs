@@ -52,6 +52,21 @@ impl Drop for ConnGuard {
     }
 }
 
+/// The configured rates (limits.*_rate): new connections and MAIL commands per client IP,
+/// messages per authenticated user.
+#[derive(Debug)]
+pub struct Rates {
+    pub connections: crate::ratelimit::RateLimiter<IpAddr>,
+    pub messages: crate::ratelimit::RateLimiter<IpAddr>,
+    pub senders: crate::ratelimit::RateLimiter<String>,
+}
+
+impl Rates {
+    pub fn new(l: &crate::config::Limits) -> Rates {
+        Rates { connections: l.connection_rate.limiter(), messages: l.message_rate.limiter(), senders: l.sender_rate.limiter() }
+    }
+}
+
 /// Failed AUTH attempts per client IP within a sliding window.
 #[derive(Debug, Default)]
 pub struct AuthFailures {

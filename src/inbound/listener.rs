@@ -62,6 +62,11 @@ async fn handle(ctx: Arc<Context>, mut tcp: TcpStream, peer: SocketAddr, kind: L
         let _ = tcp.write_all(&Reply::too_many_connections().to_wire()).await;
         return;
     };
+    if ctx.rates.connections.check(peer.ip(), std::time::Instant::now()).is_err() {
+        tracing::warn!(client = %peer.ip(), "connection rate limit exceeded");
+        let _ = tcp.write_all(&Reply::rate_limited().to_wire()).await;
+        return;
+    }
     tracing::debug!(client = %peer, kind = kind.name(), "connect");
     let deadline = Instant::now() + ctx.config.limits.session_timeout.get();
     let mut session = Session::new(ctx.clone(), kind, peer);
@@ -106,11 +111,13 @@ async fn handshake(
 ) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsInfo)> {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_acceptor().accept(tcp)).await {
         Ok(Ok(tls)) => {
+            crate::metrics::tls_handshake("inbound", true);
             let info = TlsInfo::of(tls.get_ref().1);
             tracing::debug!(client = %peer.ip(), version = %info.version, cipher = %info.cipher, "tls established");
             Some((tls, info))
         }
         Ok(Err(e)) => {
+            crate::metrics::tls_handshake("inbound", false);
             tracing::info!(client = %peer.ip(), error = %e, "tls handshake failed");
             None
         }

@@ -28,6 +28,7 @@ pub struct Context {
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
     pub connections: Arc<limits::ConnLimiter>,
     pub auth_failures: limits::AuthFailures,
+    pub rates: limits::Rates,
     pub dkim: RwLock<crate::dkim::DkimSigner>,
     /// SPF/DKIM/DMARC/ARC checks for the smtp listener; None when `inbound.checks` is off.
     pub checks: Option<checks::Checker>,
@@ -53,6 +54,7 @@ impl Context {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Context> {
         let users_mtime = mtime(&config.users.file);
+        let rates = limits::Rates::new(&config.limits);
         let connections = limits::ConnLimiter::new(config.limits.connections, config.limits.connections_per_ip);
         Arc::new(Context {
             config,
@@ -61,6 +63,7 @@ impl Context {
             tls: RwLock::new(tls),
             connections,
             auth_failures: limits::AuthFailures::default(),
+            rates,
             dkim: RwLock::new(dkim),
             checks,
             directory,

@@ -43,6 +43,7 @@ pub async fn auth<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(Step::Reply(Reply::auth_success()));
     }
     let failures = s.ctx.auth_failures.record(ip);
+    crate::metrics::auth_failure();
     tracing::warn!(client = %ip, mechanism, failures, "authentication failed");
     if failures >= s.ctx.config.limits.auth_failures {
         return Ok(too_many_failures(s).await);

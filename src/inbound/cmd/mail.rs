@@ -42,7 +42,15 @@ fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(), Rep
     {
         return Err(Reply::smtputf8_required());
     }
-    policy::check_sender(&s.ctx.config, from, s.may_relay())
+    policy::check_sender(&s.ctx.config, from, s.may_relay())?;
+    let now = std::time::Instant::now();
+    let over_ip = s.ctx.rates.messages.check(s.peer.ip(), now).is_err();
+    let over_user = s.auth_user.as_ref().is_some_and(|u| s.ctx.rates.senders.check(u.clone(), now).is_err());
+    if over_ip || over_user {
+        tracing::warn!(client = %s.peer.ip(), user = s.auth_user.as_deref().unwrap_or(""), "message rate limit exceeded");
+        return Err(Reply::rate_limited_transient());
+    }
+    Ok(())
 }
 
 pub fn fmt_path(from: &ReversePath) -> String {

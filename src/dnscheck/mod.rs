@@ -1,0 +1,137 @@
+//! `postern check dns DOMAIN`: what receivers will see when this server sends mail from
+//! DOMAIN, and exactly which records to publish: A/AAAA and PTR (forward-confirmed) of
+//! `server.hostname` and the public IPs, the EHLO name, MX, SPF (evaluated per IP), DKIM
+//! (each configured selector against the key on disk), DMARC, MTA-STS and TLS-RPT.
+//!
+//! Owns: the checks and their verdicts (`Report`). Must not touch: the queue, config files
+//! and keys (read only); it never connects anywhere but the resolver and the MTA-STS
+//! policy host.
+mod dkim;
+mod dkim_key;
+mod dmarc;
+mod host;
+mod mx;
+mod report;
+mod resolver;
+mod spf;
+mod sts;
+mod zone;
+
+pub use report::{Finding, Report, Status};
+
+use crate::config::Config;
+use crate::outbound::mta_sts::StsFetcher;
+use crate::outbound::mx::DnsResolver;
+use mail_auth::MessageAuthenticator;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// MTA-STS policy fetch, per attempt.
+const STS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to check.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The mail domain (the part after @ in the From addresses this server sends).
+    pub domain: String,
+    /// Public addresses mail leaves from (`--ip`); empty: `server.public_ips`, then the
+    /// A/AAAA records of `server.hostname`.
+    pub ips: Vec<IpAddr>,
+}
+
+/// The check could not start (bad input or configuration); DNS problems are findings.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("invalid domain {domain:?}: {reason}")]
+    Domain { domain: String, reason: &'static str },
+    #[error("delivery.resolver: {0}")]
+    Resolver(String),
+    #[error("delivery.tls_ca_file: {0}")]
+    Tls(#[from] crate::outbound::tls::TlsConfigError),
+}
+
+/// What every check needs.
+struct Ctx<'a> {
+    cfg: &'a Config,
+    /// Lowercase A-label form, no trailing dot.
+    domain: String,
+    /// `server.hostname`, lowercase, no trailing dot.
+    hostname: String,
+    dns: DnsResolver,
+    auth: MessageAuthenticator,
+    sts: StsFetcher,
+}
+
+/// Runs every check for `opts.domain` with the resolver of `delivery.resolver`.
+pub async fn check(cfg: &Config, opts: &Options) -> Result<Report, CheckError> {
+    let ctx = context(cfg, &opts.domain)?;
+    let mut out = Vec::new();
+    let ips = host::check(&ctx, &opts.ips, &mut out).await;
+    spf::helo(&ctx, &ips, &mut out).await;
+    let mx_hosts = mx::check(&ctx, &mut out).await;
+    let spf_pass = spf::check(&ctx, &ips, &mut out).await;
+    let dkim_pass = dkim::check(&ctx, &mut out).await;
+    dmarc::check(&ctx, spf_pass, dkim_pass, &mut out).await;
+    let sts_published = sts::mta_sts(&ctx, &mx_hosts, &mut out).await;
+    sts::tls_rpt(&ctx, sts_published, &mut out).await;
+    Ok(Report { domain: ctx.domain, hostname: ctx.hostname, findings: out })
+}
+
+fn context<'a>(cfg: &'a Config, domain: &str) -> Result<Ctx<'a>, CheckError> {
+    let domain = normalize_domain(domain)?;
+    let hostname = cfg.server.hostname.trim().trim_end_matches('.').to_ascii_lowercase();
+    let spec = &cfg.delivery.resolver;
+    let dns = resolver::dns(spec).map_err(CheckError::Resolver)?;
+    let auth = resolver::authenticator(spec).map_err(CheckError::Resolver)?;
+    let ca: Vec<_> = cfg.delivery.tls_ca_file.iter().cloned().collect();
+    let tls = Arc::new(crate::outbound::tls::verified_config(&ca)?);
+    let sts = StsFetcher::new(dns.clone(), tls).with_port(cfg.delivery.mta_sts_port).with_timeout(STS_TIMEOUT);
+    Ok(Ctx { cfg, domain, hostname, dns, auth, sts })
+}
+
+/// Lowercase ASCII (IDNA) form without a trailing dot; at least two labels.
+fn normalize_domain(domain: &str) -> Result<String, CheckError> {
+    let bad = |reason| CheckError::Domain { domain: domain.to_string(), reason };
+    let trimmed = domain.trim().trim_end_matches('.');
+    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| bad("not a valid domain name"))?;
+    if !is_hostname(&ascii) {
+        return Err(bad("expected a domain name such as example.com"));
+    }
+    Ok(ascii.to_ascii_lowercase())
+}
+
+/// A fully qualified host name: two or more LDH labels (underscore allowed for `_dmarc` style
+/// names is deliberately not), not an address.
+fn is_hostname(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && name.parse::<IpAddr>().is_err()
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_and_host_names() {
+        assert_eq!(normalize_domain("Example.COM.").unwrap(), "example.com");
+        assert_eq!(normalize_domain("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert!(normalize_domain("localhost").is_err());
+        assert!(normalize_domain("192.0.2.1").is_err());
+        assert!(normalize_domain("a..b").is_err());
+        assert!(is_hostname("mail.example.com"));
+        assert!(!is_hostname("mail"));
+        assert!(!is_hostname("-x.example.com"));
+        assert!(!is_hostname("1.2.3.4"));
+    }
+}
