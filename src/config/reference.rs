@@ -34,7 +34,11 @@ fn example_docs(example: &str) -> Vec<(String, bool, String, String)> {
         } else if let Some(name) = header.strip_prefix('[').and_then(|l| l.strip_suffix(']')).filter(|n| is_key(n)) {
             (section, array) = (name.to_string(), false);
             above.clear();
-        } else if let Some((key, rest)) = body.split_once('=').filter(|(k, _)| is_key(k.trim())) {
+        } else if let Some((key, rest)) = body
+            .split_once('=')
+            .filter(|(k, _)| is_key(k.trim()))
+            .filter(|_| !line.starts_with('#') || body.split(" #").next().unwrap_or("").parse::<toml::Table>().is_ok())
+        {
             let comment = rest.split_once(" #").map(|(_, c)| c.trim().trim_start_matches('#').trim());
             let doc = match comment.filter(|c| !c.is_empty() && *c != "example") {
                 Some(c) => c.trim_end_matches("# example").trim().to_string(),
