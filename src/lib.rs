@@ -2,6 +2,7 @@
 pub mod config;
 pub mod daemon;
 pub mod dkim;
+pub mod dnscheck;
 pub mod directory;
 pub mod http;
 pub mod inbound;

@@ -1,4 +1,4 @@
-//! `postern check config`.
+//! `postern check config` and `postern check dns`.
 use super::exit;
 use postern::config::Loaded;
 
@@ -16,4 +16,31 @@ pub fn config(loaded: &Loaded, print: bool) -> i32 {
         print!("{}", loaded.config.to_toml_masked());
     }
     exit::OK
+}
+
+/// `postern check dns DOMAIN [--ip ADDRESS]...`: prints one line per check; exit 0 when
+/// nothing failed, 1 otherwise (64 for a bad domain, 78 for a bad resolver/CA setting).
+pub fn dns(cfg: &postern::config::Config, domain: String, ips: Vec<std::net::IpAddr>) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("postern: cannot start the runtime: {e}");
+            return exit::SOFTWARE;
+        }
+    };
+    let options = postern::dnscheck::Options { domain, ips };
+    match rt.block_on(postern::dnscheck::check(cfg, &options)) {
+        Ok(report) => {
+            print!("{report}");
+            report.exit_code()
+        }
+        Err(e @ postern::dnscheck::CheckError::Domain { .. }) => {
+            eprintln!("postern: {e}");
+            exit::USAGE
+        }
+        Err(e) => {
+            eprintln!("postern: {e}");
+            exit::CONFIG
+        }
+    }
 }

@@ -56,6 +56,15 @@ pub enum CheckCommand {
         #[arg(long)]
         print: bool,
     },
+    /// Check the DNS records receivers look at for mail from DOMAIN; exit 1 on any fail.
+    Dns {
+        /// The mail domain (what follows @ in the addresses you send from).
+        domain: String,
+        /// Public IP mail leaves from (repeatable; default: server.public_ips, then the
+        /// A/AAAA records of server.hostname).
+        #[arg(long = "ip", value_name = "ADDRESS")]
+        ips: Vec<std::net::IpAddr>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -226,6 +235,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Serve => serve::run(loaded),
         Command::Check(CheckCommand::Config { print }) => check::config(&loaded, print),
+        Command::Check(CheckCommand::Dns { domain, ips }) => check::dns(&loaded.config, domain, ips),
         Command::User(u) => user::run(&loaded.config, u),
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),

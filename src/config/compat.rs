@@ -64,7 +64,8 @@ fn smarthost(env: &BTreeMap<String, String>, out: &mut Vec<Setting>, errors: &mu
         (None, Some(s)) => {
             let port = env.get("SMTP_PORT").map(|p| p.trim()).unwrap_or("587");
             let host = format!("[{}]:{port}", s.trim());
-            out.push(Setting { var: "SMTP_SERVER".into(), section: "delivery", key: "smarthost", value: list(&host) });
+            let var = if env.contains_key("SMTP_PORT") { "SMTP_SERVER, SMTP_PORT" } else { "SMTP_SERVER" };
+            out.push(Setting { var: var.into(), section: "delivery", key: "smarthost", value: list(&host) });
         }
         (None, None) => {}
     }
@@ -80,7 +81,8 @@ fn smarthost(env: &BTreeMap<String, String>, out: &mut Vec<Setting>, errors: &mu
 
 /// DKIM from DKIM_DOMAIN + DKIM_SELECTOR + DKIM_KEY_FILE (or DKIM_PRIVATE_KEY_FILE).
 fn dkim(env: &BTreeMap<String, String>, errors: &mut Vec<String>) -> Option<(String, Value)> {
-    let key = env.get("DKIM_KEY_FILE").or_else(|| env.get("DKIM_PRIVATE_KEY_FILE"))?;
+    let key_var = ["DKIM_KEY_FILE", "DKIM_PRIVATE_KEY_FILE"].into_iter().find(|v| env.contains_key(*v))?;
+    let key = &env[key_var];
     let Some(domain) = env.get("DKIM_DOMAIN").or_else(|| env.get("SERVER_DOMAIN")) else {
         errors.push("DKIM_KEY_FILE is set but DKIM_DOMAIN is not".into());
         return None;
@@ -90,7 +92,11 @@ fn dkim(env: &BTreeMap<String, String>, errors: &mut Vec<String>) -> Option<(Str
     t.insert("domain".into(), Value::String(domain.clone()));
     t.insert("selector".into(), Value::String(selector.into()));
     t.insert("key".into(), Value::String(key.clone()));
-    Some(("DKIM_KEY_FILE".into(), Value::Array(vec![Value::Table(t)])))
+    let used: Vec<&str> = ["DKIM_DOMAIN", "SERVER_DOMAIN", "DKIM_SELECTOR", key_var]
+        .into_iter()
+        .filter(|v| env.contains_key(*v))
+        .collect();
+    Some((used.join(", "), Value::Array(vec![Value::Table(t)])))
 }
 
 /// Applies the compat variables to `table`. Returns the variables applied, or every conflict.

@@ -41,11 +41,14 @@ pub struct Server {
     /// Name the authenticated user in the Received header (Postfix:
     /// smtpd_sasl_authenticated_header). Off by default: it leaks account names.
     pub received_auth: bool,
+    /// Public addresses mail leaves from, checked by `postern check dns` (PTR, SPF);
+    /// empty: the A/AAAA records of `hostname`.
+    pub public_ips: Vec<std::net::IpAddr>,
 }
 
 impl Default for Server {
     fn default() -> Self {
-        Server { hostname: system_hostname(), data_dir: "data".into(), received_auth: false }
+        Server { hostname: system_hostname(), data_dir: "data".into(), received_auth: false, public_ips: Vec::new() }
     }
 }
 

@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rustls_pki_types::{PrivateKeyDer, pem::PemObject};
 
+#[derive(Debug)]
 pub(super) struct PublicKey {
     /// Displays as the DKIM `k=` value (`rsa` for RSA keys of any size).
     pub algorithm: Algorithm,

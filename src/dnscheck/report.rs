@@ -117,8 +117,8 @@ mod tests {
         assert_eq!(lines[1], "ok    MX       d.test MX 10 m.d.test");
         assert_eq!(lines[2], "fail  DMARC    no record");
         assert_eq!(lines[3], "      fix: _dmarc.d.test. 3600 IN TXT \"v=DMARC1; p=quarantine\"");
-        assert_eq!(lines[6], "           mode: testing");
-        assert_eq!(lines[7], "1 ok, 0 warn, 2 fail");
+        assert_eq!(lines[7], "           mode: testing");
+        assert_eq!(lines[8], "1 ok, 0 warn, 2 fail");
         assert_eq!(r.exit_code(), 1);
         r.findings.retain(|f| f.status != Status::Fail);
         assert_eq!(r.exit_code(), 0);

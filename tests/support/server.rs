@@ -151,6 +151,12 @@ impl TestServer {
         ServerBuilder::new()
     }
 
+    /// Sends `signal` (e.g. `libc::SIGHUP`) to the running daemon.
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.as_ref().expect("server running").id();
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill({pid}, {signal})");
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

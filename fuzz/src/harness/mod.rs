@@ -16,8 +16,11 @@ pub mod reply;
 pub mod sasl;
 pub mod session;
 
+/// One target's checks: take the raw input, panic on a violation.
+pub type Check = fn(&[u8]);
+
 /// Every target by name (the `fuzz_targets/NAME.rs` file and the `corpus/NAME` directory).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("command", command::run),
     ("data", data::run),
     ("address", address::run),
