@@ -4,6 +4,7 @@
 //! personalities chosen by the name the binary is invoked as. Calls the library only.
 mod check;
 mod daemon;
+mod dkim;
 mod health;
 mod health_tls;
 mod mailq;
@@ -46,6 +47,26 @@ pub enum Command {
     Send(SendArgs),
     /// Exit 0 when the HTTP API on http.bind answers GET /health with 200, else 1.
     Health,
+    /// DKIM keys.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DkimCommand {
+    /// Write a new signing key and print the DNS TXT record that publishes it.
+    Keygen {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        selector: String,
+        /// rsa (2048-bit, what every receiver verifies) or ed25519 (RFC 8463).
+        #[arg(long, default_value = "rsa")]
+        algorithm: String,
+        /// Where the key goes (default: config/dkim).
+        #[arg(long, default_value = "config/dkim")]
+        out_dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -155,6 +176,7 @@ pub mod exit {
     /// Generic failure (`postern health`: not healthy).
     pub const FAILURE: i32 = 1;
     pub const USAGE: i32 = 64;
+    pub const CANTCREAT: i32 = 73;
     pub const DATAERR: i32 = 65;
     pub const NOINPUT: i32 = 66;
     pub const NOUSER: i32 = 67;
@@ -240,6 +262,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),
         Command::Health => health::run(&loaded.config),
+        Command::Dkim(DkimCommand::Keygen { domain, selector, algorithm, out_dir }) => {
+            dkim::keygen(&domain, &selector, &algorithm, &out_dir)
+        }
     }
 }
 

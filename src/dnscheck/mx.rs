@@ -63,7 +63,10 @@ async fn has_mx_records(ctx: &Ctx<'_>) -> bool {
 }
 
 fn listed(ctx: &Ctx<'_>, hosts: &[MxHost]) -> String {
-    let list: Vec<String> = hosts.iter().map(|h| format!("{} {}", h.preference, h.name)).collect();
+    // resolve_mx shuffles hosts of equal preference; print them in a stable order.
+    let mut sorted: Vec<&MxHost> = hosts.iter().collect();
+    sorted.sort_by(|a, b| (a.preference, &a.name).cmp(&(b.preference, &b.name)));
+    let list: Vec<String> = sorted.iter().map(|h| format!("{} {}", h.preference, h.name)).collect();
     let mut text = format!("{} MX {}", ctx.domain, list.join(", "));
     if !hosts.iter().any(|h| h.name.eq_ignore_ascii_case(&ctx.hostname)) {
         text.push_str(&format!(" (not this server, {}: fine when another host receives its mail)", ctx.hostname));

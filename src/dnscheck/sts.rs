@@ -56,7 +56,8 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
         .fix(format!("serve instead:\n{body}"))
         .fix(format!("then change the id: {}", zone::txt(&name, &format!("v=STSv1; id={}", new_id()))))
     } else {
-        Finding::new(Status::Ok, "MTA-STS", format!("{url} (id={id}, mode {mode}) covers MX {}", mx_hosts.join(", ")))
+        let covers = if mx_hosts.is_empty() { "(no MX hosts to compare)".to_string() } else { format!("covers MX {}", mx_hosts.join(", ")) };
+        Finding::new(Status::Ok, "MTA-STS", format!("{url} (id={id}, mode {mode}) {covers}"))
     };
     push(out, finding, true)
 }
