@@ -139,7 +139,6 @@ fn hold_release_retry_retry_all_and_delete_act() {
 }
 
 #[test]
-#[ignore = "needs the scheduler to clear a destination's backoff on an operator retry (reported)"]
 fn retry_after_the_receiver_comes_back_delivers() {
     let port = free_port();
     let server = server_via(&format!("127.0.0.1:{port}")).start();

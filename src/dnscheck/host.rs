@@ -5,7 +5,7 @@ use super::{Ctx, is_hostname, zone};
 use crate::outbound::mx::MxError;
 use std::net::IpAddr;
 
-const PTR_OWNER: &str = "(a PTR record is set by whoever owns the address: your hosting provider's panel or support)";
+const PTR_OWNER: &str = "set it where the address is managed (your hosting provider's panel or support), not in your own zone";
 
 /// Runs the host checks; returns the IPs the SPF checks evaluate.
 pub(super) async fn check(ctx: &Ctx<'_>, flag_ips: &[IpAddr], out: &mut Vec<Finding>) -> Vec<IpAddr> {
@@ -18,12 +18,14 @@ pub(super) async fn check(ctx: &Ctx<'_>, flag_ips: &[IpAddr], out: &mut Vec<Find
     let host_addrs = lookup.as_ref().map(Vec::clone).unwrap_or_default();
     let ips = if configured.is_empty() { host_addrs.clone() } else { configured.clone() };
     out.push(ips_used(ctx, &ips, if configured.is_empty() { None } else { Some(source) }));
-    out.push(forward(ctx, lookup, &configured, source));
+    let public: Vec<IpAddr> = configured.iter().filter(|ip| special(**ip).is_none()).copied().collect();
+    out.push(forward(ctx, lookup, &public, source));
     for ip in &ips {
         out.push(ptr(ctx, *ip, &host_addrs).await);
     }
     out.push(ehlo_name(ctx));
-    ips
+    // Private and loopback addresses were reported above; SPF is about the public ones.
+    ips.into_iter().filter(|ip| special(*ip).is_none()).collect()
 }
 
 fn ips_used(ctx: &Ctx<'_>, ips: &[IpAddr], source: Option<&str>) -> Finding {

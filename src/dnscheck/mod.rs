@@ -69,7 +69,7 @@ pub async fn check(cfg: &Config, opts: &Options) -> Result<Report, CheckError> {
     let mut out = Vec::new();
     let ips = host::check(&ctx, &opts.ips, &mut out).await;
     spf::helo(&ctx, &ips, &mut out).await;
-    let mx_hosts = mx::check(&ctx, &mut out).await;
+    let mx_hosts = mx::check(&ctx, &ips, &mut out).await;
     let spf_pass = spf::check(&ctx, &ips, &mut out).await;
     let dkim_pass = dkim::check(&ctx, &mut out).await;
     dmarc::check(&ctx, spf_pass, dkim_pass, &mut out).await;

@@ -70,7 +70,7 @@ pub(super) async fn helo(ctx: &Ctx<'_>, ips: &[IpAddr], out: &mut Vec<Finding>) 
     }
     let mut finding = verdict(host, &record, &results, "-all");
     finding.check = "EHLO";
-    finding.message = format!("{} (EHLO identity)", finding.message);
+    finding.message = format!("SPF of the EHLO name {}", finding.message);
     out.push(finding);
 }
 

@@ -20,7 +20,8 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
         let text = format!("{name}: not published (optional: lets senders insist on TLS to your MX hosts)");
         return push(out, Finding::new(Status::Info, "MTA-STS", text), false);
     }
-    let body = policy_body(mx_hosts);
+    // Without MX hosts, the policy lists the one the MX line suggests: this server.
+    let body = policy_body(if mx_hosts.is_empty() { std::slice::from_ref(&ctx.hostname) } else { mx_hosts });
     let Some(id) = parse_txt(&txt) else {
         let text = format!("{name}: needs exactly one \"v=STSv1; id=...\" record with an id of 1-32 letters and digits");
         let fix = zone::txt(&name, &format!("v=STSv1; id={}", new_id()));

@@ -10,6 +10,7 @@ use super::bounce;
 use super::route::{self, Router};
 use super::schedule;
 use crate::config::Config;
+use crate::ratelimit::RateLimiter;
 use crate::queue::{Envelope, Queue, QueueId, RcptState};
 use crate::rfc5322::unix_now;
 use crate::transport::{Job, JobResult, RcptResult, Verdict};
@@ -32,12 +33,15 @@ pub struct Scheduler {
     inflight: Mutex<HashSet<QueueId>>,
     timers: Mutex<BinaryHeap<Reverse<(u64, QueueId)>>>,
     wake: Notify,
+    /// delivery.destination_rate, per destination key.
+    rate: Arc<RateLimiter<String>>,
 }
 
 impl Scheduler {
     pub fn new(queue: Queue, cfg: Arc<Config>, router: Router) -> Arc<Scheduler> {
         Arc::new(Scheduler {
             total: Arc::new(Semaphore::new(cfg.delivery.concurrency)),
+            rate: Arc::new(cfg.delivery.destination_rate.limiter()),
             queue,
             cfg,
             router,
@@ -125,10 +129,11 @@ impl Scheduler {
         if env.held || !has_pending(&env) {
             return None;
         }
+        let read = env.clone();
         let now = unix_now();
         if now >= schedule::expires_at(&self.cfg.delivery, env.arrived) {
             let expired = self.expire(&mut env, now);
-            return self.record(env, &[], &expired).await;
+            return self.record(env, &read, &[], &expired).await;
         }
         let due: Vec<usize> = (0..env.recipients.len())
             .filter(|&i| env.recipients[i].state == RcptState::Pending && env.recipients[i].next_attempt <= now)
@@ -136,26 +141,25 @@ impl Scheduler {
         if due.is_empty() {
             return Some(next_due(&env));
         }
-        let results = self.deliver(&env, due).await;
+        let Some(results) = self.deliver(&env, due).await else {
+            return Some(unix_now() + 60); // body unreadable: logged; look again later, not in a loop
+        };
         let now = unix_now();
         for r in &results {
             self.apply(&mut env, r, now);
         }
-        self.record(env, &results, &[]).await
+        self.record(env, &read, &results, &[]).await
     }
 
     /// Runs one job per destination (and per RCPTS_PER_JOB recipients), concurrently.
-    async fn deliver(&self, env: &Envelope, due: Vec<usize>) -> Vec<RcptResult> {
+    async fn deliver(&self, env: &Envelope, due: Vec<usize>) -> Option<Vec<RcptResult>> {
         // Grouped by target and by envelope sender (forwarded recipients carry an SRS one).
         let mut groups: BTreeMap<(route::Target, Option<String>), Vec<usize>> = BTreeMap::new();
         for i in due {
             let r = &env.recipients[i];
             groups.entry((self.router.route(&r.address), r.mail_from.clone())).or_default().push(i);
         }
-        let body = match self.load_body(&env.id).await {
-            Some(b) => b,
-            None => return Vec::new(),
-        };
+        let body = self.load_body(&env.id).await?;
         let env = Arc::new(env.clone());
         let mut jobs = tokio::task::JoinSet::new();
         for ((target, sender), rcpts) in groups {
@@ -166,7 +170,8 @@ impl Scheduler {
                 let dest = self.destination(&target.key);
                 let total = self.total.clone();
                 let cfg = self.cfg.clone();
-                jobs.spawn(async move { run_job(job, transport, dest, total, cfg, forced).await });
+                let rate = self.rate.clone();
+                jobs.spawn(async move { run_job(job, transport, dest, total, rate, cfg, forced).await });
             }
         }
         let mut out = Vec::new();
@@ -176,7 +181,7 @@ impl Scheduler {
                 Err(e) => tracing::error!(id = %env.id, error = %e, "delivery task failed"),
             }
         }
-        out
+        Some(out)
     }
 
     async fn load_body(&self, id: &QueueId) -> Option<Arc<Vec<u8>>> {
@@ -244,13 +249,32 @@ impl Scheduler {
     }
 
     /// Sends the notices the results call for, then stores or removes the message.
-    async fn record(&self, mut env: Envelope, results: &[RcptResult], expired: &[usize]) -> Option<u64> {
+    /// `read` is the envelope as this pass read it, to tell operator changes made meanwhile.
+    async fn record(&self, mut env: Envelope, read: &Envelope, results: &[RcptResult], expired: &[usize]) -> Option<u64> {
         bounce::notify(&self.queue, &self.cfg, &mut env, results, expired).await;
         if !has_pending(&env) {
             if let Err(e) = self.queue.remove_lazy(&env.id).await {
                 tracing::error!(id = %env.id, error = %e, "cannot remove delivered message");
             }
             tracing::info!(id = %env.id, "removed");
+            return None;
+        }
+        // An operator may have held, retried or deleted the message during the attempt.
+        match self.queue.get(&env.id) {
+            Ok(Some(current)) => {
+                env.held = current.held;
+                let changed = current.recipients.iter().zip(&read.recipients).map(|(c, r)| c.next_attempt != r.next_attempt);
+                for (mine, operator_retried) in env.recipients.iter_mut().zip(changed) {
+                    if operator_retried && mine.state == RcptState::Pending {
+                        mine.next_attempt = 0;
+                    }
+                }
+            }
+            Ok(None) => return None,
+            Err(_) => {}
+        }
+        if env.held {
+            let _ = self.queue.update_lazy(&env).await;
             return None;
         }
         if let Err(e) = self.queue.update_lazy(&env).await {
@@ -267,6 +291,7 @@ async fn run_job(
     transport: Arc<dyn crate::transport::Transport>,
     dest: Arc<Destination>,
     total: Arc<Semaphore>,
+    rate: Arc<RateLimiter<String>>,
     cfg: Arc<Config>,
     forced: bool,
 ) -> Vec<RcptResult> {
@@ -283,10 +308,25 @@ async fn run_job(
             return rcpts;
         }
     };
+    if let Err(wait) = rate.check(job.destination.clone(), std::time::Instant::now()) {
+        let until = now + wait.as_secs().max(1);
+        let text = format!("delivery to {} is rate limited ({}), next try in {}s", job.destination, cfg.delivery.destination_rate, until - now);
+        let mut rcpts = JobResult::all(&job, Verdict::Deferred, (4, 7, 0), text, "none").rcpts;
+        rcpts.iter_mut().for_each(|r| r.retry_at = Some(until));
+        return rcpts;
+    }
     let mut guard = ProbeGuard(probe.then_some(&*dest));
     let result = transport.deliver(&job).await;
     guard.0 = None;
     dest.record(&job.destination, probe, &result, &cfg.delivery);
+    let latency = std::time::Duration::from_secs(unix_now().saturating_sub(job.env.arrived));
+    for r in &result.rcpts {
+        match r.verdict {
+            Verdict::Delivered => crate::metrics::delivered(transport.name(), latency),
+            Verdict::Deferred => crate::metrics::deferred(transport.name()),
+            Verdict::Failed => crate::metrics::bounced(transport.name()),
+        }
+    }
     result.rcpts
 }
 

@@ -26,7 +26,10 @@ struct Pooled {
 }
 
 /// Idle connections per (server name, address).
-type Pool = HashMap<(String, SocketAddr), Vec<Pooled>>;
+/// Connections are reused only for the same server reached the same way: name, address,
+/// TLS policy, and whether it is a smarthost (authenticated) or an MX.
+type PoolKey = (String, SocketAddr, TlsPolicy, bool);
+type Pool = HashMap<PoolKey, Vec<Pooled>>;
 
 /// One server to try: its name (for TLS and logs), addresses, and how to talk to it.
 struct Hop {
@@ -34,6 +37,8 @@ struct Hop {
     addrs: Vec<SocketAddr>,
     implicit_tls: bool,
     tls: TlsPolicy,
+    /// A configured smarthost: we authenticate when credentials are set.
+    smarthost: bool,
 }
 
 pub struct SmtpTransport {
@@ -112,7 +117,7 @@ impl SmtpTransport {
     /// One transaction on a pooled or new connection; a stale pooled connection is
     /// replaced by a fresh one once.
     async fn send_via(&self, hop: &Hop, addr: SocketAddr, msg: &OutboundMessage<'_>) -> Result<Vec<RcptOutcome>, ClientError> {
-        let key = (hop.name.clone(), addr);
+        let key = (hop.name.clone(), addr, hop.tls, hop.smarthost);
         if let Some(mut p) = self.take(&key) {
             match p.client.send(msg).await {
                 Ok(out) => {
@@ -135,7 +140,7 @@ impl SmtpTransport {
             tls_policy: hop.tls,
             tls: &self.tls,
             implicit_tls: hop.implicit_tls,
-            auth: self.credentials.as_ref().filter(|_| hop.implicit_tls || self.is_smarthost(hop)).map(|(u, p)| (u.as_str(), p.as_str())),
+            auth: self.credentials.as_ref().filter(|_| hop.smarthost).map(|(u, p)| (u.as_str(), p.as_str())),
             allow_plaintext_auth: false,
             timeouts: self.timeouts,
         };
@@ -145,11 +150,7 @@ impl SmtpTransport {
         Ok(out)
     }
 
-    fn is_smarthost(&self, hop: &Hop) -> bool {
-        self.cfg.delivery.smarthost.iter().any(|s| smarthost::parse(s).is_some_and(|s| s.host == hop.name))
-    }
-
-    fn take(&self, key: &(String, SocketAddr)) -> Option<Pooled> {
+    fn take(&self, key: &PoolKey) -> Option<Pooled> {
         let mut pool = self.pool.lock().unwrap();
         let list = pool.get_mut(key)?;
         while let Some(p) = list.pop() {
@@ -160,7 +161,7 @@ impl SmtpTransport {
         None
     }
 
-    fn put_back(&self, key: (String, SocketAddr), mut p: Pooled) {
+    fn put_back(&self, key: PoolKey, mut p: Pooled) {
         if !p.client.is_usable() || p.uses >= MAX_USES {
             tokio::spawn(async move { let _ = p.client.quit().await; });
             return;
@@ -185,7 +186,7 @@ impl SmtpTransport {
                     Err(_) => self.resolver.lookup_ip(&s.host).await.unwrap_or_default(),
                 };
                 let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, s.port)).collect();
-                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465, tls: self.policy });
+                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465, tls: self.policy, smarthost: true });
             }
             return Ok(hops);
         }
@@ -209,7 +210,7 @@ impl SmtpTransport {
 
     fn hop(&self, h: MxHost) -> Hop {
         let port = self.cfg.delivery.smtp_port;
-        Hop { addrs: h.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect(), name: h.name, implicit_tls: false, tls: self.policy }
+        Hop { addrs: h.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect(), name: h.name, implicit_tls: false, tls: self.policy, smarthost: false }
     }
 
     /// RFC 8461: under an `enforce` policy only matching MX hosts are used, with verified
