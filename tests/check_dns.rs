@@ -53,7 +53,8 @@ fn keys() -> &'static Keys {
             ("ed.pem", &["genpkey", "-algorithm", "ed25519", "-out", ""][..]),
         ] {
             let target = path(name);
-            let args: Vec<&str> = args.iter().map(|a| if a.is_empty() { target.to_str().unwrap() } else { a }).collect();
+            let out = target.to_str().unwrap();
+            let args: Vec<&str> = args.iter().map(|a| if a.is_empty() { out } else { a }).collect();
             openssl(&args);
         }
         let ed_spki = public_der(&path("ed.pem"));
@@ -88,6 +89,8 @@ struct Scenario {
     public_ips: Option<&'static str>,
     policy: &'static str,
     args: Vec<&'static str>,
+    /// Configure the two `[[dkim]]` keys.
+    dkim: bool,
 }
 
 impl Scenario {
@@ -106,7 +109,8 @@ impl Scenario {
             ("sts-host", "host-record=mta-sts.shop.test,127.0.0.1".into()),
             ("tlsrpt", txt_line("_smtp._tls.shop.test", "v=TLSRPTv1; rua=mailto:tlsrpt@shop.test")),
         ];
-        Scenario { zone, public_ips: Some(r#"["192.0.2.10", "2001:db8::10"]"#), policy: GOOD_POLICY, args: Vec::new() }
+        let public_ips = Some(r#"["192.0.2.10", "2001:db8::10"]"#);
+        Scenario { zone, public_ips, policy: GOOD_POLICY, args: Vec::new(), dkim: true }
     }
 
     fn without(mut self, key: &str) -> Scenario {
@@ -138,18 +142,21 @@ impl Scenario {
         let _https = Peer(child);
         let k = keys();
         let ips = self.public_ips.map(|ips| format!("public_ips = {ips}\n")).unwrap_or_default();
-        let config = format!(
+        let mut config = format!(
             "[server]\nhostname = \"mail.shop.test\"\ndata_dir = \"{data}\"\n{ips}\n\
-             [delivery]\nresolver = \"{dns}\"\ntls_ca_file = \"{ca}\"\nmta_sts_port = {port}\n\n\
-             [[dkim]]\ndomain = \"shop.test\"\nselector = \"s1\"\nkey = \"{rsa}\"\n\n\
-             [[dkim]]\ndomain = \"shop.test\"\nselector = \"ed1\"\nkey = \"{ed}\"\n",
+             [delivery]\nresolver = \"{dns}\"\ntls_ca_file = \"{ca}\"\nmta_sts_port = {port}\n",
             data = dir.path().join("data").display(),
             dns = dns.spec(),
             ca = ca.display(),
             port = https_addr.port(),
-            rsa = k.rsa.display(),
-            ed = k.ed.display(),
         );
+        if self.dkim {
+            for (selector, key) in [("s1", &k.rsa), ("ed1", &k.ed)] {
+                let key = key.display();
+                let entry = format!("\n[[dkim]]\ndomain = \"shop.test\"\nselector = \"{selector}\"\nkey = \"{key}\"\n");
+                config.push_str(&entry);
+            }
+        }
         let config_path = dir.path().join("postern.toml");
         std::fs::write(&config_path, config).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_postern"))
@@ -282,15 +289,16 @@ fn missing_a_record() {
                 .into(),
         )
         .run("shop.test");
-    run.expect_statuses(
-        &all_ok_but(&[(1, "fail A"), (2, "fail PTR"), (3, "fail PTR"), (5, "fail EHLO"), (6, "fail MX"), (7, "fail SPF")]),
-        1,
-    );
+    let failing = [(1, "fail A"), (2, "fail PTR"), (3, "fail PTR"), (5, "fail EHLO"), (6, "fail MX"), (7, "fail SPF")];
+    run.expect_statuses(&all_ok_but(&failing), 1);
     let a = run.line("fail A", "mail.shop.test (server.hostname) has no A or AAAA record");
     assert_eq!(a.fixes, ["mail.shop.test. 3600 IN A 192.0.2.10", "mail.shop.test. 3600 IN AAAA 2001:db8::10"]);
     let ptr = run.line("fail PTR", "192.0.2.10 -> mail.shop.test, but mail.shop.test does not resolve to 192.0.2.10");
     assert_eq!(ptr.fixes, ["mail.shop.test. 3600 IN A 192.0.2.10"]);
-    let helo = run.line("fail EHLO", "SPF of the EHLO name mail.shop.test: \"v=spf1 a -all\" does not authorize 192.0.2.10, 2001:db8::10 (result: fail)");
+    let helo = run.line(
+        "fail EHLO",
+        "SPF of the EHLO name mail.shop.test: \"v=spf1 a -all\" does not authorize 192.0.2.10, 2001:db8::10 (result: fail)",
+    );
     assert_eq!(helo.fixes, ["mail.shop.test. 3600 IN TXT \"v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 a -all\""]);
     let mx = run.line("fail MX", "shop.test MX mail.shop.test, but no MX host has an A/AAAA record");
     assert_eq!(mx.fixes, a.fixes, "the MX is this server: publish its addresses");
@@ -373,6 +381,18 @@ fn dkim_selector_missing() {
 }
 
 #[test]
+fn no_dkim_key_configured_is_a_warning() {
+    let mut s = Scenario::good();
+    s.dkim = false;
+    let run = s.run("shop.test");
+    let mut expected = all_ok_but(&[(8, "warn DKIM"), (11, "warn DMARC")]);
+    expected.remove(9);
+    run.expect_statuses(&expected, 0);
+    let dkim = run.line("warn DKIM", "no [[dkim]] key for shop.test: its mail leaves unsigned");
+    assert!(dkim.fixes[0].starts_with("postern dkim keygen --domain shop.test --selector s1"), "{:?}", dkim.fixes);
+}
+
+#[test]
 fn no_dmarc_record() {
     let run = Scenario::good().without("dmarc").run("shop.test");
     let mut expected = all_ok_but(&[(10, "fail DMARC")]);
@@ -417,8 +437,10 @@ fn mta_sts_policy_not_listing_the_mx() {
     let run = s.run("shop.test");
     run.expect_statuses(&all_ok_but(&[(12, "fail MTA-STS")]), 1);
     let sts = run.line("fail MTA-STS", "(mode enforce) does not list MX mail.shop.test");
-    assert!(sts.fixes[0].starts_with("serve instead:\nversion: STSv1\nmode: testing\nmx: mail.shop.test\n"), "{:?}", sts.fixes);
-    assert!(sts.fixes[1].starts_with("then change the id: _mta-sts.shop.test. 3600 IN TXT \"v=STSv1; id="), "{:?}", sts.fixes);
+    let policy = "serve instead:\nversion: STSv1\nmode: testing\nmx: mail.shop.test\nmax_age: 604800";
+    assert_eq!(sts.fixes[0], policy);
+    let new_id = "then change the id: _mta-sts.shop.test. 3600 IN TXT \"v=STSv1; id=";
+    assert!(sts.fixes[1].starts_with(new_id), "{:?}", sts.fixes);
 }
 
 #[test]

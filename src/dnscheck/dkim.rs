@@ -10,18 +10,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 /// One line per configured selector; true when at least one verifies.
 pub(super) async fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) -> bool {
-    let entries: Vec<&DkimKeyConfig> = ctx
-        .cfg
-        .dkim
-        .iter()
-        .filter(|k| normalize_domain(&k.domain).is_ok_and(|d| d == ctx.domain))
-        .collect();
+    let entries: Vec<&DkimKeyConfig> =
+        ctx.cfg.dkim.iter().filter(|k| normalize_domain(&k.domain).is_ok_and(|d| d == ctx.domain)).collect();
     if entries.is_empty() {
         let d = &ctx.domain;
-        out.push(
-            Finding::new(Status::Warn, "DKIM", format!("no [[dkim]] key for {d}: its mail leaves unsigned, so DMARC rests on SPF alone"))
-                .fix(format!("postern dkim keygen --domain {d} --selector s1, add [[dkim]] domain = \"{d}\", selector = \"s1\", key = <the written file>, and publish the TXT record it prints")),
+        let text = format!("no [[dkim]] key for {d}: its mail leaves unsigned, so DMARC rests on SPF alone");
+        let fix = format!(
+            "postern dkim keygen --domain {d} --selector s1, add [[dkim]] domain = \"{d}\", selector = \"s1\", \
+             key = <the written file>, and publish the TXT record it prints"
         );
+        out.push(Finding::new(Status::Warn, "DKIM", text).fix(fix));
         return false;
     }
     let mut any = false;
@@ -38,8 +36,15 @@ async fn selector(ctx: &Ctx<'_>, cfg: &DkimKeyConfig) -> Finding {
     let key = match dkim_key::load(cfg) {
         Ok(key) => key,
         Err(e) => {
-            return Finding::new(Status::Fail, "DKIM", format!("selector {}: the key cannot be used: {e}", cfg.selector))
-                .fix(format!("postern dkim keygen --domain {} --selector {} and point key at the new file", ctx.domain, cfg.selector));
+            return Finding::new(
+                Status::Fail,
+                "DKIM",
+                format!("selector {}: the key cannot be used: {e}", cfg.selector),
+            )
+            .fix(format!(
+                "postern dkim keygen --domain {} --selector {} and point key at the new file",
+                ctx.domain, cfg.selector
+            ));
         }
     };
     let record = key.record(cfg, &ctx.domain);
@@ -50,11 +55,19 @@ async fn selector(ctx: &Ctx<'_>, cfg: &DkimKeyConfig) -> Finding {
         Err(e) => return Finding::new(Status::Fail, "DKIM", format!("cannot look up {name}: {e}")),
     };
     match txt.as_slice() {
-        [] => Finding::new(Status::Fail, "DKIM", format!("{name}: no record, so signatures with selector {} cannot be verified", cfg.selector))
-            .fix(publish),
+        [] => Finding::new(
+            Status::Fail,
+            "DKIM",
+            format!("{name}: no record, so signatures with selector {} cannot be verified", cfg.selector),
+        )
+        .fix(publish),
         [one] => compare(&name, one, &key, cfg, publish),
-        many => Finding::new(Status::Fail, "DKIM", format!("{name}: {} TXT records; verifiers may pick any of them", many.len()))
-            .fix(format!("keep only: {publish}")),
+        many => Finding::new(
+            Status::Fail,
+            "DKIM",
+            format!("{name}: {} TXT records; verifiers may pick any of them", many.len()),
+        )
+        .fix(format!("keep only: {publish}")),
     }
 }
 
@@ -82,7 +95,8 @@ fn compare(name: &str, txt: &str, key: &PublicKey, cfg: &DkimKeyConfig, publish:
         return Finding::new(Status::Fail, "DKIM", format!("{name} {problem}")).fix(publish);
     }
     if tag("t").is_some_and(|t| t.split(':').any(|f| f.trim().eq_ignore_ascii_case("y"))) {
-        return Finding::new(Status::Warn, "DKIM", format!("{name} matches {path} but is in testing mode (t=y)")).fix(publish);
+        return Finding::new(Status::Warn, "DKIM", format!("{name} matches {path} but is in testing mode (t=y)"))
+            .fix(publish);
     }
     Finding::new(Status::Ok, "DKIM", format!("{name} matches the {} key in {path}", key.algorithm))
 }

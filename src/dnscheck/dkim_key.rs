@@ -25,7 +25,8 @@ pub(super) fn load(cfg: &DkimKeyConfig) -> Result<PublicKey, String> {
     let pem = std::fs::read(&cfg.key).map_err(|e| format!("{path}: {e}"))?;
     let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| format!("{path}: {e}"))?;
     let rsa = |pair: RsaKeyPair| -> Result<PublicKey, String> {
-        let spki: PublicKeyX509Der = pair.public_key().as_der().map_err(|_| format!("{path}: cannot encode the RSA public key"))?;
+        let spki: PublicKeyX509Der =
+            pair.public_key().as_der().map_err(|_| format!("{path}: cannot encode the RSA public key"))?;
         Ok(PublicKey { algorithm: Algorithm::Rsa2048, der: spki.as_ref().to_vec() })
     };
     match &der {
@@ -78,8 +79,12 @@ mod tests {
             assert!(key.matches(&p));
             assert!(!key.matches(&p[..p.len() - 1]));
         }
-        let rsa = load(&DkimKeyConfig { domain: "d.test".into(), selector: "srsa".into(), key: dir.path().join("d.test.srsa.pem") })
-            .unwrap();
+        let rsa = load(&DkimKeyConfig {
+            domain: "d.test".into(),
+            selector: "srsa".into(),
+            key: dir.path().join("d.test.srsa.pem"),
+        })
+        .unwrap();
         // The RSAPublicKey inside the SubjectPublicKeyInfo (after its 24-byte header).
         assert!(rsa.matches(&rsa.der[24..]));
         let missing = DkimKeyConfig { domain: "d.test".into(), selector: "x".into(), key: dir.path().join("none.pem") };

@@ -14,7 +14,8 @@ pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &
     let (at, records) = match find(ctx).await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            let text = format!("_dmarc.{d}: no DMARC record; large receivers require one and apply no policy without it");
+            let text =
+                format!("_dmarc.{d}: no DMARC record; large receivers require one and apply no policy without it");
             out.push(Finding::new(Status::Fail, "DMARC", text).fix(suggested));
             return;
         }
@@ -26,7 +27,9 @@ pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &
     let name = format!("_dmarc.{at}");
     if records.len() > 1 {
         let text = format!("{name}: {} DMARC records, so receivers apply none", records.len());
-        out.push(Finding::new(Status::Fail, "DMARC", text).fix(format!("keep only one: {}", zone::txt(&name, &records[0]))));
+        out.push(
+            Finding::new(Status::Fail, "DMARC", text).fix(format!("keep only one: {}", zone::txt(&name, &records[0]))),
+        );
         return;
     }
     let raw = &records[0];
@@ -92,7 +95,9 @@ async fn find(ctx: &Ctx<'_>) -> Result<Option<(String, Vec<String>)>, MxError> {
     let mut name = ctx.domain.as_str();
     loop {
         let records = match ctx.dns.lookup_txt(&format!("_dmarc.{name}")).await {
-            Ok(txt) => txt.into_iter().filter(|t| t.trim_start().to_ascii_lowercase().starts_with("v=dmarc1")).collect(),
+            Ok(txt) => {
+                txt.into_iter().filter(|t| t.trim_start().to_ascii_lowercase().starts_with("v=dmarc1")).collect()
+            }
             Err(MxError::NotFound { .. }) => Vec::new(),
             Err(e) => return Err(e),
         };
@@ -139,8 +144,14 @@ mod tests {
 
     #[test]
     fn policy_tag_is_replaced_or_added() {
-        assert_eq!(with_tag("v=DMARC1; p=none; rua=mailto:a@d.test", "p", "quarantine"), "v=DMARC1; p=quarantine; rua=mailto:a@d.test");
-        assert_eq!(with_tag("v=DMARC1;rua=mailto:a@d.test;", "p", "quarantine"), "v=DMARC1; p=quarantine; rua=mailto:a@d.test");
+        assert_eq!(
+            with_tag("v=DMARC1; p=none; rua=mailto:a@d.test", "p", "quarantine"),
+            "v=DMARC1; p=quarantine; rua=mailto:a@d.test"
+        );
+        assert_eq!(
+            with_tag("v=DMARC1;rua=mailto:a@d.test;", "p", "quarantine"),
+            "v=DMARC1; p=quarantine; rua=mailto:a@d.test"
+        );
         assert_eq!(with_tag("v=DMARC1; p=reject; sp=none", "sp", "quarantine"), "v=DMARC1; p=reject; sp=quarantine");
     }
 
@@ -149,7 +160,11 @@ mod tests {
         let dmarc = Dmarc::parse(b"v=DMARC1; p=none; adkim=s").unwrap();
         let f = policy("_dmarc.d.test", "v=DMARC1; p=none; adkim=s", &dmarc, false);
         assert_eq!(f.status, Status::Warn);
-        assert!(f.fixes[0].ends_with("_dmarc.d.test. 3600 IN TXT \"v=DMARC1; p=quarantine; adkim=s\""), "{:?}", f.fixes);
+        assert!(
+            f.fixes[0].ends_with("_dmarc.d.test. 3600 IN TXT \"v=DMARC1; p=quarantine; adkim=s\""),
+            "{:?}",
+            f.fixes
+        );
         assert_eq!(alignment("d.test", &dmarc, true, true).status, Status::Ok);
         assert!(alignment("d.test", &dmarc, true, true).message.contains("adkim=s"));
         assert_eq!(alignment("d.test", &dmarc, true, false).status, Status::Warn);

@@ -5,7 +5,8 @@ use super::{Ctx, is_hostname, zone};
 use crate::outbound::mx::MxError;
 use std::net::IpAddr;
 
-const PTR_OWNER: &str = "set it where the address is managed (your hosting provider's panel or support), not in your own zone";
+const PTR_OWNER: &str =
+    "set it where the address is managed (your hosting provider's panel or support), not in your own zone";
 
 /// Runs the host checks; returns the IPs the SPF checks evaluate.
 pub(super) async fn check(ctx: &Ctx<'_>, flag_ips: &[IpAddr], out: &mut Vec<Finding>) -> Vec<IpAddr> {
@@ -15,7 +16,7 @@ pub(super) async fn check(ctx: &Ctx<'_>, flag_ips: &[IpAddr], out: &mut Vec<Find
         (ctx.cfg.server.public_ips.clone(), "server.public_ips")
     };
     let lookup = ctx.dns.lookup_ip(&ctx.hostname).await;
-    let host_addrs = lookup.as_ref().map(Vec::clone).unwrap_or_default();
+    let host_addrs = lookup.clone().unwrap_or_default();
     let ips = if configured.is_empty() { host_addrs.clone() } else { configured.clone() };
     out.push(ips_used(ctx, &ips, if configured.is_empty() { None } else { Some(source) }));
     let public: Vec<IpAddr> = configured.iter().filter(|ip| special(**ip).is_none()).copied().collect();
@@ -75,10 +76,15 @@ fn forward(ctx: &Ctx<'_>, lookup: Result<Vec<IpAddr>, MxError>, configured: &[Ip
         return f;
     }
     if let Some((ip, kind)) = addrs.iter().find_map(|ip| special(*ip).map(|k| (ip, k))) {
-        return Finding::new(Status::Warn, "A", format!("{host} resolves to {ip}, a {kind} address receivers cannot reach"))
-            .fix(format!("publish the public address instead: {}", records(configured).join("; ")));
+        return Finding::new(
+            Status::Warn,
+            "A",
+            format!("{host} resolves to {ip}, a {kind} address receivers cannot reach"),
+        )
+        .fix(format!("publish the public address instead: {}", records(configured).join("; ")));
     }
-    let extra: Vec<IpAddr> = addrs.iter().filter(|ip| !configured.is_empty() && !configured.contains(ip)).copied().collect();
+    let extra: Vec<IpAddr> =
+        addrs.iter().filter(|ip| !configured.is_empty() && !configured.contains(ip)).copied().collect();
     if !extra.is_empty() {
         return Finding::new(
             Status::Warn,
@@ -123,19 +129,19 @@ async fn ptr(ctx: &Ctx<'_>, ip: IpAddr, host_addrs: &[IpAddr]) -> Finding {
     } else {
         "which does not even resolve back to it"
     };
-    Finding::new(
-        Status::Fail,
-        "PTR",
-        format!("{ip} -> {}, not {host} (server.hostname); {detail}", names.join(", ")),
-    )
-    .fix(zone::ptr(ip, host))
-    .fix(PTR_OWNER)
+    Finding::new(Status::Fail, "PTR", format!("{ip} -> {}, not {host} (server.hostname); {detail}", names.join(", ")))
+        .fix(zone::ptr(ip, host))
+        .fix(PTR_OWNER)
 }
 
 fn ehlo_name(ctx: &Ctx<'_>) -> Finding {
     let host = &ctx.hostname;
     if is_hostname(host) && !host.starts_with("localhost.") {
-        return Finding::new(Status::Ok, "EHLO", format!("postern introduces itself as {host}, a fully qualified name"));
+        return Finding::new(
+            Status::Ok,
+            "EHLO",
+            format!("postern introduces itself as {host}, a fully qualified name"),
+        );
     }
     Finding::new(
         Status::Fail,

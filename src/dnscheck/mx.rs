@@ -38,7 +38,9 @@ pub(super) async fn check(ctx: &Ctx<'_>, ips: &[IpAddr], out: &mut Vec<Finding>)
         Err(MxError::NoAddress { .. }) => Finding::new(
             Status::Fail,
             "MX",
-            format!("{domain} has no MX record: replies and bounces cannot reach it, and receivers reject such senders"),
+            format!(
+                "{domain} has no MX record: replies and bounces cannot reach it, and receivers reject such senders"
+            ),
         )
         .fix(publish),
         Err(MxError::NoReachableMx { .. }) => {

@@ -109,9 +109,11 @@ mod tests {
         let mut r = Report { domain: "d.test".into(), hostname: "m.d.test".into(), findings: Vec::new() };
         r.findings.push(Finding::new(Status::Ok, "MX", "d.test MX 10 m.d.test"));
         r.findings.push(
-            Finding::new(Status::Fail, "DMARC", "no record").fix("_dmarc.d.test. 3600 IN TXT \"v=DMARC1; p=quarantine\""),
+            Finding::new(Status::Fail, "DMARC", "no record")
+                .fix("_dmarc.d.test. 3600 IN TXT \"v=DMARC1; p=quarantine\""),
         );
-        r.findings.push(Finding::new(Status::Fail, "MTA-STS", "no policy").fix("serve:\nversion: STSv1\nmode: testing"));
+        r.findings
+            .push(Finding::new(Status::Fail, "MTA-STS", "no policy").fix("serve:\nversion: STSv1\nmode: testing"));
         let text = r.to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[1], "ok    MX       d.test MX 10 m.d.test");

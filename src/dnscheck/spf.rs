@@ -20,14 +20,18 @@ pub(super) async fn check(ctx: &Ctx<'_>, ips: &[IpAddr], out: &mut Vec<Finding>)
             return push(out, Finding::new(Status::Fail, "SPF", text).fix(minimal));
         }
         Ok(r) if r.len() > 1 => {
-            let text = format!("{domain} publishes {} SPF records, which is a permerror: receivers ignore them all", r.len());
+            let text =
+                format!("{domain} publishes {} SPF records, which is a permerror: receivers ignore them all", r.len());
             let merged = zone::txt(domain, &with_mechanisms(&r[0], &mechanisms));
             return push(out, Finding::new(Status::Fail, "SPF", text).fix(format!("keep only one: {merged}")));
         }
         Ok(mut r) => r.remove(0),
     };
     if ips.is_empty() {
-        return push(out, Finding::new(Status::Info, "SPF", format!("{domain}: \"{record}\" (no IP to evaluate it for)")));
+        return push(
+            out,
+            Finding::new(Status::Info, "SPF", format!("{domain}: \"{record}\" (no IP to evaluate it for)")),
+        );
     }
     let mut results = Vec::new();
     for ip in ips {
@@ -56,7 +60,10 @@ pub(super) async fn helo(ctx: &Ctx<'_>, ips: &[IpAddr], out: &mut Vec<Finding>) 
         }
         Ok(r) => {
             let text = format!("{host} (the EHLO name) has {} SPF records, which is a permerror", r.len());
-            out.push(Finding::new(Status::Fail, "EHLO", text).fix(format!("keep only one: {}", zone::txt(host, "v=spf1 a -all"))));
+            out.push(
+                Finding::new(Status::Fail, "EHLO", text)
+                    .fix(format!("keep only one: {}", zone::txt(host, "v=spf1 a -all"))),
+            );
             return;
         }
         Err(e) => {
@@ -77,7 +84,7 @@ pub(super) async fn helo(ctx: &Ctx<'_>, ips: &[IpAddr], out: &mut Vec<Finding>) 
 /// One line from per-IP results: ok when all pass, else what to add to the record.
 fn verdict(name: &str, record: &str, results: &[(IpAddr, SpfResult)], all: &str) -> Finding {
     let failing: Vec<IpAddr> = results.iter().filter(|(_, r)| *r != SpfResult::Pass).map(|(ip, _)| *ip).collect();
-    let worst = results.iter().map(|(_, r)| r.clone()).find(|r| *r != SpfResult::Pass);
+    let worst = results.iter().map(|(_, r)| *r).find(|r| *r != SpfResult::Pass);
     match worst {
         None if passes_everyone(record) => Finding::new(
             Status::Warn,
@@ -95,7 +102,10 @@ fn verdict(name: &str, record: &str, results: &[(IpAddr, SpfResult)], all: &str)
             "SPF",
             format!("{name}: \"{record}\" is broken (permerror: a syntax error, or more than 10 DNS lookups)"),
         )
-        .fix(format!("correct it; the smallest record that works: {}", zone::txt(name, &format!("v=spf1 {} {all}", zone::spf_mechanisms(&failing))))),
+        .fix(format!(
+            "correct it; the smallest record that works: {}",
+            zone::txt(name, &format!("v=spf1 {} {all}", zone::spf_mechanisms(&failing)))
+        )),
         Some(SpfResult::TempError) => {
             Finding::new(Status::Fail, "SPF", format!("{name}: \"{record}\" could not be evaluated (DNS error)"))
         }

@@ -14,7 +14,9 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
     let name = format!("_mta-sts.{d}");
     let txt = match lookup(ctx, &name, "v=STSv1").await {
         Ok(txt) => txt,
-        Err(e) => return push(out, Finding::new(Status::Fail, "MTA-STS", format!("cannot look up {name}: {e}")), false),
+        Err(e) => {
+            return push(out, Finding::new(Status::Fail, "MTA-STS", format!("cannot look up {name}: {e}")), false);
+        }
     };
     if txt.is_empty() {
         let text = format!("{name}: not published (optional: lets senders insist on TLS to your MX hosts)");
@@ -23,7 +25,8 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
     // Without MX hosts, the policy lists the one the MX line suggests: this server.
     let body = policy_body(if mx_hosts.is_empty() { std::slice::from_ref(&ctx.hostname) } else { mx_hosts });
     let Some(id) = parse_txt(&txt) else {
-        let text = format!("{name}: needs exactly one \"v=STSv1; id=...\" record with an id of 1-32 letters and digits");
+        let text =
+            format!("{name}: needs exactly one \"v=STSv1; id=...\" record with an id of 1-32 letters and digits");
         let fix = zone::txt(&name, &format!("v=STSv1; id={}", new_id()));
         return push(out, Finding::new(Status::Fail, "MTA-STS", text).fix(fix), true);
     };
@@ -31,9 +34,13 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
     let text = match ctx.sts.fetch(d).await {
         Ok(text) => text,
         Err(e) => {
-            let f = Finding::new(Status::Fail, "MTA-STS", format!("{name} is published (id={id}) but its policy cannot be fetched: {e}"))
-                .fix(format!("serve {url} over HTTPS with a certificate for mta-sts.{d}, containing:\n{body}"))
-                .fix(format!("or delete the {name} record"));
+            let f = Finding::new(
+                Status::Fail,
+                "MTA-STS",
+                format!("{name} is published (id={id}) but its policy cannot be fetched: {e}"),
+            )
+            .fix(format!("serve {url} over HTTPS with a certificate for mta-sts.{d}, containing:\n{body}"))
+            .fix(format!("or delete the {name} record"));
             return push(out, f, true);
         }
     };
@@ -52,12 +59,19 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
         Finding::new(
             Status::Fail,
             "MTA-STS",
-            format!("{url} (mode {mode}) does not list MX {}: senders enforcing it will not deliver there", uncovered.join(", ")),
+            format!(
+                "{url} (mode {mode}) does not list MX {}: senders enforcing it will not deliver there",
+                uncovered.join(", ")
+            ),
         )
         .fix(format!("serve instead:\n{body}"))
         .fix(format!("then change the id: {}", zone::txt(&name, &format!("v=STSv1; id={}", new_id()))))
     } else {
-        let covers = if mx_hosts.is_empty() { "(no MX hosts to compare)".to_string() } else { format!("covers MX {}", mx_hosts.join(", ")) };
+        let covers = if mx_hosts.is_empty() {
+            "(no MX hosts to compare)".to_string()
+        } else {
+            format!("covers MX {}", mx_hosts.join(", "))
+        };
         Finding::new(Status::Ok, "MTA-STS", format!("{url} (id={id}, mode {mode}) {covers}"))
     };
     push(out, finding, true)
@@ -71,16 +85,25 @@ pub(super) async fn tls_rpt(ctx: &Ctx<'_>, sts_published: bool, out: &mut Vec<Fi
     let finding = match lookup(ctx, &name, "v=TLSRPTv1").await {
         Err(e) => Finding::new(Status::Fail, "TLS-RPT", format!("cannot look up {name}: {e}")),
         Ok(txt) if txt.is_empty() => {
-            let f = Finding::new(Status::Info, "TLS-RPT", format!("{name}: not published (optional: daily reports of TLS failures)"));
+            let f = Finding::new(
+                Status::Info,
+                "TLS-RPT",
+                format!("{name}: not published (optional: daily reports of TLS failures)"),
+            );
             if sts_published { f.fix(suggested) } else { f }
         }
         Ok(txt) if txt.len() > 1 => {
-            Finding::new(Status::Fail, "TLS-RPT", format!("{name}: {} records, so senders use none", txt.len())).fix(suggested)
+            Finding::new(Status::Fail, "TLS-RPT", format!("{name}: {} records, so senders use none", txt.len()))
+                .fix(suggested)
         }
         Ok(txt) => match TlsRpt::parse(txt[0].as_bytes()) {
             Ok(_) => Finding::new(Status::Ok, "TLS-RPT", format!("{name}: \"{}\"", txt[0])),
-            Err(_) => Finding::new(Status::Fail, "TLS-RPT", format!("{name}: \"{}\" has no valid rua= (mailto: or https:)", txt[0]))
-                .fix(suggested),
+            Err(_) => Finding::new(
+                Status::Fail,
+                "TLS-RPT",
+                format!("{name}: \"{}\" has no valid rua= (mailto: or https:)", txt[0]),
+            )
+            .fix(suggested),
         },
     };
     out.push(finding);

@@ -57,7 +57,9 @@ mod tests {
         assert_eq!(address("mail.d.test", v4), "mail.d.test. 3600 IN A 192.0.2.10");
         assert_eq!(address("mail.d.test.", v6), "mail.d.test. 3600 IN AAAA 2001:db8::1");
         assert_eq!(ptr(v4, "mail.d.test"), "10.2.0.192.in-addr.arpa. 3600 IN PTR mail.d.test.");
-        assert!(ptr(v6, "m.test").starts_with("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. "));
+        assert!(
+            ptr(v6, "m.test").starts_with("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. ")
+        );
         assert_eq!(mx("d.test", 10, "mail.d.test"), "d.test. 3600 IN MX 10 mail.d.test.");
         assert_eq!(txt("d.test", "v=spf1 -all"), "d.test. 3600 IN TXT \"v=spf1 -all\"");
         let long = "x".repeat(300);

@@ -28,6 +28,9 @@ pub enum ApiError {
     TooLarge(u64),
     #[error("rate limit exceeded: at most {limit} requests per minute; retry in {retry_after} s")]
     RateLimited { limit: u32, retry_after: u64 },
+    /// A local user other than root or the daemon's own asked for queue administration.
+    #[error("queue administration is for root and the daemon's user (uid {0} is neither)")]
+    Forbidden(u32),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -51,6 +54,7 @@ impl ApiError {
             | ApiError::HeaderInjection(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
