@@ -183,3 +183,16 @@ fn rate_limit_per_ip_answers_429_with_retry_after() {
     assert_eq!(health.status, 200, "health checks are not rate limited");
     send(&server, Some("wrong-token-0123456789abcdef0123456789"), GOOD).error(429, "rate limit");
 }
+
+#[test]
+fn unknown_local_recipient_is_refused_like_at_rcpt() {
+    let mut builder = deferring().set("http.tokens", toml::Value::Array(vec![TOKEN.into()]));
+    builder = builder.set("mailboxes.file", "mailboxes.toml");
+    let server = builder.prepare();
+    std::fs::write(server.dir().join("mailboxes.toml"), "[[mailbox]]\naddress = \"alice@example.com\"\n").unwrap();
+    let mut server = server;
+    server.spawn();
+    send(&server, Some(TOKEN), r#"{"from":"a@example.com","to":"nobody@example.com","text":"x"}"#).error(400, "5.1.1");
+    let ok = send(&server, Some(TOKEN), r#"{"from":"a@example.com","to":"alice@example.com","text":"x"}"#);
+    assert_eq!(ok.status, 202, "{}", ok.body);
+}

@@ -62,6 +62,13 @@ pub async fn queue(ctx: &Context, env: Envelope, origin: Origin, message: Vec<u8
     if message.len() as u64 > max {
         return Err(ApiError::TooLarge(max));
     }
+    // The same recipient checks as RCPT TO: unknown local users are refused now, not bounced later.
+    for a in &env.rcpt_to {
+        let rcpt = ascii(a);
+        if let Err(refusal) = ctx.directory.check_recipient(&ctx.config, &rcpt, Some(message.len() as u64)) {
+            return Err(ApiError::BadAddress { field: "to".into(), address: rcpt.clone(), reason: refusal.reply(&rcpt).to_string() });
+        }
+    }
     let sub = Submission {
         mail_from: env.mail_from.as_ref().map(ascii).unwrap_or_default(),
         recipients: env.rcpt_to.iter().map(|a| Recipient::new(ascii(a))).collect(),
