@@ -110,7 +110,8 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::
             _ => None,
         });
     }
-    Ok(Scheduler::new(queue.clone(), cfg.clone(), Router::new(cfg.clone(), smtp, maildir, webhooks)))
+    let router = Router::new(cfg.clone(), smtp, maildir, webhooks);
+    Ok(Scheduler::new(queue.clone(), cfg.clone(), router, directory.clone()))
 }
 
 /// Serves until SIGTERM/SIGINT; SIGHUP reloads what can change without a restart.

@@ -451,6 +451,25 @@ fn tls_rpt_and_mta_sts_absent_are_information_only() {
 }
 
 #[test]
+fn a_resolver_that_does_not_answer_stops_the_check_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("postern.toml");
+    let port = common::dns::free_udp_tcp_port();
+    std::fs::write(&config, format!("[server]\nhostname = \"mail.shop.test\"\n[delivery]\nresolver = \"127.0.0.1:{port}\"\n"))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_postern"))
+        .args(["check", "dns", "shop.test", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let run = Run { code: out.status.code(), stdout: String::from_utf8(out.stdout).unwrap(), stderr: String::new() };
+    run.expect_statuses(&["fail DNS"], 1);
+    run.line("fail DNS", &format!("cannot query DNS for shop.test through 127.0.0.1:{port}"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "one probe, not one timeout per check");
+}
+
+#[test]
 fn bad_domain_is_a_usage_error() {
     let run = Scenario::good().run("not a domain");
     assert_eq!(run.code, Some(64), "{}{}", run.stdout, run.stderr);

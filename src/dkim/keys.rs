@@ -40,7 +40,7 @@ pub(crate) fn load_key(cfg: &DkimKeyConfig) -> Result<LoadedKey, DkimError> {
 }
 
 /// Parses the first private key in a PEM document; the algorithm comes from the key itself.
-pub(crate) fn parse_pem(pem: &[u8]) -> Result<DkimKey, String> {
+pub fn parse_pem(pem: &[u8]) -> Result<DkimKey, String> {
     let der = PrivateKeyDer::from_pem_slice(pem).map_err(|e| match e {
         rustls_pki_types::pem::Error::NoItemsFound => {
             "no private key found (expected a PEM \"PRIVATE KEY\" or \"RSA PRIVATE KEY\" block)"

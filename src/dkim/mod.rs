@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 pub use keygen::{Algorithm, GeneratedKey, keygen};
+pub use keys::parse_pem;
 pub use sign::DkimSigner;
 
 /// One `[[dkim]]` entry of the config file: sign mail from `domain` with the key in `key`,

@@ -21,7 +21,7 @@ pub use report::{Finding, Report, Status};
 
 use crate::config::Config;
 use crate::outbound::mta_sts::StsFetcher;
-use crate::outbound::mx::DnsResolver;
+use crate::outbound::mx::{DnsResolver, MxError};
 use mail_auth::MessageAuthenticator;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -67,6 +67,13 @@ struct Ctx<'a> {
 pub async fn check(cfg: &Config, opts: &Options) -> Result<Report, CheckError> {
     let ctx = context(cfg, &opts.domain)?;
     let mut out = Vec::new();
+    // One probe first: with a dead resolver every lookup below would wait out its timeout.
+    if let Err(e @ MxError::TempFail { .. }) = ctx.dns.lookup_txt(&ctx.domain).await {
+        let text = format!("cannot query DNS for {} through {}: {e}", ctx.domain, cfg.delivery.resolver);
+        let fix = "check delivery.resolver; if it answers for other names, the domain's name servers are failing";
+        out.push(Finding::new(Status::Fail, "DNS", text).fix(fix));
+        return Ok(Report { domain: ctx.domain, hostname: ctx.hostname, findings: out });
+    }
     let ips = host::check(&ctx, &opts.ips, &mut out).await;
     spf::helo(&ctx, &ips, &mut out).await;
     let mx_hosts = mx::check(&ctx, &ips, &mut out).await;

@@ -28,7 +28,8 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub status: Status,
-    /// `A`, `PTR`, `EHLO`, `MX`, `SPF`, `DKIM`, `DMARC`, `MTA-STS`, `TLS-RPT`, `IPS`.
+    /// `IPS`, `A`, `PTR`, `EHLO`, `MX`, `SPF`, `DKIM`, `DMARC`, `MTA-STS`, `TLS-RPT`, or `DNS`
+    /// when the resolver does not answer at all.
     pub check: &'static str,
     pub message: String,
     /// What to publish or change, each a zone-file line or a short instruction.

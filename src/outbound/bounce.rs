@@ -3,6 +3,7 @@
 //! bounce can never cause another bounce.
 use super::dsn::{DsnAction, DsnInput, DsnRecipient, build_dsn};
 use crate::config::Config;
+use crate::directory::Directory;
 use crate::queue::{Envelope, Queue, QueueId, RcptState, Recipient};
 use crate::rfc5322::unix_now;
 use crate::smtp::command::Notify;
@@ -25,7 +26,14 @@ fn wants(notify: Option<Notify>, action: DsnAction) -> bool {
 }
 
 /// Sends the notices this pass calls for and marks delay notices as sent in `env`.
-pub async fn notify(queue: &Queue, cfg: &Config, env: &mut Envelope, results: &[RcptResult], expired: &[usize]) {
+pub async fn notify(
+    queue: &Queue,
+    cfg: &Config,
+    directory: &Directory,
+    env: &mut Envelope,
+    results: &[RcptResult],
+    expired: &[usize],
+) {
     if env.mail_from.is_empty() {
         return;
     }
@@ -52,7 +60,7 @@ pub async fn notify(queue: &Queue, cfg: &Config, env: &mut Envelope, results: &[
     let delayed = delay_notices(cfg, env);
     for (kind, list) in [("failure", failed), ("delay", delayed), ("success", delivered)] {
         if !list.is_empty() {
-            send(queue, cfg, env, list, kind).await;
+            send(queue, cfg, directory, env, list, kind).await;
         }
     }
 }
@@ -91,7 +99,7 @@ fn dsn_rcpt(r: &Recipient, action: DsnAction, status: Status, remote: Option<Str
     }
 }
 
-async fn send(queue: &Queue, cfg: &Config, env: &Envelope, recipients: Vec<DsnRecipient>, kind: &str) {
+async fn send(queue: &Queue, cfg: &Config, directory: &Directory, env: &Envelope, recipients: Vec<DsnRecipient>, kind: &str) {
     let original = queue.body(&env.id).ok().flatten().unwrap_or_default();
     let input = DsnInput {
         reporting_mta: cfg.server.hostname.clone(),
@@ -106,7 +114,9 @@ async fn send(queue: &Queue, cfg: &Config, env: &Envelope, recipients: Vec<DsnRe
     };
     let message = build_dsn(&input);
     let id = QueueId::generate();
-    let mut dsn = Envelope::new(id.clone(), "", vec![Recipient::new(env.mail_from.clone())]);
+    // The sender may be an alias (or an SRS address) of ours: expand like accepted mail.
+    let to = directory.expand(cfg, "", vec![Recipient::new(env.mail_from.clone())]);
+    let mut dsn = Envelope::new(id.clone(), "", to);
     dsn.smtputf8 = env.smtputf8;
     dsn.body_8bit = message.iter().any(|b| *b >= 0x80);
     match queue.enqueue(dsn, message).await {

@@ -10,6 +10,7 @@ use super::bounce;
 use super::route::{self, Router};
 use super::schedule;
 use crate::config::Config;
+use crate::directory::Directory;
 use crate::ratelimit::RateLimiter;
 use crate::queue::{Envelope, Queue, QueueId, RcptState};
 use crate::rfc5322::unix_now;
@@ -33,13 +34,16 @@ pub struct Scheduler {
     inflight: Mutex<HashSet<QueueId>>,
     timers: Mutex<BinaryHeap<Reverse<(u64, QueueId)>>>,
     wake: Notify,
+    /// Delivery status notices go to the sender's alias targets like any other mail.
+    directory: Arc<Directory>,
     /// delivery.destination_rate, per destination key.
     rate: Arc<RateLimiter<String>>,
 }
 
 impl Scheduler {
-    pub fn new(queue: Queue, cfg: Arc<Config>, router: Router) -> Arc<Scheduler> {
+    pub fn new(queue: Queue, cfg: Arc<Config>, router: Router, directory: Arc<Directory>) -> Arc<Scheduler> {
         Arc::new(Scheduler {
+            directory,
             total: Arc::new(Semaphore::new(cfg.delivery.concurrency)),
             rate: Arc::new(cfg.delivery.destination_rate.limiter()),
             queue,
@@ -251,7 +255,7 @@ impl Scheduler {
     /// Sends the notices the results call for, then stores or removes the message.
     /// `read` is the envelope as this pass read it, to tell operator changes made meanwhile.
     async fn record(&self, mut env: Envelope, read: &Envelope, results: &[RcptResult], expired: &[usize]) -> Option<u64> {
-        bounce::notify(&self.queue, &self.cfg, &mut env, results, expired).await;
+        bounce::notify(&self.queue, &self.cfg, &self.directory, &mut env, results, expired).await;
         if !has_pending(&env) {
             if let Err(e) = self.queue.remove_lazy(&env.id).await {
                 tracing::error!(id = %env.id, error = %e, "cannot remove delivered message");

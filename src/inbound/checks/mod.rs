@@ -9,7 +9,7 @@
 mod forged;
 mod policy;
 mod report;
-mod resolver;
+pub mod resolver;
 mod seal;
 mod spf_syntax;
 mod verify;

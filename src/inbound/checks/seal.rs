@@ -3,11 +3,10 @@
 //! when a forward breaks SPF or DKIM. Signs with the RSA key of a `[[dkim]]` entry.
 use crate::dkim::DkimKeyConfig;
 use mail_auth::arc::ArcSealer;
-use mail_auth::common::crypto::{DkimKey, RsaKey, Sha256};
+use mail_auth::common::crypto::DkimKey;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::Done;
 use mail_auth::{ArcOutput, AuthenticatedMessage, AuthenticationResults};
-use rustls_pki_types::{PrivateKeyDer, pem::PemObject};
 
 /// Header fields the ARC-Message-Signature covers (those present are signed).
 const SIGNED: &[&str] = &[
@@ -53,8 +52,8 @@ impl Sealer {
 
 /// An RSA key (PKCS#1 or PKCS#8 PEM): RFC 8617 §4.1.3 allows only rsa-sha256 for ARC.
 fn parse_key(pem: &[u8]) -> Result<DkimKey, String> {
-    let der = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no usable private key: {e}"))?;
-    RsaKey::<Sha256>::from_key_der(der)
-        .map(DkimKey::Rsa)
-        .map_err(|e| format!("ARC seals with RSA keys only (RFC 8617), and this is none: {e}"))
+    match crate::dkim::parse_pem(pem)? {
+        rsa @ DkimKey::Rsa(_) => Ok(rsa),
+        _ => Err("ARC seals with RSA keys only (RFC 8617), and this is not one".into()),
+    }
 }
