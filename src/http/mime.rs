@@ -24,6 +24,12 @@ pub fn message_id(hostname: &str) -> String {
 }
 
 /// Builds the message; a caller-supplied `Message-ID` header replaces the generated one.
+/// CRLF, lone CR and lone LF all become LF, which the builder writes as CRLF: a bare CR
+/// must never reach the queue (receivers may read it as a line end, RFC 5321 §2.3.8).
+fn normalize_newlines(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 pub fn build(mail: Mail, hostname: &str) -> Vec<u8> {
     let mut b = MessageBuilder::new().from(address(&mail.from)).date(crate::rfc5322::unix_now());
     if !mail.to.is_empty() {
@@ -39,17 +45,21 @@ pub fn build(mail: Mail, hostname: &str) -> Vec<u8> {
     let mut own_id = None;
     for (name, value) in mail.headers {
         if name.eq_ignore_ascii_case("message-id") {
-            own_id = Some(value.trim().trim_start_matches('<').trim_end_matches('>').to_string());
+            // Only a well-formed msg-id (RFC 5322 §3.6.4) is kept; anything else gets ours.
+            let id = value.trim().trim_start_matches('<').trim_end_matches('>');
+            let valid = id.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
+                && id.split_once('@').is_some_and(|(l, r)| !l.is_empty() && !r.is_empty() && !r.contains('@'));
+            own_id = valid.then(|| id.to_string());
         } else {
             b = b.header(name, Text::new(value));
         }
     }
     b = b.message_id(MessageId::new(own_id.unwrap_or_else(|| message_id(hostname))));
     if let Some(t) = mail.text {
-        b = b.text_body(t);
+        b = b.text_body(normalize_newlines(&t));
     }
     if let Some(h) = mail.html {
-        b = b.html_body(h);
+        b = b.html_body(normalize_newlines(&h));
     }
     if !mail.attachments.is_empty() {
         let parts = mail.attachments.into_iter().map(|a| {

@@ -38,6 +38,12 @@ pub struct ParsedRecipient {
 /// `None` unless the message has a (global-)delivery-status part with at least one
 /// recipient group carrying a Final-Recipient.
 pub fn parse_dsn(message: &[u8]) -> Option<ParsedDsn> {
+    // mail-parser 0.11 can panic on some nested message/rfc822 parts (found by fuzzing,
+    // fuzz/known-crashes/dsn); a hostile bounce must not take the caller down with it.
+    std::panic::catch_unwind(|| parse(message)).unwrap_or(None)
+}
+
+fn parse(message: &[u8]) -> Option<ParsedDsn> {
     let parsed = MessageParser::default().parse(message)?;
     let status_body = parsed
         .parts

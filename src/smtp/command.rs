@@ -350,10 +350,10 @@ fn parse_mail_params(s: &str) -> Result<MailParams, ParseError> {
             "SIZE" => set(&mut p.size, parse_number(v), name)?,
             "BODY" => set(&mut p.body, Body::parse(v), name)?,
             "RET" => set(&mut p.ret, Ret::parse(v), name)?,
-            // RFC 3461 §4.4: at most 100 characters.
+            // RFC 3461 §4.4: at most 100 characters, as we would send it on.
             "ENVID" => set(
                 &mut p.envid,
-                xtext_decode(v).filter(|_| v.len() <= 100),
+                xtext_decode(v).filter(|d| v.len() <= 100 && super::xtext::encoded_len(d) <= 100),
                 name,
             )?,
             "AUTH" => set(&mut p.auth, xtext_decode(v), name)?,
@@ -371,10 +371,13 @@ fn parse_rcpt_params(s: &str) -> Result<RcptParams, ParseError> {
         let v = value.ok_or(ParseError::InvalidParameter(name))?;
         match name {
             "NOTIFY" => set(&mut p.notify, Notify::parse(v), name)?,
-            // RFC 3461 §4.2: at most 500 characters.
+            // RFC 3461 §4.2: at most 500 characters, as we would send it on.
             "ORCPT" => set(
                 &mut p.orcpt,
-                parse_orcpt(v).filter(|_| v.len() <= 500),
+                parse_orcpt(v).filter(|o| {
+                    let (kind, addr) = o.split_once(';').unwrap_or(("", o));
+                    v.len() <= 500 && kind.len() + 1 + super::xtext::encoded_len(addr) <= 500
+                }),
                 name,
             )?,
             _ => return Err(ParseError::InvalidParameter(name)),

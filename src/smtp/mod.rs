@@ -48,6 +48,11 @@ pub mod xtext {
         String::from_utf8(out).ok()
     }
 
+    /// Length of `v` as xtext (what the RFC 3461 length limits apply to when we relay it).
+    pub fn encoded_len(v: &str) -> usize {
+        v.bytes().map(|b| if (33..=126).contains(&b) && b != b'+' && b != b'=' { 1 } else { 3 }).sum()
+    }
+
     /// Appends `v` as xtext: bytes outside `!`..`~`, `+` and `=` become `+XX`.
     pub fn encode(v: &str, out: &mut String) {
         for &b in v.as_bytes() {
