@@ -62,8 +62,10 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     }
     let scheduler = delivery(&cfg, &queue, &directory)?;
     tokio::spawn(scheduler.run(ctx.shutdown.clone()));
+    // Handlers first: a SIGHUP right after "ready" must reload, not kill (default action).
+    let signals = Signals::install()?;
     tracing::info!(queued = queue.len(), "ready");
-    run_until_stopped(&ctx, loaded.source.as_deref()).await;
+    signals.run_until_stopped(&ctx, loaded.source.as_deref()).await;
     tracing::info!(sessions = ctx.connections.open_sessions(), "stopping: no new connections");
     let _ = stop_tx.send(true);
     let grace = cfg.limits.shutdown_grace.get();
@@ -114,19 +116,30 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::
     Ok(Scheduler::new(queue.clone(), cfg.clone(), router, directory.clone()))
 }
 
-/// Serves until SIGTERM/SIGINT; SIGHUP reloads what can change without a restart.
-async fn run_until_stopped(ctx: &Context, source: Option<&std::path::Path>) {
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
-        tracing::error!("cannot install signal handlers");
-        return std::future::pending().await;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => return tracing::info!("SIGTERM"),
-            _ = int.recv() => return tracing::info!("SIGINT"),
-            _ = hup.recv() => reload(ctx, source),
+/// SIGTERM, SIGINT and SIGHUP, installed before the daemon reports ready.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Serves until SIGTERM/SIGINT; SIGHUP reloads what can change without a restart.
+    async fn run_until_stopped(mut self, ctx: &Context, source: Option<&std::path::Path>) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return tracing::info!("SIGTERM"),
+                _ = self.int.recv() => return tracing::info!("SIGINT"),
+                _ = self.hup.recv() => reload(ctx, source),
+            }
         }
     }
 }
