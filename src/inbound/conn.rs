@@ -102,7 +102,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             self.rpos = 0;
         }
         let start = self.rbuf.len();
-        self.rbuf.resize(start + 16 * 1024, 0);
+        // idle command reads need little room; DATA reads get 16 KiB.
+        self.rbuf.resize(start + if idle { 4096 } else { 16 * 1024 }, 0);
         let wait = self.idle_timeout.min(self.deadline.saturating_duration_since(Instant::now()));
         let read = tokio::time::timeout(wait, self.stream.read(&mut self.rbuf[start..]));
         let watch = if idle { self.shutdown.as_mut() } else { None };
@@ -154,6 +155,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 // remember to answer "too long" once its end arrives.
                 discarding = true;
                 self.discard_buffered();
+            }
+            if self.buffered().is_empty() && self.rbuf.capacity() > 4096 {
+                self.rbuf = Vec::with_capacity(4096); // idle sessions keep 4 KiB
+                self.rpos = 0;
             }
             self.fill(!discarding).await?;
         }

@@ -25,13 +25,22 @@ pub struct Bound {
 pub async fn bind_all(ctx: &Context) -> std::io::Result<Vec<Bound>> {
     let mut out = Vec::new();
     for l in &ctx.config.listeners {
-        let listener = TcpListener::bind(&l.bind)
-            .await
+        let listener = listen(&l.bind)
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {} ({}): {e}", l.bind, l.kind.name())))?;
         tracing::info!(kind = %l.kind.name(), addr = %listener.local_addr()?, "listening");
         out.push(Bound { listener, kind: l.kind });
     }
     Ok(out)
+}
+
+/// Binds with a deep accept backlog: the default 128 overflows when many clients connect
+/// at once, and each overflow costs the client a 1 s SYN retransmit.
+fn listen(bind: &str) -> std::io::Result<TcpListener> {
+    let addr: SocketAddr = bind.parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not ip:port"))?;
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Accepts connections until shutdown.

@@ -142,10 +142,10 @@ impl Session {
             Command::Helo(name) => cmd::ehlo::ehlo(self, name, false),
             Command::Mail { from, params } => cmd::mail::mail(self, from, params),
             Command::Rcpt { to, params } => cmd::rcpt::rcpt(self, to, params),
-            Command::Data => cmd::data::data(self, conn).await?,
-            Command::Bdat { size, last } => cmd::bdat::bdat(self, conn, size, last).await?,
-            Command::Auth { mechanism, initial } => cmd::auth::auth(self, conn, &mechanism, initial).await?,
-            Command::StartTls => cmd::starttls::starttls(self, conn).await?,
+            Command::Data => Box::pin(cmd::data::data(self, conn)).await?,
+            Command::Bdat { size, last } => Box::pin(cmd::bdat::bdat(self, conn, size, last)).await?,
+            Command::Auth { mechanism, initial } => Box::pin(cmd::auth::auth(self, conn, &mechanism, initial)).await?,
+            Command::StartTls => Box::pin(cmd::starttls::starttls(self, conn)).await?,
             Command::Rset => {
                 self.tx = None;
                 Step::Reply(Reply::reset_ok())

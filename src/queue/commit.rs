@@ -10,27 +10,25 @@
 use super::spool::{Spool, SpoolError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 type Waiter = oneshot::Sender<Result<(), SpoolError>>;
 
 pub(crate) struct GroupCommit {
-    waiters: mpsc::UnboundedSender<Waiter>,
+    waiters: std::sync::mpsc::Sender<Waiter>,
     flushes: Arc<AtomicU64>,
 }
 
 impl GroupCommit {
-    /// Spawns the flusher on the current tokio runtime (panics outside one).
-    /// It holds the spool weakly: dropping the last owner closes the spool at once,
-    /// without waiting for the task to notice.
+    /// Starts the flusher: one dedicated OS thread, so a batch costs no tokio
+    /// blocking-pool hand-off. It holds the spool weakly: dropping the last owner closes
+    /// the spool at once, and the thread ends when the channel closes.
     pub(crate) fn start(spool: &Arc<dyn Spool>) -> GroupCommit {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = std::sync::mpsc::channel();
         let flushes = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(Arc::downgrade(spool), rx, flushes.clone()));
-        GroupCommit {
-            waiters: tx,
-            flushes,
-        }
+        let (weak, f) = (Arc::downgrade(spool), flushes.clone());
+        std::thread::Builder::new().name("queue-flush".into()).spawn(move || run(weak, rx, f)).expect("flush thread");
+        GroupCommit { waiters: tx, flushes }
     }
 
     /// Returns once a flush that started after this call has completed.
@@ -46,20 +44,14 @@ impl GroupCommit {
     }
 }
 
-async fn run(
-    spool: Weak<dyn Spool>,
-    mut rx: mpsc::UnboundedReceiver<Waiter>,
-    flushes: Arc<AtomicU64>,
-) {
-    while let Some(first) = rx.recv().await {
+fn run(spool: Weak<dyn Spool>, rx: std::sync::mpsc::Receiver<Waiter>, flushes: Arc<AtomicU64>) {
+    while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
         let result = match spool.upgrade() {
-            Some(spool) => tokio::task::spawn_blocking(move || spool.flush())
-                .await
-                .unwrap_or_else(|e| Err(SpoolError::Storage(format!("flush task failed: {e}")))),
+            Some(spool) => spool.flush(),
             None => Err(SpoolError::Closed),
         };
         flushes.fetch_add(1, Ordering::Relaxed);

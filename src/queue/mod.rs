@@ -63,8 +63,13 @@ impl Queue {
     pub async fn enqueue(&self, mut env: Envelope, body: Vec<u8>) -> Result<(), SpoolError> {
         env.size = body.len() as u64;
         let id = env.id.clone();
-        // Off the runtime threads: a large body is written to disk synchronously by sled.
-        self.blocking(move |s| s.put(&env, &body)).await?;
+        // A small body is a memory copy into sled's log buffer: write it inline; only a
+        // large one (written to disk synchronously by sled) goes to a blocking thread.
+        if body.len() <= 64 * 1024 {
+            self.inner.spool.put(&env, &body)?;
+        } else {
+            self.blocking(move |s| s.put(&env, &body)).await?;
+        }
         if let Err(e) = self.inner.commit.wait().await {
             let _ = self.inner.spool.remove(&id);
             return Err(e);
@@ -130,15 +135,14 @@ impl Queue {
 
     /// Records delivery progress without waiting for the disk: losing it in a crash only
     /// means a recipient is tried again (at-least-once), never that mail is lost.
+    /// (An envelope update is a small in-memory write: done inline.)
     pub async fn update_lazy(&self, env: &Envelope) -> Result<(), SpoolError> {
-        let env = env.clone();
-        self.blocking(move |s| s.update(&env)).await
+        self.inner.spool.update(env)
     }
 
     /// Removes a fully handled message without waiting for the disk (see `update_lazy`).
     pub async fn remove_lazy(&self, id: &QueueId) -> Result<bool, SpoolError> {
-        let id = id.clone();
-        self.blocking(move |s| s.remove(&id)).await
+        self.inner.spool.remove(id)
     }
 
     /// Tells the subscriber (the scheduler) to look at `id` again, e.g. after an operator
