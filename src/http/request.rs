@@ -239,13 +239,19 @@ fn parties(field: &str, p: Option<OneOrMany<Party>>) -> Result<Vec<Mailbox>, Api
     Ok(out)
 }
 
+/// Longest attachment filename, content ID or content type (file systems allow 255).
+const MAX_PARAMETER: usize = 255;
+
 fn attachment(i: usize, a: AttachmentIn) -> Result<Attachment, ApiError> {
     let field = |f: &str| format!("attachments[{i}].{f}");
-    if let Some(name) = &a.filename {
-        header_text(&field("filename"), name)?;
-    }
-    if let Some(cid) = &a.cid {
-        header_text(&field("cid"), cid)?;
+    // These go into MIME parameters unfolded: keep them well under the 998-octet line limit.
+    for (name, value) in [("filename", &a.filename), ("cid", &a.cid), ("contentType", &a.content_type)] {
+        if let Some(v) = value {
+            header_text(&field(name), v)?;
+            if v.len() > MAX_PARAMETER {
+                return Err(ApiError::bad_request(format!("{} is longer than {MAX_PARAMETER} bytes", field(name))));
+            }
+        }
     }
     let content_type = a.content_type.unwrap_or_else(|| "application/octet-stream".into());
     header_text(&field("contentType"), &content_type)?;
