@@ -9,18 +9,10 @@ use postern::config::load_with_env;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// One scratch file per process, on tmpfs when there is one.
+/// One scratch file per process (see `super::scratch_dir`).
 fn scratch() -> &'static PathBuf {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     static FILE: OnceLock<PathBuf> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let dir = DIR.get_or_init(|| {
-            let base = std::path::Path::new("/dev/shm");
-            let b = tempfile::Builder::new().prefix("postern-fuzz-config").to_owned();
-            if base.is_dir() { b.tempdir_in(base) } else { b.tempdir() }.expect("temp dir")
-        });
-        dir.path().join("postern.toml")
-    })
+    FILE.get_or_init(|| super::scratch_dir("postern-fuzz-config").join("postern.toml"))
 }
 
 fn split_env(data: &[u8]) -> (&[u8], Vec<(String, String)>) {

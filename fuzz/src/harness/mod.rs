@@ -32,6 +32,29 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("session", session::run),
 ];
 
+/// A scratch directory for this process, on tmpfs when there is one: `BASE/PREFIX-PID`.
+/// Statics are never dropped, so a `TempDir` would leak one directory per fuzzing process
+/// (libFuzzer's fork mode starts many); instead, directories of processes that are gone
+/// are removed here, and ours is removed by the next process.
+pub(crate) fn scratch_dir(prefix: &str) -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    let mine = std::process::id();
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| p != mine && !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = base.join(format!("{prefix}-{mine}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
 /// Splits off the first byte as a set of mode flags (0 when the input is empty).
 pub(crate) fn flags(data: &[u8]) -> (u8, &[u8]) {
     match data.split_first() {

@@ -27,7 +27,6 @@ struct Env {
     rt: tokio::runtime::Runtime,
     ctx: Arc<Context>,
     _stop: tokio::sync::watch::Sender<bool>,
-    _dir: tempfile::TempDir,
 }
 
 fn config_text(dir: &std::path::Path, key: &std::path::Path) -> String {
@@ -59,30 +58,28 @@ key = "{key}"
     )
 }
 
-/// Built once per process: the daemon's context over a queue in a temp dir (tmpfs when
+/// Built once per process: the daemon's context over a queue in a scratch dir (tmpfs when
 /// available, so the flush before every 250 stays cheap).
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let shm = std::path::Path::new("/dev/shm");
-        let b = tempfile::Builder::new().prefix("postern-fuzz-session").to_owned();
-        let dir = if shm.is_dir() { b.tempdir_in(shm) } else { b.tempdir() }.expect("temp dir");
-        let key = postern::dkim::keygen("example.com", "fuzz", postern::dkim::Algorithm::Ed25519, dir.path())
+        let dir = super::scratch_dir("postern-fuzz-session");
+        let key = postern::dkim::keygen("example.com", "fuzz", postern::dkim::Algorithm::Ed25519, &dir)
             .expect("dkim keygen");
-        let path = dir.path().join("postern.toml");
-        std::fs::write(&path, config_text(dir.path(), &key.path)).expect("write config");
+        let path = dir.join("postern.toml");
+        std::fs::write(&path, config_text(&dir, &key.path)).expect("write config");
         let cfg = Arc::new(load_with_env(Some(&path), std::iter::empty()).expect("fuzz config loads").config);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let ctx = rt.block_on(async {
-            let queue = Queue::open(dir.path()).expect("queue");
+            let queue = Queue::open(&dir).expect("queue");
             let users = Users::load(&cfg.users.file).expect("users");
             let tls = tls::load(&cfg).expect("tls");
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
             let directory = Arc::new(Directory::open(&cfg).expect("directory"));
             Context::new(cfg.clone(), queue, users, tls, dkim, None, directory, stop_rx)
         });
-        Env { rt, ctx, _stop: stop, _dir: dir }
+        Env { rt, ctx, _stop: stop }
     })
 }
 
