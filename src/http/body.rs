@@ -33,22 +33,7 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 /// Converts LF and lone CR line endings to CRLF (files posted with `curl --data-binary`
 /// usually have bare LF; SMTP needs CRLF).
 pub fn crlf(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() + input.len() / 32);
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if input.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    crate::smtp::data::to_crlf(input)
 }
 
 #[cfg(test)]

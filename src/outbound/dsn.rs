@@ -473,19 +473,7 @@ fn part_head(out: &mut String, boundary: &str, description: &str, ctype: &str) {
 
 /// Bare LF and bare CR become CRLF; the result ends with CRLF unless empty.
 fn crlf(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() + input.len() / 32 + 2);
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'\r' if input.get(i + 1) == Some(&b'\n') => {
-                out.extend_from_slice(b"\r\n");
-                i += 1;
-            }
-            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
-            b => out.push(b),
-        }
-        i += 1;
-    }
+    let mut out = crate::smtp::data::to_crlf(input);
     if !out.is_empty() && !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }

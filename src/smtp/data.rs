@@ -332,6 +332,27 @@ pub fn dot_stuff(body: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b".\r\n");
 }
 
+
+/// Every CRLF, lone CR and lone LF becomes CRLF: what the queue may hold (no bare CR/LF).
+pub fn to_crlf(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() + input.len() / 32);
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if input.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
