@@ -2,7 +2,7 @@
 //! DATA reader / BDAT line checker (MB/s) on 1 KiB and 100 KB messages fed in 16 KiB reads.
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use postern::smtp::command::parse;
-use postern::smtp::data::{DataReader, LineChecker, dot_stuff};
+use postern::smtp::data::{BareNewline, DataReader, LineChecker, dot_stuff};
 use std::hint::black_box;
 
 const COMMANDS: &[&[u8]] = &[
@@ -52,7 +52,7 @@ fn data(c: &mut Criterion) {
             let mut out = Vec::with_capacity(wire.len());
             b.iter(|| {
                 out.clear();
-                let mut r = DataReader::new(50 << 20);
+                let mut r = DataReader::new(50 << 20, BareNewline::default());
                 for chunk in wire.chunks(16 * 1024) {
                     r.feed(chunk, &mut out);
                 }
@@ -63,7 +63,7 @@ fn data(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_with_input(BenchmarkId::new("BDAT_check", size), &body, |b, body| {
             b.iter(|| {
-                let mut c = LineChecker::new(50 << 20);
+                let mut c = LineChecker::new(50 << 20, BareNewline::default());
                 for chunk in body.chunks(16 * 1024) {
                     c.check(chunk);
                 }

@@ -41,12 +41,15 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     for name in &loaded.env_applied {
         tracing::info!(variable = %name, "applied environment override");
     }
+    for why in &loaded.env_ignored {
+        tracing::warn!("environment variable has no effect: {why}");
+    }
     std::fs::create_dir_all(&cfg.server.data_dir)?;
     let queue = Queue::open(&cfg.server.data_dir).map_err(|e| StartError::Queue {
         dir: cfg.server.data_dir.display().to_string(),
         msg: e.to_string(),
     })?;
-    let users = Users::load(&cfg.users.file)?;
+    let users = Users::load_all(&cfg.users, None)?;
     let tls = inbound::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
@@ -94,7 +97,11 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::
                 .to_string(),
             None => d.smarthost_password.clone(),
         };
-        Some((d.smarthost_username.clone(), password))
+        let user = d.smarthost_username.clone();
+        match crate::transport::xoauth2::TokenSource::from_config(cfg).map_err(|e| StartError::Delivery(e.to_string()))? {
+            Some(tokens) => Some(crate::transport::smtp::Credentials::OAuth2 { user, tokens }),
+            None => Some(crate::transport::smtp::Credentials::Password { user, password }),
+        }
     };
     let sts = d.mta_sts.then(|| {
         let verify = tls.config(crate::outbound::tls::TlsPolicy::Verify).expect("verify config exists");

@@ -6,37 +6,16 @@ mod delivery_common;
 mod support;
 
 use delivery_common::*;
-use postern::dkim::{Algorithm, GeneratedKey, keygen};
+use postern::dkim::{Algorithm, keygen};
 use std::time::Duration;
-use support::peers::{peer_file, require_python, run};
 use toml::Value;
-
-fn dkim_entry(key: &GeneratedKey, selector: &str) -> Value {
-    let mut t = toml::Table::new();
-    t.insert("domain".into(), "sender.test".into());
-    t.insert("selector".into(), selector.into());
-    t.insert("key".into(), key.path.to_str().unwrap().into());
-    Value::Table(t)
-}
-
-/// dkim_verify.py on `msg`: (exit code, output).
-fn dkimpy_verify(msg: &[u8], dns: &oc::dns::Dnsmasq) -> (Option<i32>, String) {
-    let py = require_python(&["dkim", "dns.resolver", "nacl"]);
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), msg).unwrap();
-    let mut c = std::process::Command::new(py);
-    c.arg(peer_file("dkim_verify.py")).arg("verify").arg(file.path()).args(["--ns", &dns.spec()]);
-    let r = run(&mut c, b"");
-    (r.code(), r.all())
-}
 
 #[test]
 fn submitted_mail_reaches_the_mx_signed_and_dkimpy_verifies_rsa_and_ed25519() {
     let keys = tempfile::tempdir().unwrap();
     let rsa = keygen("sender.test", "rsa2026", Algorithm::Rsa2048, keys.path()).unwrap();
     let ed = keygen("sender.test", "ed2026", Algorithm::Ed25519, keys.path()).unwrap();
-    let txt = |k: &GeneratedKey| format!("txt-record={},\"{}\"\n", k.record_name, k.txt);
-    let dns = oc::dns::Dnsmasq::start(&zone(&(txt(&rsa) + &txt(&ed))));
+    let dns = oc::dns::Dnsmasq::start(&zone(&(dkim_txt(&rsa) + &dkim_txt(&ed))));
     let port = mx_port();
     let mx1 = Rcv::start(MX1, port, &[]);
     let mx2 = Rcv::start(MX2, port, &[]);

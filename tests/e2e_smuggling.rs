@@ -1,6 +1,8 @@
 //! SMTP smuggling: a DATA section holding a bare-LF/CR "end of data" followed by a second,
-//! smuggled transaction. postern must answer 550 5.6.0 at the real CRLF.CRLF, queue nothing
-//! for it, never queue the smuggled message, and keep the session usable.
+//! smuggled transaction. Whatever `limits.bare_newline` says, only the real CRLF.CRLF ends
+//! DATA, the smuggled transaction is never executed and the session stays in step:
+//! `reject` answers 550 5.6.0 and queues nothing; `normalize` (the default, like Postfix
+//! 3.9) queues the one legitimate message with the would-be commands as its content.
 
 mod support;
 
@@ -9,9 +11,12 @@ use support::{Dialog, TestServer};
 const SMUGGLED: &str = "MAIL FROM:<smuggler@evil.test>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n";
 
 /// Sends a transaction whose body is `hello` + `ending` + SMUGGLED (which ends in the real
-/// CRLF.CRLF), asserts the 550 5.6.0, then checks the session and the queue.
-fn smuggling_is_rejected(ending: &str) {
-    let server = TestServer::parked();
+/// CRLF.CRLF) under `mode`, then checks the reply, the session and the queue.
+fn smuggling_is_defeated(ending: &str, mode: &str) {
+    let server = TestServer::builder()
+        .park_delivery()
+        .set("limits.bare_newline", mode)
+        .start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
     d.expect("MAIL FROM:<legit@example.org>", 250);
@@ -19,11 +24,20 @@ fn smuggling_is_rejected(ending: &str) {
     d.expect("DATA", 354);
     d.send(format!("Subject: legit\r\n\r\nhello{ending}{SMUGGLED}").as_bytes());
     let r = d.read_reply();
-    assert_eq!(
-        (r.code, r.enhanced()),
-        (550, Some("5.6.0")),
-        "ending {ending:?} was taken as end of data: {r:?}"
-    );
+    let legit = match mode {
+        "reject" => {
+            assert_eq!(
+                (r.code, r.enhanced()),
+                (550, Some("5.6.0")),
+                "ending {ending:?} was taken as end of data: {r:?}"
+            );
+            None
+        }
+        _ => {
+            assert_eq!(r.code, 250, "ending {ending:?}: {r:?}");
+            Some(support::queued_id(&r.text()).expect("queue id in the 250"))
+        }
+    };
 
     // The smuggled commands were data: the next reply answers our next command.
     let id = d.send_mail(
@@ -35,34 +49,65 @@ fn smuggling_is_rejected(ending: &str) {
     assert_eq!(d.read_until_close(), vec![], "extra replies after QUIT");
 
     let q = server.queue_json();
-    assert_eq!(q.len(), 1, "only the clean message may be queued: {q:#?}");
-    assert_eq!(q[0].id, id);
-    assert_eq!(q[0].sender(), "after@example.org");
+    let senders: Vec<&str> = q.iter().map(|m| m.sender()).collect();
+    assert!(!senders.contains(&"smuggler@evil.test"), "smuggled message queued: {q:#?}");
+    assert_eq!(support::queue::find(&q, &id).sender(), "after@example.org");
+    match legit {
+        None => assert_eq!(q.len(), 1, "only the clean message may be queued: {q:#?}"),
+        Some(legit) => {
+            assert_eq!(q.len(), 2, "{q:#?}");
+            let m = support::queue::find(&q, &legit);
+            assert_eq!((m.sender(), m.rcpt_addresses()), ("legit@example.org", vec!["rcpt@example.com"]));
+            let raw = server.cli(&["queue", "show", "--raw", &legit], b"");
+            let body = String::from_utf8_lossy(&raw.stdout).into_owned();
+            assert!(body.contains("MAIL FROM:<smuggler@evil.test>\r\n"), "{body:?}");
+            assert!(
+                !body.replace("\r\n", "").contains(['\r', '\n']),
+                "stored message holds a bare CR or LF: {body:?}"
+            );
+        }
+    }
+}
+
+/// Each smuggling ending, in both modes.
+fn both_modes(ending: &str) {
+    smuggling_is_defeated(ending, "reject");
+    smuggling_is_defeated(ending, "normalize");
 }
 
 #[test]
 fn lf_dot_lf() {
-    smuggling_is_rejected("\n.\n");
+    both_modes("\n.\n");
 }
 
 #[test]
 fn cr_dot_cr() {
-    smuggling_is_rejected("\r.\r");
+    both_modes("\r.\r");
 }
 
 #[test]
 fn lf_dot_crlf() {
-    smuggling_is_rejected("\n.\r\n");
+    both_modes("\n.\r\n");
 }
 
 #[test]
 fn crlf_dot_lf() {
-    smuggling_is_rejected("\r\n.\n");
+    both_modes("\r\n.\n");
+}
+
+#[test]
+fn cr_dot_crlf() {
+    both_modes("\r.\r\n");
+}
+
+#[test]
+fn crlf_dot_cr() {
+    both_modes("\r\n.\r");
 }
 
 #[test]
 fn bare_lf_inside_a_line() {
-    smuggling_is_rejected("\r\nline one\nline two\r\n");
+    both_modes("\r\nline one\nline two\r\n");
 }
 
 /// A properly dot-stuffed "." line is content: exactly one message, from the real sender,

@@ -19,7 +19,7 @@ fn params<'a>(pf: &PostfixTls, tls: &'a OutboundTls, policy: TlsPolicy) -> Sessi
         tls_policy: policy,
         tls,
         implicit_tls: false,
-        auth: Some((USER, PASS)),
+        auth: Some((USER, postern::outbound::client::Secret::Password(PASS))),
         allow_plaintext_auth: false,
         timeouts: quick(),
     }

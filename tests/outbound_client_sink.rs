@@ -314,7 +314,7 @@ async fn auth_is_never_sent_in_plaintext_by_default() {
     let proxy = RecordingProxy::start(sink.addr).await;
     let mut c = session(proxy.addr).await;
     assert_eq!(c.extensions().auth, ["PLAIN", "LOGIN"]);
-    let err = c.auth("user", "secret").await.unwrap_err();
+    let err = c.auth("user", postern::outbound::client::Secret::Password("secret")).await.unwrap_err();
     assert!(
         matches!(err, ClientError::AuthUnavailable { .. }),
         "{err:?}"

@@ -8,6 +8,9 @@ pub fn config(loaded: &Loaded, print: bool) -> i32 {
     for name in &loaded.env_applied {
         eprintln!("applied environment variable {name}");
     }
+    for why in &loaded.env_ignored {
+        eprintln!("warning: environment variable has no effect: {why}");
+    }
     if let Err(e) = postern::inbound::tls::check_files(&loaded.config) {
         eprintln!("postern: {e}");
         return exit::CONFIG;

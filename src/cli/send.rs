@@ -63,11 +63,11 @@ fn refuse_mode(mode: Option<&str>) -> Option<i32> {
     Some(fail(exit::USAGE, why))
 }
 
-/// -f SENDER, or the login name at server.hostname; "" or "<>" means the null sender.
+/// -f SENDER, or the login name at server.origin (Postfix myorigin); "" or "<>" means the null sender.
 fn envelope_sender(cfg: &Config, from: Option<&str>) -> Result<String, String> {
     let raw = match from {
         Some(f) => f.trim().trim_start_matches('<').trim_end_matches('>').to_string(),
-        None => format!("{}@{}", login_name(), cfg.server.hostname),
+        None => format!("{}@{}", login_name(), cfg.server.origin()),
     };
     if raw.is_empty() {
         return Ok(raw);

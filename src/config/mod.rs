@@ -28,6 +28,8 @@ pub struct Loaded {
     pub source: Option<PathBuf>,
     /// Environment variables that changed the configuration.
     pub env_applied: Vec<String>,
+    /// Environment variables without effect, each with the reason (warned at start).
+    pub env_ignored: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,19 +62,22 @@ pub fn load_with_env(
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(vec![e.to_string()]))?;
     let defaults = toml::Table::try_from(Config::default()).expect("default config serializes");
     let vars: std::collections::BTreeMap<String, String> = vars.collect();
-    let mut env_applied = compat::apply(&mut table, &vars).map_err(fail)?;
+    let compat = compat::apply(&mut table, &vars).map_err(fail)?;
+    let mut env_applied = compat.applied;
     env_applied.extend(env::apply(&mut table, &defaults, vars.into_iter()).map_err(|e| fail(vec![e]))?);
     let mut config: Config = serde_path_to_error::deserialize(table)
         .map_err(|e| fail(vec![format!("{}: {}", e.path(), e.inner())]))?;
     if config.listeners.is_empty() {
         config.listeners = default_listeners();
     }
+    config.users.env_accounts =
+        compat.accounts.into_iter().map(|(name, password)| EnvAccount { name, password }).collect();
     normalize(&mut config);
     let errors = validate::validate(&config);
     if !errors.is_empty() {
         return Err(fail(errors));
     }
-    Ok(Loaded { config, source: path.map(Path::to_path_buf), env_applied })
+    Ok(Loaded { config, source: path.map(Path::to_path_buf), env_applied, env_ignored: compat.ignored })
 }
 
 fn normalize(c: &mut Config) {
@@ -87,8 +92,15 @@ impl Config {
     /// The effective configuration as TOML, secrets masked (`check config --print`).
     pub fn to_toml_masked(&self) -> String {
         let mut c = self.clone();
-        if !c.delivery.smarthost_password.is_empty() {
-            c.delivery.smarthost_password = "********".into();
+        for secret in [
+            &mut c.delivery.smarthost_password,
+            &mut c.delivery.xoauth2_client_secret,
+            &mut c.delivery.xoauth2_refresh_token,
+            &mut c.delivery.xoauth2_access_token,
+        ] {
+            if !secret.is_empty() {
+                *secret = "********".into();
+            }
         }
         for t in c.http.tokens.iter_mut().chain(c.http.admin_tokens.iter_mut()) {
             *t = "********".into();

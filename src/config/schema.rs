@@ -44,11 +44,27 @@ pub struct Server {
     /// Public addresses mail leaves from, checked by `postern check dns` (PTR, SPF);
     /// empty: the A/AAAA records of `hostname`.
     pub public_ips: Vec<std::net::IpAddr>,
+    /// Domain `postern send` appends to a bare login name (Postfix: myorigin); empty:
+    /// `hostname`.
+    pub origin: String,
+}
+
+impl Server {
+    /// The domain of locally submitted mail from an unqualified sender.
+    pub fn origin(&self) -> &str {
+        if self.origin.is_empty() { &self.hostname } else { &self.origin }
+    }
 }
 
 impl Default for Server {
     fn default() -> Self {
-        Server { hostname: system_hostname(), data_dir: "data".into(), received_auth: false, public_ips: Vec::new() }
+        Server {
+            hostname: system_hostname(),
+            data_dir: "data".into(),
+            received_auth: false,
+            public_ips: Vec::new(),
+            origin: String::new(),
+        }
     }
 }
 
@@ -108,6 +124,22 @@ pub struct Tls {
     /// PEM certificate chain; with `key` unset too, a self-signed pair is generated.
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// TLS on the `smtp` listener (Postfix main.cf smtpd_tls_security_level; submission
+    /// always needs TLS before AUTH).
+    pub inbound: InboundTls,
+}
+
+/// What the `smtp` listener asks of clients before MAIL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboundTls {
+    /// STARTTLS is not offered.
+    None,
+    /// STARTTLS offered, plaintext allowed (the default, as on any public MX).
+    #[default]
+    May,
+    /// MAIL before STARTTLS gets 530 5.7.0 (internal relays only: RFC 3207 §4).
+    Encrypt,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -138,6 +170,9 @@ pub struct Limits {
     pub message_rate: super::Rate,
     /// Messages per authenticated user, whatever port or client; 450 4.7.1.
     pub sender_rate: super::Rate,
+    /// A CR or LF outside CRLF in message content: `normalize` stores it as CRLF (Postfix
+    /// 3.9 default), `reject` refuses the message with 550 5.6.0.
+    pub bare_newline: crate::smtp::data::BareNewline,
 }
 
 impl Default for Limits {
@@ -156,6 +191,7 @@ impl Default for Limits {
             connection_rate: super::Rate::default(),
             message_rate: super::Rate::default(),
             sender_rate: super::Rate::default(),
+            bare_newline: crate::smtp::data::BareNewline::default(),
         }
     }
 }
@@ -186,11 +222,31 @@ impl Default for Relay {
 pub struct Users {
     /// TOML file of `[[user]] name = "...", password_hash = "$argon2id$..."`.
     pub file: PathBuf,
+    /// Also read `address|{SCHEME}hash` or `address|password` lines from this file
+    /// (docker-mailserver's postfix-accounts.cf), at start and on SIGHUP or change.
+    pub accounts_file: Option<PathBuf>,
+    /// Accounts from the environment (ENABLE_SASL with SMTP_USERNAME/SMTP_PASSWORD):
+    /// held in memory only, hashed with argon2id when loaded, never written or printed.
+    #[serde(skip)]
+    pub env_accounts: Vec<EnvAccount>,
+}
+
+/// A login from the environment; the password never shows in Debug output.
+#[derive(Clone)]
+pub struct EnvAccount {
+    pub name: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for EnvAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EnvAccount({:?}, ********)", self.name)
+    }
 }
 
 impl Default for Users {
     fn default() -> Self {
-        Users { file: "config/users.toml".into() }
+        Users { file: "config/users.toml".into(), accounts_file: None, env_accounts: Vec::new() }
     }
 }
 
@@ -206,6 +262,15 @@ pub struct Delivery {
     pub smarthost_username: String,
     pub smarthost_password: String,
     pub smarthost_password_file: Option<PathBuf>,
+    /// AUTH XOAUTH2 to the smarthosts instead of a password, when set (boky/postfix's
+    /// XOAUTH2_*): `smarthost_username` with an access token from `xoauth2_token_endpoint`,
+    /// refreshed with the refresh token before it expires (tokens kept in data_dir).
+    pub xoauth2_client_id: String,
+    pub xoauth2_client_secret: String,
+    pub xoauth2_token_endpoint: String,
+    /// Initial tokens; the current ones live in `data_dir/xoauth2.json` once refreshed.
+    pub xoauth2_refresh_token: String,
+    pub xoauth2_access_token: String,
     /// First retry delay; doubles per attempt up to `retry_max`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
@@ -239,6 +304,11 @@ impl Default for Delivery {
             smarthost_username: String::new(),
             smarthost_password: String::new(),
             smarthost_password_file: None,
+            xoauth2_client_id: String::new(),
+            xoauth2_client_secret: String::new(),
+            xoauth2_token_endpoint: "https://accounts.google.com/o/oauth2/token".into(),
+            xoauth2_refresh_token: String::new(),
+            xoauth2_access_token: String::new(),
             retry_initial: Duration::from_secs(60),
             retry_max: Duration::from_secs(3600),
             lifetime: Duration::from_secs(5 * 86400),

@@ -7,6 +7,7 @@
 //! Read by `inbound` (RCPT checks, alias expansion) and `transport` (Maildir location, quota).
 pub mod aliases;
 pub mod mailboxes;
+pub mod password;
 mod resolve;
 pub mod srs;
 pub mod users;

@@ -1,8 +1,9 @@
-//! SMTP AUTH accounts in a TOML file: `[[user]] name = "...", password_hash = "$argon2id$..."`.
+//! SMTP AUTH accounts in a TOML file: `[[user]] name = "...", password_hash = "$argon2id$..."`,
+//! plus, for the daemon, the accounts of `users.accounts_file` (docker-mailserver's
+//! `address|{SCHEME}hash` lines) and of the environment (ENABLE_SASL).
 //!
-//! Only the CLI writes the file (atomically, mode 0600); the daemon reads it.
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::Argon2;
+//! Only the CLI writes the TOML file (atomically, mode 0600); the daemon reads it.
+use super::password;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -40,17 +41,17 @@ struct UserEntry {
 /// The accounts, by name.
 #[derive(Debug, Default, Clone)]
 pub struct Users {
+    /// The TOML file's accounts (the only ones `save` writes back).
     by_name: BTreeMap<String, String>,
+    /// Accounts from the accounts file; they win over the TOML file.
+    extra: BTreeMap<String, String>,
+    /// Accounts from the environment, hashed once at start; they win over both files.
+    env: BTreeMap<String, String>,
 }
 
 /// Verifying against this when the user is unknown keeps response time from telling
 /// which user names exist.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash("not a real password"));
-
-fn hash(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string()
-}
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| password::hash("not a real password"));
 
 impl Users {
     /// Reads the file; a missing file means no accounts.
@@ -64,31 +65,48 @@ impl Users {
             .map_err(|e| UserError::Parse { path: path.display().to_string(), msg: e.to_string() })?;
         let mut by_name = BTreeMap::new();
         for u in file.user {
-            PasswordHash::new(&u.password_hash).map_err(|e| UserError::Parse {
+            password::parse(&u.password_hash).map_err(|e| UserError::Parse {
                 path: path.display().to_string(),
                 msg: format!("user {:?}: invalid password_hash: {e}", u.name),
             })?;
             by_name.insert(u.name, u.password_hash);
         }
-        Ok(Users { by_name })
+        Ok(Users { by_name, ..Users::default() })
+    }
+
+    /// What the daemon serves: the TOML file, the accounts file, then the environment's
+    /// accounts (hashed with argon2id on the first load, reused from `previous` after).
+    pub fn load_all(cfg: &crate::config::Users, previous: Option<&Users>) -> Result<Users, UserError> {
+        let mut users = Users::load(&cfg.file)?;
+        if let Some(path) = &cfg.accounts_file {
+            users.extra = read_accounts_file(path)?;
+        }
+        users.env = match previous {
+            Some(p) if p.env.len() == cfg.env_accounts.len() => p.env.clone(),
+            _ => cfg.env_accounts.iter().map(|a| (a.name.clone(), password::hash(&a.password))).collect(),
+        };
+        Ok(users)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
+        self.by_name.is_empty() && self.extra.is_empty() && self.env.is_empty()
     }
 
+    /// Every account name, once.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.by_name.keys().map(String::as_str)
+        let all: std::collections::BTreeSet<&str> =
+            self.by_name.keys().chain(self.extra.keys()).chain(self.env.keys()).map(String::as_str).collect();
+        all.into_iter()
     }
 
     /// Checks a password (CPU-heavy: call from a blocking thread).
     pub fn verify(&self, name: &str, password: &str) -> bool {
-        let (stored, exists) = match self.by_name.get(name) {
+        let found = self.env.get(name).or_else(|| self.extra.get(name)).or_else(|| self.by_name.get(name));
+        let (stored, exists) = match found {
             Some(h) => (h.as_str(), true),
             None => (DUMMY_HASH.as_str(), false),
         };
-        let Ok(parsed) = PasswordHash::new(stored) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && exists
+        password::verify(stored, password) && exists
     }
 
     /// Adds or replaces a user and writes the file.
@@ -102,7 +120,7 @@ impl Users {
         if password.is_empty() {
             return Err(UserError::EmptyPassword);
         }
-        self.by_name.insert(name.into(), hash(password));
+        self.by_name.insert(name.into(), password::hash(password));
         self.save(path)
     }
 
@@ -125,8 +143,37 @@ impl Users {
     }
 }
 
+/// `address|{SCHEME}hash` or `address|password` per line (docker-mailserver's
+/// postfix-accounts.cf; fields after a second `|` are ignored); `#` comments and blank
+/// lines skipped. A bare password is kept as `{PLAIN}` and compared in constant time.
+fn read_accounts_file(path: &Path) -> Result<BTreeMap<String, String>, UserError> {
+    let text = std::fs::read_to_string(path).map_err(|source| UserError::Read { path: path.display().to_string(), source })?;
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let bad = |msg: String| UserError::Parse { path: path.display().to_string(), msg: format!("line {}: {msg}", n + 1) };
+        let mut fields = line.split('|');
+        let name = fields.next().unwrap_or("").trim();
+        let secret = fields.next().ok_or_else(|| bad("expected address|password".into()))?;
+        if name.is_empty() || secret.is_empty() {
+            return Err(bad("expected address|password".into()));
+        }
+        let stored = if secret.starts_with('{') || secret.starts_with('$') {
+            password::parse(secret).map_err(|e| bad(format!("{name}: {e}")))?;
+            secret.to_string()
+        } else {
+            format!("{{PLAIN}}{secret}")
+        };
+        out.insert(name.to_string(), stored);
+    }
+    Ok(out)
+}
+
 /// Writes via a temp file + fsync + rename, readable by the owner only.
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -161,6 +208,29 @@ mod tests {
         u3.delete(&path, "alice").unwrap();
         assert!(Users::load(&path).unwrap().is_empty());
         assert!(matches!(u3.delete(&path, "alice"), Err(UserError::NoSuchUser(_))));
+    }
+
+    #[test]
+    fn accounts_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postfix-accounts.cf");
+        let sha512 = "$6$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/";
+        std::fs::write(&file, format!("# accounts\nuser1@example.com|{{SHA512-CRYPT}}{sha512}\nuser2@example.com|plain pw\n\n")).unwrap();
+        let cfg = crate::config::Users {
+            file: dir.path().join("users.toml"),
+            accounts_file: Some(file.clone()),
+            env_accounts: vec![crate::config::EnvAccount { name: "app".into(), password: "s3".into() }],
+        };
+        let u = Users::load_all(&cfg, None).unwrap();
+        assert!(u.verify("user1@example.com", "pw") && !u.verify("user1@example.com", "x"));
+        assert!(u.verify("user2@example.com", "plain pw"));
+        assert!(u.verify("app", "s3") && !u.verify("app", "s4"));
+        assert_eq!(u.names().count(), 3);
+        let again = Users::load_all(&cfg, Some(&u)).unwrap();
+        assert_eq!(again.env, u.env, "environment hashes are reused on reload");
+        std::fs::write(&file, "user3|{MD4}x\n").unwrap();
+        let e = Users::load_all(&cfg, None).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("MD4"), "{e}");
     }
 
     #[test]

@@ -3,20 +3,48 @@ use super::error::ApiError;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use http_body_util::BodyExt;
+use std::time::Duration;
 
-/// Collects `body`, refusing (413) as soon as it exceeds `limit` bytes — before reading
-/// it at all when Content-Length already says so.
-pub async fn read(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
+/// Most of a refused body read and thrown away, and how long that may take (nginx's
+/// lingering close): the client that is still sending then reads our 413 instead of
+/// failing with a broken pipe.
+const DRAIN_BYTES: usize = 64 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Collects `body`, refusing (413) as soon as it exceeds `limit` bytes — without keeping
+/// any of it when Content-Length already says so. The rest of a refused body is drained.
+pub async fn read(headers: &HeaderMap, mut body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
+        drain(body).await;
         return Err(ApiError::TooLarge(limit));
     }
-    let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes().to_vec()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::TooLarge(limit)),
-        Err(e) => Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+    let mut out = Vec::with_capacity(declared.map_or(0, |n| usize::try_from(n).unwrap_or(0)));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if (out.len() + data.len()) as u64 > limit {
+            drain(body).await;
+            return Err(ApiError::TooLarge(limit));
+        }
+        out.extend_from_slice(&data);
     }
+    Ok(out)
+}
+
+/// Reads and drops what the client still sends, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain(mut body: Body) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let n = frame.data_ref().map_or(0, |d| d.len());
+            left = left.saturating_sub(n);
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Requires a JSON content type (a form post by mistake gets a clear 415).

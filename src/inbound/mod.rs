@@ -23,8 +23,8 @@ use std::sync::{Arc, RwLock};
 pub struct Context {
     pub config: Arc<Config>,
     pub queue: Queue,
-    /// Accounts and the users file's mtime when they were read.
-    users: RwLock<(Arc<Users>, Option<std::time::SystemTime>)>,
+    /// Accounts and the users files' mtimes when they were read.
+    users: RwLock<(Arc<Users>, FileStamps)>,
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
     pub connections: Arc<limits::ConnLimiter>,
     pub auth_failures: limits::AuthFailures,
@@ -41,6 +41,13 @@ fn mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// mtimes of `users.file` and `users.accounts_file`: a change to either reloads.
+type FileStamps = [Option<std::time::SystemTime>; 2];
+
+fn users_stamps(cfg: &Config) -> FileStamps {
+    [mtime(&cfg.users.file), cfg.users.accounts_file.as_deref().and_then(mtime)]
+}
+
 impl Context {
     #[allow(clippy::too_many_arguments)] // one value per shared part, built by the daemon
     pub fn new(
@@ -53,7 +60,7 @@ impl Context {
         directory: Arc<crate::directory::Directory>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<Context> {
-        let users_mtime = mtime(&config.users.file);
+        let users_mtime = users_stamps(&config);
         let rates = limits::Rates::new(&config.limits);
         let connections = limits::ConnLimiter::new(config.limits.connections, config.limits.connections_per_ip);
         Arc::new(Context {
@@ -75,7 +82,7 @@ impl Context {
     pub fn reload_users(&self) {
         // No real file has this mtime, so the next lookup re-reads (keeping the old
         // accounts if the file is unreadable).
-        self.users.write().unwrap().1 = Some(std::time::UNIX_EPOCH);
+        self.users.write().unwrap().1 = [Some(std::time::UNIX_EPOCH); 2];
         let _ = self.users();
     }
 
@@ -83,14 +90,14 @@ impl Context {
     /// enough that a stat per attempt costs nothing).
     pub fn users(&self) -> Arc<Users> {
         let path = &self.config.users.file;
-        let now = mtime(path);
+        let now = users_stamps(&self.config);
         let (users, seen) = self.users.read().unwrap().clone();
         if now == seen {
             return users;
         }
-        match Users::load(path) {
+        match Users::load_all(&self.config.users, Some(&users)) {
             Ok(fresh) => {
-                tracing::info!(file = %path.display(), "users file changed, reloaded");
+                tracing::info!(file = %path.display(), "users files changed, reloaded");
                 let fresh = Arc::new(fresh);
                 *self.users.write().unwrap() = (fresh.clone(), now);
                 fresh

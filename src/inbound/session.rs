@@ -56,6 +56,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// STARTTLS is offered on plaintext listeners, except `smtp` with `tls.inbound = "none"`.
+    pub fn starttls_offered(&self) -> bool {
+        self.kind != ListenerKind::Smtp || self.ctx.config.tls.inbound != crate::config::InboundTls::None
+    }
+
     pub fn new(ctx: Arc<Context>, kind: ListenerKind, peer: SocketAddr) -> Session {
         let trusted = super::policy::is_trusted(&ctx.config, peer.ip());
         Session { ctx, kind, peer, helo: None, esmtp: false, tls: None, auth_user: None, trusted, tx: None, errors: 0 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
-pub use ehlo::Extensions;
+pub use ehlo::{Extensions, Secret};
 pub use error::{ClientError, Peer, reply_status};
 pub use send::{OutboundMessage, OutboundRcpt, OutcomeKind, RcptOutcome};
 pub use session::{SessionParams, open_session};

@@ -1,22 +1,33 @@
-//! DATA reader (dot-unstuffing, strict CRLF.CRLF end) and the line checks shared with BDAT.
+//! DATA reader (dot-unstuffing, strict CRLF.CRLF end) and the checks shared with BDAT.
 //!
 //! Owns: turning the bytes after `354` into message content, the SMTP smuggling defence
-//! (only `<CRLF>.<CRLF>` ends DATA; bare CR/LF are errors, never line ends), the 1000-octet
-//! line and message size checks, and dot-stuffing for the outbound client.
+//! (only `<CRLF>.<CRLF>` ends DATA; a bare CR/LF is never part of an end of data), the
+//! bare-newline policy (normalize to CRLF like Postfix 3.9, or reject), the message size
+//! check, and dot-stuffing for the outbound client. Text lines may be of any length
+//! (Postfix, Exim and Stalwart accept them too); only command lines are bounded.
 //! Must not touch: I/O. The reader is fed byte slices and reports how many it consumed;
 //! results never depend on how the input was split.
 use memchr::memchr2;
 
-use super::MAX_TEXT_LINE;
 use super::reply::Reply;
+
+/// What to do with a CR or LF that is not part of a CRLF pair in message content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BareNewline {
+    /// Take it as a line end and store CRLF (Postfix 3.9 `smtpd_forbid_bare_newline =
+    /// normalize`). It still never ends DATA, and a dot after it is content, not stuffing.
+    #[default]
+    Normalize,
+    /// Refuse the message with 550 5.6.0 (RFC 5321 §2.3.8).
+    Reject,
+}
 
 /// Why a message body is refused (checked after the whole body was read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DataError {
     #[error("message contains a bare CR or LF")]
     BareNewline,
-    #[error("message line longer than {MAX_TEXT_LINE} octets")]
-    LineTooLong,
     #[error("message exceeds the size limit")]
     TooBig,
 }
@@ -25,7 +36,6 @@ impl DataError {
     pub fn reply(&self) -> Reply {
         match self {
             DataError::BareNewline => Reply::bare_newline(),
-            DataError::LineTooLong => Reply::text_line_too_long(),
             DataError::TooBig => Reply::message_too_big(),
         }
     }
@@ -41,48 +51,39 @@ pub struct Feed {
 }
 
 /// Sticky verdicts shared by the DATA reader and the BDAT checker.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Checks {
     max_size: usize,
     size: usize,
-    /// Octets of the current line so far, without CRLF and without a stuffed dot.
-    line_len: usize,
+    policy: BareNewline,
+    /// A bare CR or LF was seen.
     bare: bool,
-    long: bool,
 }
 
 impl Checks {
-    fn new(max_size: usize) -> Checks {
+    fn new(max_size: usize, policy: BareNewline) -> Checks {
         Checks {
             max_size,
-            ..Checks::default()
+            size: 0,
+            policy,
+            bare: false,
         }
     }
 
-    /// Counts `n` octets of line text.
-    fn text(&mut self, n: usize) {
-        self.line_len += n;
-        // A complete line is line_len + CRLF octets.
-        self.long |= self.line_len > MAX_TEXT_LINE - 2;
-    }
-
-    /// A CR or LF that is not part of a CRLF pair: an error, and ordinary text for length.
+    /// A CR or LF that is not part of a CRLF pair.
     fn bare(&mut self) {
         self.bare = true;
-        self.text(1);
     }
 
-    fn end_line(&mut self) {
-        self.line_len = 0;
+    fn normalizes(&self) -> bool {
+        self.policy == BareNewline::Normalize
     }
 
     fn result(&self) -> Result<(), DataError> {
         if self.size > self.max_size {
             Err(DataError::TooBig)
-        } else if self.bare {
+        } else if self.bare && self.policy == BareNewline::Reject {
             Err(DataError::BareNewline)
-        } else if self.long {
-            Err(DataError::LineTooLong)
         } else {
             Ok(())
         }
@@ -123,9 +124,9 @@ pub struct DataReader {
 
 impl DataReader {
     /// `max_size`: content octets kept; beyond it the message is read but not stored.
-    pub fn new(max_size: usize) -> DataReader {
+    pub fn new(max_size: usize, policy: BareNewline) -> DataReader {
         DataReader {
-            checks: Checks::new(max_size),
+            checks: Checks::new(max_size, policy),
             state: State::LineStart,
             held_cr: false,
             done: false,
@@ -144,15 +145,14 @@ impl DataReader {
         let (mut i, mut run) = (0, 0);
         while i < input.len() {
             match self.state {
-                State::Text => i = self.scan_text(input, i),
+                State::Text => i = self.scan_text(input, i, &mut run, out),
                 State::Cr if input[i] == b'\n' => {
-                    self.checks.end_line();
                     self.state = State::LineStart;
                     i += 1;
                 }
                 State::Cr => {
-                    // Bare CR; the current byte is re-examined as text.
-                    self.checks.bare();
+                    // Bare CR (already in the run); the current byte is re-examined as text.
+                    self.bare_cr(input, i, &mut run, out);
                     self.state = State::Text;
                 }
                 State::LineStart if input[i] == b'.' => {
@@ -171,7 +171,6 @@ impl DataReader {
                 State::DotCr if input[i] == b'\n' => {
                     // `run..i` holds at most the terminator's CR: not content.
                     self.done = true;
-                    self.checks.end_line();
                     return Feed {
                         consumed: i + 1,
                         done: true,
@@ -182,7 +181,7 @@ impl DataReader {
                     if std::mem::take(&mut self.held_cr) {
                         self.checks.emit(out, b"\r");
                     }
-                    self.checks.bare();
+                    self.bare_cr(input, i, &mut run, out);
                     self.state = State::Text;
                 }
             }
@@ -200,19 +199,35 @@ impl DataReader {
         }
     }
 
+    /// A bare CR was emitted just before `input[i]`: normalizing completes it to CRLF.
+    fn bare_cr(&mut self, input: &[u8], i: usize, run: &mut usize, out: &mut Vec<u8>) {
+        self.checks.bare();
+        if self.checks.normalizes() {
+            self.checks.emit(out, &input[*run..i]);
+            self.checks.emit(out, b"\n");
+            *run = i;
+        }
+    }
+
     /// Skips line text from `i` up to and including the next CR or LF; returns the index after.
-    fn scan_text(&mut self, input: &[u8], i: usize) -> usize {
+    /// A bare LF stays inside the line (state `Text`): a dot after it is content, so a
+    /// `\n.\n` or `\n.\r\n` can never end DATA, whatever the policy.
+    fn scan_text(&mut self, input: &[u8], i: usize, run: &mut usize, out: &mut Vec<u8>) -> usize {
         let Some(k) = memchr2(b'\r', b'\n', &input[i..]) else {
-            self.checks.text(input.len() - i);
             return input.len();
         };
-        self.checks.text(k);
-        if input[i + k] == b'\r' {
+        let j = i + k;
+        if input[j] == b'\r' {
             self.state = State::Cr;
         } else {
             self.checks.bare();
+            if self.checks.normalizes() {
+                self.checks.emit(out, &input[*run..j]);
+                self.checks.emit(out, b"\r\n");
+                *run = j + 1;
+            }
         }
-        i + k + 1
+        j + 1
     }
 
     /// True once the terminator was read.
@@ -231,8 +246,10 @@ impl DataReader {
     }
 }
 
-/// The DATA checks (bare CR/LF, line length, size) for BDAT chunks, which are not
-/// dot-stuffed. Chunk boundaries may fall anywhere, even inside CRLF.
+/// The DATA checks (bare CR/LF, size) for BDAT chunks, which are not dot-stuffed.
+/// Chunk boundaries may fall anywhere, even inside CRLF. Under
+/// [`BareNewline::Normalize`] the caller passes the whole message through [`to_crlf`]
+/// when [`LineChecker::saw_bare`] says so.
 #[derive(Debug, Clone)]
 pub struct LineChecker {
     checks: Checks,
@@ -241,9 +258,9 @@ pub struct LineChecker {
 }
 
 impl LineChecker {
-    pub fn new(max_size: usize) -> LineChecker {
+    pub fn new(max_size: usize, policy: BareNewline) -> LineChecker {
         LineChecker {
-            checks: Checks::new(max_size),
+            checks: Checks::new(max_size, policy),
             cr: false,
         }
     }
@@ -258,7 +275,6 @@ impl LineChecker {
         let mut i = 0;
         if std::mem::take(&mut self.cr) {
             if chunk[0] == b'\n' {
-                c.end_line();
                 i = 1;
             } else {
                 c.bare();
@@ -266,14 +282,11 @@ impl LineChecker {
         }
         while i < chunk.len() {
             let Some(k) = memchr2(b'\r', b'\n', &chunk[i..]) else {
-                c.text(chunk.len() - i);
                 return;
             };
-            c.text(k);
             let j = i + k;
             match (chunk[j], chunk.get(j + 1)) {
                 (b'\r', Some(b'\n')) => {
-                    c.end_line();
                     i = j + 2;
                 }
                 (b'\r', None) => {
@@ -291,6 +304,11 @@ impl LineChecker {
     /// Message octets seen so far.
     pub fn size(&self) -> usize {
         self.checks.size
+    }
+
+    /// A bare CR or LF was seen (a trailing lone CR counts): the content needs [`to_crlf`].
+    pub fn saw_bare(&self) -> bool {
+        self.checks.bare || self.cr
     }
 
     /// The verdict once the last chunk was checked; a trailing lone CR counts as bare.
@@ -363,8 +381,9 @@ mod tests {
         input: &[u8],
         cuts: &[usize],
         max: usize,
+        policy: BareNewline,
     ) -> (Vec<u8>, usize, bool, Result<(), DataError>) {
-        let mut r = DataReader::new(max);
+        let mut r = DataReader::new(max, policy);
         let (mut out, mut pos) = (Vec::new(), 0);
         let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
         bounds.sort_unstable();
@@ -383,28 +402,33 @@ mod tests {
         (out, pos, false, r.finish())
     }
 
-    /// Obviously-correct reference: find CRLF.CRLF, split lines, unstuff, check.
-    fn model(input: &[u8], max: usize) -> Option<(Vec<u8>, usize, Result<(), DataError>)> {
+    /// Obviously-correct reference: find CRLF.CRLF, split lines at CRLF, unstuff, then
+    /// (normalize) turn each lone CR or LF into CRLF.
+    fn model(
+        input: &[u8],
+        max: usize,
+        policy: BareNewline,
+    ) -> Option<(Vec<u8>, usize, Result<(), DataError>)> {
         let framed = [b"\r\n", input].concat();
         let pos = framed.windows(5).position(|w| w == b"\r\n.\r\n")?;
         let body = &input[..pos];
-        let (mut content, mut bare, mut long) = (Vec::new(), false, false);
+        let (mut content, mut bare) = (Vec::new(), false);
         let mut rest = body;
         while !rest.is_empty() {
             let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
             let line = rest[..end].strip_prefix(b".").unwrap_or(&rest[..end]);
             bare |= line.iter().any(|&b| b == b'\r' || b == b'\n');
-            long |= line.len() + 2 > MAX_TEXT_LINE;
-            content.extend_from_slice(line);
+            match policy {
+                BareNewline::Normalize => content.extend_from_slice(&to_crlf(line)),
+                BareNewline::Reject => content.extend_from_slice(line),
+            }
             content.extend_from_slice(b"\r\n");
             rest = &rest[end + 2..];
         }
         let verdict = if content.len() > max {
             Err(DataError::TooBig)
-        } else if bare {
+        } else if bare && policy == BareNewline::Reject {
             Err(DataError::BareNewline)
-        } else if long {
-            Err(DataError::LineTooLong)
         } else {
             Ok(())
         };
@@ -413,7 +437,11 @@ mod tests {
     }
 
     fn whole(input: &[u8]) -> (Vec<u8>, usize, bool, Result<(), DataError>) {
-        read(input, &[], usize::MAX)
+        read(input, &[], usize::MAX, BareNewline::Reject)
+    }
+
+    fn normalized(input: &[u8]) -> (Vec<u8>, usize, bool, Result<(), DataError>) {
+        read(input, &[], usize::MAX, BareNewline::Normalize)
     }
 
     #[test]
@@ -449,15 +477,45 @@ mod tests {
     }
 
     #[test]
-    fn long_line_and_size() {
-        let ok_line = [vec![b'x'; 998], b"\r\n.\r\n".to_vec()].concat();
-        assert_eq!(whole(&ok_line).3, Ok(()));
-        let long = [vec![b'x'; 999], b"\r\n.\r\n".to_vec()].concat();
-        assert_eq!(whole(&long).3, Err(DataError::LineTooLong));
-        // A stuffed dot does not count towards the line length.
-        let stuffed = [b".".to_vec(), vec![b'.'; 998], b"\r\n.\r\n".to_vec()].concat();
-        assert_eq!(whole(&stuffed).3, Ok(()));
-        let (out, _, done, verdict) = read(b"0123456789\r\n.\r\n", &[3, 7], 5);
+    fn smuggling_variants_stay_content_when_normalized() {
+        for (fake, stored) in [
+            (&b"\n.\n"[..], &b"\r\n.\r\n"[..]),
+            (b"\r.\r", b"\r\n.\r\n"),
+            (b"\n.\r\n", b"\r\n.\r\n"),
+            (b"\r\n.\n", b"\r\n\r\n"),
+            (b"\r\n.\r", b"\r\n\r\n"),
+            (b"\r.\r\n", b"\r\n.\r\n"),
+        ] {
+            let input = [b"a", fake, b"MAIL FROM:<x@y>\r\n.\r\n"].concat();
+            let (out, used, done, verdict) = normalized(&input);
+            assert!(done && verdict.is_ok(), "{fake:?}");
+            assert_eq!(used, input.len(), "{fake:?}");
+            assert_eq!(out, [b"a", stored, b"MAIL FROM:<x@y>\r\n"].concat(), "{fake:?}");
+        }
+        assert!(!normalized(b"a\n.\n").2);
+    }
+
+    #[test]
+    fn bare_lf_message_is_stored_with_crlf() {
+        let (out, _, done, verdict) = normalized(b"Subject: x\n\nline 1\nline 2\r\n.\r\n");
+        assert_eq!((done, verdict), (true, Ok(())));
+        assert_eq!(out, b"Subject: x\r\n\r\nline 1\r\nline 2\r\n");
+        let (_, _, _, verdict) = whole(b"Subject: x\n\r\n.\r\n");
+        assert_eq!(verdict, Err(DataError::BareNewline));
+        assert_eq!(
+            DataError::BareNewline.reply().to_string(),
+            "550 5.6.0 Message contains bare CR or LF (see RFC 5321 section 2.3.8)"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_content_and_size_is_bounded() {
+        for n in [998, 999, 1500, 20_000] {
+            let body = [vec![b'x'; n], b"\r\n".to_vec()].concat();
+            let (out, _, done, verdict) = whole(&[&body[..], b".\r\n"].concat());
+            assert_eq!((out, done, verdict), (body, true, Ok(())), "{n}");
+        }
+        let (out, _, done, verdict) = read(b"0123456789\r\n.\r\n", &[3, 7], 5, BareNewline::Reject);
         assert_eq!(
             (out.as_slice(), done, verdict),
             (&b"01234"[..], true, Err(DataError::TooBig))
@@ -470,19 +528,22 @@ mod tests {
 
     #[test]
     fn line_checker() {
-        let mut c = LineChecker::new(100);
+        let mut c = LineChecker::new(100, BareNewline::Reject);
         c.check(b"a\r");
         c.check(b"\nb\r\n");
-        assert_eq!(c.finish(), Ok(()));
+        assert_eq!((c.finish(), c.saw_bare()), (Ok(()), false));
         c.check(b"x\r");
-        assert_eq!(c.finish(), Err(DataError::BareNewline));
-        let mut c = LineChecker::new(100);
+        assert_eq!((c.finish(), c.saw_bare()), (Err(DataError::BareNewline), true));
+        let mut c = LineChecker::new(100, BareNewline::Reject);
         c.check(b"a\nb\r\n");
         assert_eq!(c.finish(), Err(DataError::BareNewline));
-        let mut c = LineChecker::new(5000);
+        let mut c = LineChecker::new(100, BareNewline::Normalize);
+        c.check(b"a\nb\r\n");
+        assert_eq!((c.finish(), c.saw_bare()), (Ok(()), true));
+        let mut c = LineChecker::new(5000, BareNewline::Reject);
         c.check(&[b'y'; 1001]);
-        assert_eq!(c.finish(), Err(DataError::LineTooLong));
-        let mut c = LineChecker::new(3);
+        assert_eq!(c.finish(), Ok(()));
+        let mut c = LineChecker::new(3, BareNewline::Reject);
         c.check(b"abcd");
         assert_eq!((c.finish(), c.size()), (Err(DataError::TooBig), 4));
     }
@@ -517,9 +578,11 @@ mod tests {
             input in arb_input(),
             cuts in proptest::collection::vec(any::<usize>(), 0..8),
             max in prop_oneof![Just(usize::MAX), 0usize..64],
+            normalize in any::<bool>(),
         ) {
-            let (out, used, done, verdict) = read(&input, &cuts, max);
-            match model(&input, max) {
+            let policy = if normalize { BareNewline::Normalize } else { BareNewline::Reject };
+            let (out, used, done, verdict) = read(&input, &cuts, max, policy);
+            match model(&input, max, policy) {
                 Some(expected) => prop_assert_eq!((out, used, done, verdict), (expected.0, expected.1, true, expected.2)),
                 None => prop_assert_eq!((used, done), (input.len(), false)),
             }
@@ -530,14 +593,14 @@ mod tests {
             let body: Vec<u8> = lines.iter().flat_map(|l| [l.as_bytes(), b"\r\n"].concat()).collect();
             let mut wire = Vec::new();
             dot_stuff(&body, &mut wire);
-            prop_assert_eq!(read(&wire, &cuts, usize::MAX), (body, wire.len(), true, Ok(())));
+            prop_assert_eq!(read(&wire, &cuts, usize::MAX, BareNewline::Reject), (body, wire.len(), true, Ok(())));
         }
 
         #[test]
         fn line_checker_matches_reader(input in arb_input(), cuts in proptest::collection::vec(any::<usize>(), 0..6)) {
             // Without dots on line starts the checker and the reader agree on the verdict.
             let body: Vec<u8> = input.iter().map(|&b| if b == b'.' { b'x' } else { b }).collect();
-            let mut c = LineChecker::new(usize::MAX);
+            let mut c = LineChecker::new(usize::MAX, BareNewline::Reject);
             let mut pos = 0;
             let mut bounds: Vec<usize> = cuts.iter().map(|x| x % (body.len() + 1)).collect();
             bounds.sort_unstable();

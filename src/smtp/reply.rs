@@ -281,8 +281,9 @@ fixed_replies! {
     /// A command line ended by a bare LF or holding a bare CR.
     bare_newline_command => 500 [5, 5, 2] "Error: bare <CR> or <LF> in command";
     bare_newline => 550 [5, 6, 0] "Message contains bare CR or LF (see RFC 5321 section 2.3.8)";
-    text_line_too_long => 552 [5, 6, 0] "Message line too long (max 1000 octets)";
     need_mail => 503 [5, 5, 1] "Error: need MAIL command";
+    /// MAIL in plaintext where `tls.inbound = "encrypt"` (Postfix's text).
+    starttls_first => 530 [5, 7, 0] "Must issue a STARTTLS command first";
     need_rcpt => 503 [5, 5, 1] "Error: need RCPT command";
     need_ehlo => 503 [5, 5, 1] "Error: send HELO/EHLO first";
     /// MAIL while a transaction is open.
@@ -488,10 +489,6 @@ mod tests {
             (
                 Reply::message_too_big(),
                 "552 5.3.4 Message size exceeds fixed limit",
-            ),
-            (
-                Reply::text_line_too_long(),
-                "552 5.6.0 Message line too long (max 1000 octets)",
             ),
             (Reply::need_rcpt(), "503 5.5.1 Error: need RCPT command"),
             (

@@ -115,9 +115,24 @@ pub fn encode_login(s: &str) -> String {
     B64.encode(s)
 }
 
+/// XOAUTH2 initial response (Google's and Microsoft's SASL profile of OAuth 2.0 bearer
+/// tokens): `user={user}^Aauth=Bearer {token}^A^A`, base64.
+pub fn encode_xoauth2(user: &str, token: &str) -> String {
+    B64.encode(format!("user={user}\x01auth=Bearer {token}\x01\x01"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xoauth2_initial_response() {
+        // The example of Google's XOAUTH2 documentation.
+        assert_eq!(
+            encode_xoauth2("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"),
+            "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod maildir;
 pub mod smtp;
 pub mod webhook;
+pub mod xoauth2;
 
 use crate::queue::Envelope;
 use std::future::Future;

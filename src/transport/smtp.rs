@@ -2,7 +2,9 @@
 //! with failover), reusing idle connections for the next message to the same server.
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::{Config, smarthost};
-use crate::outbound::client::{ClientError, OutboundMessage, OutboundRcpt, RcptOutcome, SessionParams, SmtpClient, Timeouts, open_session};
+use crate::outbound::client::{
+    ClientError, OutboundMessage, OutboundRcpt, RcptOutcome, Secret, SessionParams, SmtpClient, Timeouts, open_session,
+};
 use crate::outbound::mta_sts::StsMode;
 use crate::outbound::mx::{DnsResolver, MxHost};
 use crate::outbound::sts_cache::StsCache;
@@ -41,13 +43,20 @@ struct Hop {
     smarthost: bool,
 }
 
+/// How we log in to the smarthosts.
+pub enum Credentials {
+    Password { user: String, password: String },
+    /// AUTH XOAUTH2 with tokens from the endpoint (refreshed before they expire).
+    OAuth2 { user: String, tokens: super::xoauth2::TokenSource },
+}
+
 pub struct SmtpTransport {
     cfg: Arc<Config>,
     resolver: Arc<DnsResolver>,
     tls: OutboundTls,
     policy: TlsPolicy,
     timeouts: Timeouts,
-    credentials: Option<(String, String)>,
+    credentials: Option<Credentials>,
     sts: Option<StsCache>,
     pool: Arc<Mutex<Pool>>,
 }
@@ -57,7 +66,7 @@ impl SmtpTransport {
         cfg: Arc<Config>,
         resolver: Arc<DnsResolver>,
         tls: OutboundTls,
-        credentials: Option<(String, String)>,
+        credentials: Option<Credentials>,
         sts: Option<StsCache>,
     ) -> SmtpTransport {
         let policy = match cfg.delivery.tls.as_str() {
@@ -133,6 +142,33 @@ impl SmtpTransport {
                 Err(_) => {} // the idle connection went stale: open a fresh one below
             }
         }
+        let mut client = match self.credentials.as_ref().filter(|_| hop.smarthost) {
+            Some(Credentials::OAuth2 { user, tokens }) => {
+                // A refused token (expired early, revoked) is refreshed and tried once more.
+                let mut tried_refresh = false;
+                loop {
+                    let token = tokens.token().await.map_err(|e| ClientError::AuthUnavailable {
+                        peer: crate::outbound::client::Peer { name: hop.name.clone(), addr },
+                        reason: e.to_string(),
+                    })?;
+                    match self.open(hop, addr, Some((user, Secret::Bearer(&token)))).await {
+                        Err(ClientError::AuthFailed { .. }) if !tried_refresh => {
+                            tokens.refused(&token).await;
+                            tried_refresh = true;
+                        }
+                        other => break other?,
+                    }
+                }
+            }
+            Some(Credentials::Password { user, password }) => self.open(hop, addr, Some((user, Secret::Password(password)))).await?,
+            None => self.open(hop, addr, None).await?,
+        };
+        let out = client.send(msg).await?;
+        self.put_back(key, Pooled { client, idle_since: Instant::now(), uses: 1 });
+        Ok(out)
+    }
+
+    async fn open(&self, hop: &Hop, addr: SocketAddr, auth: Option<(&str, Secret<'_>)>) -> Result<SmtpClient, ClientError> {
         let params = SessionParams {
             host: &hop.name,
             addr,
@@ -140,14 +176,11 @@ impl SmtpTransport {
             tls_policy: hop.tls,
             tls: &self.tls,
             implicit_tls: hop.implicit_tls,
-            auth: self.credentials.as_ref().filter(|_| hop.smarthost).map(|(u, p)| (u.as_str(), p.as_str())),
+            auth,
             allow_plaintext_auth: false,
             timeouts: self.timeouts,
         };
-        let mut client = open_session(&params).await?;
-        let out = client.send(msg).await?;
-        self.put_back(key, Pooled { client, idle_since: Instant::now(), uses: 1 });
-        Ok(out)
+        open_session(&params).await
     }
 
     fn take(&self, key: &PoolKey) -> Option<Pooled> {

@@ -6,7 +6,7 @@
 //! 2xx: delivered. A status listed in the route's `permanent_status`: bounced. Anything
 //! else, a timeout or a connection/TLS error: deferred, and the endpoint is marked failing
 //! so the scheduler backs off the whole destination. Redirects are not followed.
-mod http;
+pub(crate) mod http;
 
 use super::{BoxFuture, Job, JobResult, Transport, Verdict};
 use crate::config::Route;

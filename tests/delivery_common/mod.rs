@@ -184,6 +184,31 @@ pub fn message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A `[[dkim]]` entry signing for sender.test with `key`.
+pub fn dkim_entry(key: &postern::dkim::GeneratedKey, selector: &str) -> toml::Value {
+    let mut t = toml::Table::new();
+    t.insert("domain".into(), "sender.test".into());
+    t.insert("selector".into(), selector.into());
+    t.insert("key".into(), key.path.to_str().unwrap().into());
+    toml::Value::Table(t)
+}
+
+/// The dnsmasq line publishing `key`'s TXT record.
+pub fn dkim_txt(key: &postern::dkim::GeneratedKey) -> String {
+    format!("txt-record={},\"{}\"\n", key.record_name, key.txt)
+}
+
+/// dkimpy (tests/peers/dkim_verify.py, asking `dns`) on `msg`: (exit code, output).
+pub fn dkimpy_verify(msg: &[u8], dns: &Dnsmasq) -> (Option<i32>, String) {
+    let py = require_python(&["dkim", "dns.resolver", "nacl"]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), msg).unwrap();
+    let mut c = Command::new(py);
+    c.arg(peer_file("dkim_verify.py")).arg("verify").arg(file.path()).args(["--ns", &dns.spec()]);
+    let r = run(&mut c, b"");
+    (r.code(), r.all())
+}
+
 /// Log lines of the daemon containing every one of `needles`.
 pub fn log_lines(server: &TestServer, needles: &[&str]) -> Vec<String> {
     server.log_text().lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_string).collect()

@@ -4,7 +4,7 @@ use crate::inbound::accept;
 use crate::inbound::conn::{Conn, ConnError};
 use crate::inbound::session::{Session, Step};
 use crate::smtp::Reply;
-use crate::smtp::data::LineChecker;
+use crate::smtp::data::{LineChecker, to_crlf};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The message assembled from BDAT chunks so far.
@@ -30,7 +30,10 @@ pub async fn bdat<S: AsyncRead + AsyncWrite + Unpin>(
     let mut chunks = match (&refusal, s.tx.as_mut()) {
         (None, Some(tx)) => Some(tx.bdat.get_or_insert_with(|| Chunks {
             body: Vec::new(),
-            checker: LineChecker::new(usize::try_from(limit).unwrap_or(usize::MAX)),
+            checker: LineChecker::new(
+                usize::try_from(limit).unwrap_or(usize::MAX),
+                s.ctx.config.limits.bare_newline,
+            ),
             failed: None,
         })),
         _ => None,
@@ -70,5 +73,7 @@ pub async fn bdat<S: AsyncRead + AsyncWrite + Unpin>(
         tracing::info!(client = %s.peer.ip(), error = %e, "message rejected");
         return Ok(Step::Reply(e.reply()));
     }
-    Ok(Step::Reply(accept::from_session(s, tx, chunks.body).await))
+    // Only reached under `bare_newline = "normalize"` with a bare CR/LF: store CRLF only.
+    let body = if chunks.checker.saw_bare() { to_crlf(&chunks.body) } else { chunks.body };
+    Ok(Step::Reply(accept::from_session(s, tx, body).await))
 }

@@ -1,4 +1,5 @@
-//! DATA: read the message up to the one true end, CRLF.CRLF, then queue it.
+//! DATA: read the message up to the one true end, CRLF.CRLF, then queue it. Bare
+//! newlines are normalized or refused as `limits.bare_newline` says (see `smtp::data`).
 use crate::inbound::accept;
 use crate::inbound::conn::{Conn, ConnError};
 use crate::inbound::session::{Session, Step};
@@ -19,7 +20,7 @@ pub async fn data<S: AsyncRead + AsyncWrite + Unpin>(
     }
     conn.reply(&Reply::start_data());
     let limit = usize::try_from(s.ctx.config.limits.message_size).unwrap_or(usize::MAX);
-    let mut reader = DataReader::new(limit);
+    let mut reader = DataReader::new(limit, s.ctx.config.limits.bare_newline);
     let mut body = Vec::with_capacity(64 * 1024);
     loop {
         let fed = reader.feed(conn.buffered(), &mut body);

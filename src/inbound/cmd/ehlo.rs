@@ -25,7 +25,9 @@ pub fn extensions(s: &Session) -> Vec<String> {
         "DSN".into(),
     ];
     if s.tls.is_none() {
-        ext.push("STARTTLS".into());
+        if s.starttls_offered() {
+            ext.push("STARTTLS".into());
+        }
     } else {
         ext.push("AUTH PLAIN LOGIN".into());
     }

@@ -1,4 +1,5 @@
 //! MAIL FROM: open a transaction after the sequence, auth, size and sender checks.
+use crate::config::{InboundTls, ListenerKind};
 use crate::inbound::policy;
 use crate::inbound::session::{Session, Step, Transaction};
 use crate::smtp::command::Body;
@@ -21,6 +22,9 @@ fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(), Rep
     }
     if s.tx.is_some() {
         return Err(Reply::nested_mail());
+    }
+    if s.kind == ListenerKind::Smtp && s.tls.is_none() && s.ctx.config.tls.inbound == InboundTls::Encrypt {
+        return Err(Reply::starttls_first());
     }
     if s.kind.requires_auth() && s.auth_user.is_none() {
         return Err(Reply::auth_required());

@@ -11,6 +11,9 @@ pub async fn starttls<S: AsyncRead + AsyncWrite + Unpin>(
     if s.tls.is_some() {
         return Ok(Step::Reply(Reply::already_tls()));
     }
+    if !s.starttls_offered() {
+        return Ok(Step::Reply(Reply::not_implemented()));
+    }
     // Bytes sent before the handshake are plaintext an attacker may have injected
     // (CVE-2011-0411 and friends); they must never be read as commands inside TLS.
     let injected = conn.discard_buffered();

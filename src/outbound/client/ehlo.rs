@@ -1,11 +1,19 @@
 //! Session setup on an open connection: EHLO (HELO fallback) and the extensions it
-//! advertises, STARTTLS, and AUTH PLAIN/LOGIN.
+//! advertises, STARTTLS, and AUTH PLAIN/LOGIN (passwords) or XOAUTH2 (OAuth2 tokens).
 use std::sync::Arc;
 
 use super::{ClientError, SmtpClient, Stage};
 use crate::smtp::Command;
 use crate::smtp::reply::Reply;
-use crate::smtp::sasl::{encode_login, encode_plain};
+use crate::smtp::sasl::{encode_login, encode_plain, encode_xoauth2};
+
+/// What proves who we are to a smarthost.
+#[derive(Debug, Clone, Copy)]
+pub enum Secret<'a> {
+    Password(&'a str),
+    /// An OAuth2 access token, sent with AUTH XOAUTH2.
+    Bearer(&'a str),
+}
 
 /// ESMTP extensions from the EHLO reply (RFC 5321 §4.1.1.1); all false after HELO.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,28 +142,40 @@ impl SmtpClient {
         self.ehlo(&name).await
     }
 
-    /// AUTH with PLAIN if offered, else LOGIN. Refused over plaintext unless
-    /// `set_allow_plaintext_auth(true)`.
-    pub async fn auth(&mut self, user: &str, pass: &str) -> Result<(), ClientError> {
+    /// AUTH with PLAIN if offered, else LOGIN; XOAUTH2 for a token. Refused over
+    /// plaintext unless `set_allow_plaintext_auth(true)`.
+    pub async fn auth(&mut self, user: &str, secret: Secret<'_>) -> Result<(), ClientError> {
         if !self.is_tls() && !self.allow_plaintext_auth {
             return Err(self.auth_unavailable("refusing to send credentials without TLS"));
         }
-        let reply = if self.ext.auth.iter().any(|m| m == "PLAIN") {
-            let initial = Some(encode_plain(user, pass));
-            let cmd = Command::Auth {
-                mechanism: "PLAIN".into(),
-                initial,
-            };
-            self.command(&cmd, Stage::Auth).await?
-        } else if self.ext.auth.iter().any(|m| m == "LOGIN") {
-            self.auth_login(user, pass).await?
-        } else {
-            let offered = if self.ext.auth.is_empty() {
-                "server offers no AUTH mechanism".to_string()
-            } else {
-                format!("no supported mechanism in: {}", self.ext.auth.join(" "))
-            };
-            return Err(self.auth_unavailable(&offered));
+        let offers = |m: &str| self.ext.auth.iter().any(|a| a == m);
+        let reply = match secret {
+            Secret::Bearer(token) if offers("XOAUTH2") => {
+                let cmd = Command::Auth { mechanism: "XOAUTH2".into(), initial: Some(encode_xoauth2(user, token)) };
+                let reply = self.command(&cmd, Stage::Auth).await?;
+                if reply.code == 334 {
+                    // The challenge carries the error as JSON; an empty response ends the
+                    // exchange and the server's final reply says why (Google's protocol).
+                    self.write(b"\r\n", Stage::Auth).await?;
+                    let reply = self.read_reply(Stage::Auth).await?;
+                    return Err(ClientError::AuthFailed { peer: self.peer.clone(), reply });
+                }
+                reply
+            }
+            Secret::Password(pass) if offers("PLAIN") => {
+                let cmd = Command::Auth { mechanism: "PLAIN".into(), initial: Some(encode_plain(user, pass)) };
+                self.command(&cmd, Stage::Auth).await?
+            }
+            Secret::Password(pass) if offers("LOGIN") => self.auth_login(user, pass).await?,
+            _ => {
+                let wanted = if matches!(secret, Secret::Bearer(_)) { "XOAUTH2" } else { "PLAIN or LOGIN" };
+                let offered = if self.ext.auth.is_empty() {
+                    "server offers no AUTH mechanism".to_string()
+                } else {
+                    format!("no {wanted} in: {}", self.ext.auth.join(" "))
+                };
+                return Err(self.auth_unavailable(&offered));
+            }
         };
         match reply.code {
             235 => Ok(()),

@@ -2,7 +2,7 @@
 //! `TlsPolicy` (with the `may` plaintext fallback), then AUTH when credentials are given.
 use std::net::SocketAddr;
 
-use super::{ClientError, SmtpClient, Stage, Timeouts};
+use super::{ClientError, Secret, SmtpClient, Stage, Timeouts};
 use crate::outbound::tls::{OutboundTls, TlsPolicy};
 
 /// Everything needed to reach one server address.
@@ -17,8 +17,8 @@ pub struct SessionParams<'a> {
     pub tls: &'a OutboundTls,
     /// TLS from the first byte (port 465); the policy then only picks the verifier.
     pub implicit_tls: bool,
-    /// (user, password) for smarthosts.
-    pub auth: Option<(&'a str, &'a str)>,
+    /// (user, password or token) for smarthosts.
+    pub auth: Option<(&'a str, Secret<'a>)>,
     pub allow_plaintext_auth: bool,
     pub timeouts: Timeouts,
 }
@@ -50,9 +50,9 @@ pub async fn open_session(p: &SessionParams<'_>) -> Result<SmtpClient, ClientErr
     if let Some(tls) = client.tls_description() {
         tracing::debug!(peer = %client.peer(), tls = %tls, "TLS established");
     }
-    if let Some((user, pass)) = p.auth {
+    if let Some((user, secret)) = p.auth {
         client.set_allow_plaintext_auth(p.allow_plaintext_auth);
-        client.auth(user, pass).await?;
+        client.auth(user, secret).await?;
     }
     Ok(client)
 }

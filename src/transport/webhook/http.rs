@@ -42,6 +42,8 @@ pub struct Answer {
     pub status: u16,
     reason: String,
     snippet: String,
+    /// The start of the body, as much as the caller asked to keep.
+    pub body: Vec<u8>,
 }
 
 impl Answer {
@@ -97,13 +99,24 @@ impl Target {
     }
 
     pub async fn post(&self, headers: Vec<(HeaderName, HeaderValue)>, body: Bytes, timeout: Duration) -> Result<Answer, PostError> {
-        match tokio::time::timeout(timeout, self.exchange(headers, body)).await {
+        self.post_keeping(headers, body, timeout, SNIPPET).await
+    }
+
+    /// [`post`](Self::post), keeping up to `keep` bytes of the response body.
+    pub async fn post_keeping(
+        &self,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: Bytes,
+        timeout: Duration,
+        keep: usize,
+    ) -> Result<Answer, PostError> {
+        match tokio::time::timeout(timeout, self.exchange(headers, body, keep)).await {
             Ok(r) => r,
             Err(_) => Err(PostError::Timeout(timeout)),
         }
     }
 
-    async fn exchange(&self, headers: Vec<(HeaderName, HeaderValue)>, body: Bytes) -> Result<Answer, PostError> {
+    async fn exchange(&self, headers: Vec<(HeaderName, HeaderValue)>, body: Bytes, keep: usize) -> Result<Answer, PostError> {
         let addr = format!("{}:{}", self.host, self.port);
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -111,7 +124,7 @@ impl Target {
         let _ = tcp.set_nodelay(true);
         let request = self.request(headers, body);
         match &self.tls {
-            None => send(tcp, request).await,
+            None => send(tcp, request, keep).await,
             Some(cfg) => {
                 let name = rustls::pki_types::ServerName::try_from(self.host.clone()).map_err(|e| PostError::Tls {
                     host: self.host.clone(),
@@ -121,7 +134,7 @@ impl Target {
                     .connect(name, tcp)
                     .await
                     .map_err(|source| PostError::Tls { host: self.host.clone(), source })?;
-                send(tls, request).await
+                send(tls, request, keep).await
             }
         }
     }
@@ -144,7 +157,7 @@ impl Target {
     }
 }
 
-async fn send<S>(io: S, request: Request<Full<Bytes>>) -> Result<Answer, PostError>
+async fn send<S>(io: S, request: Request<Full<Bytes>>, keep: usize) -> Result<Answer, PostError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -158,15 +171,17 @@ where
             let status = resp.status();
             let mut body = resp.into_body();
             let mut kept = Vec::new();
-            while kept.len() < SNIPPET {
+            while kept.len() < keep {
                 match body.frame().await {
                     Some(Ok(f)) => kept.extend_from_slice(f.data_ref().map_or(&[][..], |d| d.as_ref())),
                     _ => break,
                 }
             }
-            kept.truncate(SNIPPET);
-            let snippet = String::from_utf8_lossy(&kept).split_whitespace().collect::<Vec<_>>().join(" ");
-            Ok(Answer { status: status.as_u16(), reason: status.canonical_reason().unwrap_or("").to_string(), snippet })
+            kept.truncate(keep);
+            let shown = &kept[..kept.len().min(SNIPPET)];
+            let snippet = String::from_utf8_lossy(shown).split_whitespace().collect::<Vec<_>>().join(" ");
+            let reason = status.canonical_reason().unwrap_or("").to_string();
+            Ok(Answer { status: status.as_u16(), reason, snippet, body: kept })
         }
         Err(e) => Err(PostError::Http(e)),
     };

@@ -1,0 +1,119 @@
+//! Password hashes: verifying the schemes other mail software writes, hashing new ones.
+//!
+//! Owns: the `{SCHEME}` prefixes as Dovecot writes them and the crypt(3) formats behind
+//! them. New passwords are always argon2id. Must not touch: where hashes are stored.
+//! Verifying is CPU-heavy by design: call it from a blocking thread.
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use subtle::ConstantTimeEq;
+
+/// A stored hash postern can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// argon2id / argon2i PHC strings (`$argon2id$...`).
+    Argon2,
+    /// `$6$...` SHA512-CRYPT (Dovecot's and PostfixAdmin's default).
+    Sha512Crypt,
+    /// `$5$...` SHA256-CRYPT.
+    Sha256Crypt,
+    /// `$2y$`/`$2b$`/`$2a$` BLF-CRYPT (bcrypt).
+    Bcrypt,
+    /// `{PLAIN}` / `{CLEARTEXT}`: compared in constant time.
+    Plain,
+}
+
+/// Splits `{SCHEME}rest` into the upper-cased scheme name and the rest.
+fn prefix(stored: &str) -> (Option<String>, &str) {
+    if let Some(rest) = stored.strip_prefix('{')
+        && let Some(end) = rest.find('}')
+    {
+        return (Some(rest[..end].to_ascii_uppercase()), &rest[end + 1..]);
+    }
+    (None, stored)
+}
+
+/// The scheme of `stored` and the hash without its prefix, or why it is not usable.
+pub fn parse(stored: &str) -> Result<(Scheme, &str), String> {
+    let (named, hash) = prefix(stored);
+    let by_format = || {
+        if hash.starts_with("$argon2") {
+            Some(Scheme::Argon2)
+        } else if hash.starts_with("$6$") {
+            Some(Scheme::Sha512Crypt)
+        } else if hash.starts_with("$5$") {
+            Some(Scheme::Sha256Crypt)
+        } else if ["$2y$", "$2b$", "$2a$"].iter().any(|p| hash.starts_with(p)) {
+            Some(Scheme::Bcrypt)
+        } else {
+            None
+        }
+    };
+    let scheme = match named.as_deref() {
+        None | Some("CRYPT") => by_format(),
+        Some("ARGON2ID" | "ARGON2I") => Some(Scheme::Argon2).filter(|_| hash.starts_with("$argon2")),
+        Some("SHA512-CRYPT") => Some(Scheme::Sha512Crypt).filter(|_| hash.starts_with("$6$")),
+        Some("SHA256-CRYPT") => Some(Scheme::Sha256Crypt).filter(|_| hash.starts_with("$5$")),
+        Some("BLF-CRYPT") => by_format().filter(|s| *s == Scheme::Bcrypt),
+        Some("PLAIN" | "CLEARTEXT") => Some(Scheme::Plain),
+        Some(other) => return Err(format!("password scheme {{{other}}} is not supported")),
+    };
+    let scheme = scheme.ok_or_else(|| "not a recognised password hash".to_string())?;
+    if scheme == Scheme::Argon2 {
+        PasswordHash::new(hash).map_err(|e| format!("invalid argon2 hash: {e}"))?;
+    }
+    Ok((scheme, hash))
+}
+
+/// True when `password` matches `stored` (any scheme [`parse`] accepts).
+pub fn verify(stored: &str, password: &str) -> bool {
+    let Ok((scheme, hash)) = parse(stored) else { return false };
+    match scheme {
+        Scheme::Argon2 => PasswordHash::new(hash)
+            .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()),
+        Scheme::Sha512Crypt => sha_crypt::sha512_check(password, hash).is_ok(),
+        Scheme::Sha256Crypt => sha_crypt::sha256_check(password, hash).is_ok(),
+        Scheme::Bcrypt => bcrypt::verify(password, hash).unwrap_or(false),
+        Scheme::Plain => bool::from(hash.as_bytes().ct_eq(password.as_bytes())),
+    }
+}
+
+/// A new argon2id PHC string for `password`.
+pub fn hash(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_with_and_without_prefixes() {
+        let argon = hash("pw");
+        assert!(verify(&argon, "pw") && !verify(&argon, "other"));
+        assert!(verify(&format!("{{ARGON2ID}}{argon}"), "pw"));
+        // Made with glibc crypt(3) (Python `crypt.crypt("pw", "$6$saltsalt")`, and `$5$`).
+        let sha512 = "$6$saltsalt$pauPrmdmG4BTE9h2HPmywiw152IFch6BJCEsaY6D.PLTfpV8sqvXwWdyfsgVgozkYH9B80bAip/08R2BPH2xk/";
+        let sha256 = "$5$saltsalt$0rl.MZtoLLPP3X0Rdl8riRnphIcAXJY27/aOAyK2hB5";
+        for (stored, scheme) in [
+            (sha512.to_string(), Scheme::Sha512Crypt),
+            (format!("{{SHA512-CRYPT}}{sha512}"), Scheme::Sha512Crypt),
+            (format!("{{sha256-crypt}}{sha256}"), Scheme::Sha256Crypt),
+        ] {
+            assert_eq!(parse(&stored).unwrap().0, scheme);
+            assert!(verify(&stored, "pw"), "{stored}");
+            assert!(!verify(&stored, "pW"), "{stored}");
+        }
+        let blf = bcrypt::hash("pw", 4).unwrap().replacen("$2b$", "$2y$", 1);
+        assert!(verify(&format!("{{BLF-CRYPT}}{blf}"), "pw"));
+        assert!(verify("{PLAIN}pw", "pw") && !verify("{PLAIN}pw", "pw2"));
+    }
+
+    #[test]
+    fn unknown_or_mismatched_schemes_are_refused() {
+        assert!(parse("{MD4}abc").unwrap_err().contains("MD4"));
+        assert!(parse("plaintext").is_err());
+        assert!(parse("{SHA512-CRYPT}$5$abc$def").is_err());
+        assert!(!verify("{NOPE}x", "x"));
+    }
+}
