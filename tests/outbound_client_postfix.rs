@@ -106,7 +106,7 @@ async fn starttls_and_auth_against_postfix() {
 
     // Wrong password: Postfix says 535, a temporary (configuration) failure for us.
     let mut p = params(&pf, &trusted, TlsPolicy::Verify);
-    p.auth = Some((USER, "wrong"));
+    p.auth = Some((USER, postern::outbound::client::Secret::Password("wrong")));
     let err = open_session(&p).await.unwrap_err();
     match &err {
         ClientError::AuthFailed { reply, .. } => assert_eq!(

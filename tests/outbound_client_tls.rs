@@ -177,7 +177,7 @@ async fn auth_login_and_plain_as_offered() {
         let rcv = Receiver::start(&["--auth", "alice:s3cret pass", "--auth-mechs", mechs]);
         let mut p = params(&tls, rcv.addr, TlsPolicy::None);
         p.allow_plaintext_auth = true;
-        p.auth = Some(("alice", "s3cret pass"));
+        p.auth = Some(("alice", postern::outbound::client::Secret::Password("s3cret pass")));
         let mut c = open_session(&p).await.unwrap();
         assert_eq!(c.extensions().auth, [mechs]);
         deliver(&mut c).await;
@@ -187,7 +187,7 @@ async fn auth_login_and_plain_as_offered() {
             "{mechs}"
         );
 
-        p.auth = Some(("alice", "wrong"));
+        p.auth = Some(("alice", postern::outbound::client::Secret::Password("wrong")));
         let err = open_session(&p).await.unwrap_err();
         match &err {
             ClientError::AuthFailed { reply, .. } => assert_eq!(reply.code, 535, "{mechs}"),

@@ -105,6 +105,11 @@ impl Rcv {
         Self::start_in(&ip, port, opts, out)
     }
 
+    /// Where the receiver writes its messages and logs.
+    pub fn out_dir(&self) -> &std::path::Path {
+        self.out.path()
+    }
+
     /// Messages accepted so far, in arrival order.
     pub fn messages(&self) -> Vec<Received> {
         let mut files: Vec<_> = std::fs::read_dir(self.out.path())

@@ -15,8 +15,14 @@ the first line of message data), --silent (accept connections, never say anythin
 --starttls-garbage (offer STARTTLS, answer 220, then send non-TLS bytes),
 --starttls-inject (offer STARTTLS, answer "220" and a forged "250" in one write),
 --implicit-tls CERT KEY (TLS from the first byte, like port 465),
+--max-line N (longest line accepted; aiosmtpd refuses longer ones with 500, default 1001),
 --auth USER:PASS [--auth-mechs LOGIN,...] (AUTH offered even without TLS; the login used
-is stored as "auth_login").
+is stored as "auth_login"), --starttls CERT KEY (real STARTTLS),
+--xoauth2 USER HTTP_PORT EXPIRES (AUTH XOAUTH2 after STARTTLS for USER with bearer tokens
+that a token endpoint on 127.0.0.1:HTTP_PORT issues: POST /token with the refresh-token
+grant for client "postern-test"/"client-secret" answers a new access token valid EXPIRES
+seconds and a rotated refresh token; only the newest unexpired token is accepted; the first
+refresh token is "refresh-0"; each grant is logged in OUT/grants.log).
 Fault schedules (for retry tests): --greet-421 N (the first N connections get "421 4.3.2"
 and are closed), --data-451 N (the first N messages get "451 4.3.0" after the final dot),
 --drop-count N (with --drop-data: only the first N transactions are dropped).
@@ -26,10 +32,14 @@ Every connection appends a line to OUT/connections.log, so tests can count attem
 import argparse
 import asyncio
 import base64
+import http.server
 import json
 import os
 import ssl
 import sys
+import threading
+import time
+import urllib.parse
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -101,6 +111,56 @@ class Handler:
             json.dump(record, f)
         os.rename(tmp, os.path.join(self.out, "%04d.json" % self.seq))
         return "250 2.0.0 Ok: queued as %04d" % self.seq
+
+
+class Tokens:
+    """The token endpoint's state: the current refresh token and the newest access token."""
+
+    def __init__(self, out, expires):
+        self.out, self.expires = out, expires
+        self.refresh, self.access, self.access_until, self.n = "refresh-0", None, 0.0, 0
+        self.lock = threading.Lock()
+
+    def grant(self, form):
+        with self.lock:
+            ok = (form.get("grant_type") == ["refresh_token"] and form.get("client_id") == ["postern-test"]
+                  and form.get("client_secret") == ["client-secret"] and form.get("refresh_token") == [self.refresh])
+            with open(os.path.join(self.out, "grants.log"), "a") as f:
+                f.write("%s %s\n" % ("granted" if ok else "refused", form.get("refresh_token", ["-"])[0]))
+            if not ok:
+                return None
+            self.n += 1
+            self.refresh, self.access = "refresh-%d" % self.n, "access-%d" % self.n
+            self.access_until = time.time() + self.expires
+            return {"access_token": self.access, "token_type": "Bearer", "expires_in": self.expires,
+                    "refresh_token": self.refresh}
+
+    def valid(self, token):
+        with self.lock:
+            return token == self.access and time.time() < self.access_until
+
+
+def token_endpoint(tokens, port):
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            if self.headers.get("Content-Type") != "application/x-www-form-urlencoded":
+                answer, status = {"error": "invalid_request"}, 400
+            else:
+                answer = tokens.grant(urllib.parse.parse_qs(body))
+                answer, status = (answer, 200) if answer else ({"error": "invalid_grant"}, 400)
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
 
 
 class CountingSMTP(SMTP):
@@ -186,6 +246,9 @@ async def main():
     ap.add_argument("--starttls-inject", action="store_true")
     ap.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth")
+    ap.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--max-line", type=int, default=0)
+    ap.add_argument("--xoauth2", nargs=3, metavar=("USER", "HTTP_PORT", "EXPIRES"))
     ap.add_argument("--auth-mechs", default="PLAIN,LOGIN")
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
@@ -201,6 +264,11 @@ async def main():
         mechs = set(a.auth_mechs.upper().split(","))
         auth = dict(authenticator=Authenticator(user, password), auth_require_tls=False,
                     auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m not in mechs])
+    starttls = {}
+    if a.starttls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(*a.starttls)
+        starttls = dict(tls_context=ctx, require_starttls=False)
     ssl_ctx = None
     if a.implicit_tls:
         ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -211,7 +279,28 @@ async def main():
     else:
         tricks = a.starttls_garbage or a.starttls_inject
         handler = Handler(a.out, a.pipelining, tricks, a.data_451, a.drop_count)
+        if a.xoauth2:
+            user, http_port, expires = a.xoauth2
+            tokens = Tokens(a.out, int(expires))
+            token_endpoint(tokens, int(http_port))
+
+            async def auth_XOAUTH2(server, args):
+                # RFC-less but documented by Google: user=U^Aauth=Bearer T^A^A in base64.
+                try:
+                    raw = base64.b64decode(args[1]).decode()
+                    fields = dict(f.split("=", 1) for f in raw.split("\x01") if f)
+                    token = fields["auth"].removeprefix("Bearer ")
+                    ok = fields["user"] == user and tokens.valid(token)
+                except Exception:
+                    ok = False
+                with open(os.path.join(a.out, "grants.log"), "a") as f:
+                    f.write("auth %s\n" % ("ok" if ok else "refused"))
+                return AuthResult(success=ok, handled=False, auth_data=user if ok else None)
+
+            handler.auth_XOAUTH2 = auth_XOAUTH2
         CountingSMTP.greet_421[0] = a.greet_421
+        if a.max_line:
+            SMTP.line_length_limit = a.max_line
         cls = CountingSMTP
         if a.drop_data:
             cls = DropDataSMTP
@@ -221,7 +310,7 @@ async def main():
             cls = StartTlsTrickSMTP
         server = await loop.create_server(
             lambda: cls(handler, hostname="rcv.test", enable_SMTPUTF8=a.smtputf8,
-                        data_size_limit=a.size or None, decode_data=False, **auth),
+                        data_size_limit=a.size or None, decode_data=False, **auth, **starttls),
             a.bind, a.port, ssl=ssl_ctx)
     print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
     async with server:

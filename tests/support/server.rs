@@ -38,6 +38,7 @@ impl Log {
 pub struct ServerBuilder {
     config: Config,
     users: Vec<(String, String)>,
+    env: Vec<(String, String)>,
     test_cert: bool,
 }
 
@@ -46,6 +47,7 @@ impl Default for ServerBuilder {
         ServerBuilder {
             config: Config::standard(),
             users: Vec::new(),
+            env: Vec::new(),
             test_cert: true,
         }
     }
@@ -76,6 +78,12 @@ impl ServerBuilder {
     /// Only these listener kinds (each on 127.0.0.1:0).
     pub fn listeners(mut self, kinds: &[&str]) -> Self {
         self.config.listeners(kinds);
+        self
+    }
+
+    /// An environment variable for `postern serve` (the container images' settings).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
         self
     }
 
@@ -110,6 +118,7 @@ impl ServerBuilder {
         }
         let server = TestServer {
             dir,
+            env: self.env,
             child: None,
             addrs: BTreeMap::new(),
             log: Arc::default(),
@@ -131,6 +140,7 @@ impl ServerBuilder {
 
 pub struct TestServer {
     dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     addrs: BTreeMap<String, SocketAddr>,
     log: Arc<Log>,
@@ -212,6 +222,7 @@ impl TestServer {
             .current_dir(self.dir())
             .env("RUST_LOG", "info")
             .env_remove("POSTERN_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
