@@ -229,3 +229,26 @@ fn accounts_file_logins_and_reload() {
     let ok = swaks_auth(&server, "user2@example.com", "plain-pw");
     assert!(ok.stdout.contains("235 "), "{}", ok.all());
 }
+
+/// The same seed 001 variables on a running daemon: EHLO names the host and the size
+/// limit, and the log warns about the variable without an equivalent.
+#[test]
+fn seed_001_running() {
+    let server = support::TestServer::builder()
+        .without("server.hostname")
+        .without("limits.message_size")
+        .without("delivery.tls")
+        .env("POSTFIX_MYHOSTNAME", "mail.example.com")
+        .env("POSTFIX_MESSAGE_SIZE_LIMIT", "20480000")
+        .env("POSTFIX_SMTP_TLS_SECURITY_LEVEL", "encrypt")
+        .env("POSTFIX_RELAYHOST", "[127.0.0.1]:9")
+        .env("POSTFIX_SMTPD_SASL_TYPE", "dovecot")
+        .start();
+    let mut d = support::Dialog::connect(server.smtp());
+    let ehlo = d.ehlo();
+    assert!(ehlo.lines[0].starts_with("mail.example.com"), "{ehlo:?}");
+    assert!(ehlo.has_line("SIZE 20480000"), "{ehlo:?}");
+    let log = server.log_text();
+    assert!(log.contains("has no effect: POSTFIX_SMTPD_SASL_TYPE"), "{log}");
+    d.expect("QUIT", 221);
+}

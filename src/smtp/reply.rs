@@ -292,6 +292,8 @@ fixed_replies! {
     no_valid_recipients => 554 [5, 5, 1] "Error: no valid recipients";
     bdat_without_mail => 503 [5, 5, 1] "Error: need MAIL command before BDAT";
     bdat_without_rcpt => 503 [5, 5, 1] "Error: need RCPT command before BDAT";
+    /// RCPT once BDAT chunks have started (RFC 3030 §2: the envelope is complete).
+    rcpt_after_bdat => 503 [5, 5, 1] "Error: RCPT after BDAT";
     /// DATA after BDAT chunks in the same transaction (RFC 3030 §2).
     data_after_bdat => 503 [5, 5, 1] "Error: DATA not allowed after BDAT";
     /// BDAT chunks announced without CHUNKING or after a failed chunk.
@@ -390,10 +392,6 @@ impl Reply {
     pub fn mailbox_unknown(rcpt: impl fmt::Display) -> Reply {
         let text = format!("<{rcpt}>: Recipient address rejected: User unknown");
         Reply::new(550, Some(Status(5, 1, 1)), text)
-    }
-
-    pub fn bad_sequence(msg: &str) -> Reply {
-        Reply::new(503, Some(Status(5, 5, 1)), format!("Error: {msg}"))
     }
 
     /// Bad command arguments.

@@ -9,7 +9,7 @@ pub fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
     let cfg = s.ctx.config.clone();
     let Some(tx) = s.tx.as_mut() else { return Step::Reply(Reply::need_mail()) };
     if tx.bdat.is_some() {
-        return Step::Reply(Reply::bad_sequence("Error: RCPT after BDAT"));
+        return Step::Reply(Reply::rcpt_after_bdat());
     }
     if tx.rcpts.len() >= cfg.limits.recipients {
         return Step::Reply(Reply::too_many_recipients());
