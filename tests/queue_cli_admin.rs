@@ -206,6 +206,12 @@ fn admin_routes_over_http_with_an_admin_token() {
     assert_eq!((page["total"].as_u64(), page["limit"].as_u64()), (Some(1), Some(10)), "{page}");
     assert_eq!(page["messages"][0]["id"], id.as_str());
     assert!(page["messages"][0]["recipients"][0]["last_error"].as_str().unwrap().contains("450"), "{page}");
+    // The typed outcome of the attempt, as `postern queue list --json` shows it.
+    let listed: serde_json::Value = serde_json::from_str(&ok(&server, &["queue", "list", "--json"])).unwrap();
+    let outcome = &listed[0]["recipients"][0]["outcome"];
+    assert_eq!((outcome["kind"].as_str(), outcome["code"].as_u64(), outcome["status"].as_str()), (Some("deferred"), Some(450), Some("4.2.0")), "{listed:#}");
+    assert!(outcome["host"].as_str().unwrap().contains(&receiver.addr.ip().to_string()), "{outcome}");
+    assert!(outcome["text"].as_str().unwrap().contains("450"), "{outcome}");
     let (s, none) = curl(&[&format!("http://{http}/v1/queue?domain=elsewhere.test")]);
     assert_eq!((s, none["total"].as_u64()), (200, Some(0)));
     let (s, done) = curl(&["-X", "POST", &format!("http://{http}/v1/queue/{id}/hold")]);

@@ -12,7 +12,7 @@ use super::schedule;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::ratelimit::RateLimiter;
-use crate::queue::{Envelope, Queue, QueueId, RcptState};
+use crate::queue::{Envelope, Outcome, OutcomeKind, Queue, QueueId, RcptState};
 use crate::rfc5322::unix_now;
 use crate::transport::{Job, JobResult, RcptResult, Verdict};
 use std::cmp::Reverse;
@@ -212,6 +212,19 @@ impl Scheduler {
         let rcpt = &mut env.recipients[r.index];
         let delay = now.saturating_sub(env.arrived);
         let status = format!("{}.{}.{}", r.status.0, r.status.1, r.status.2);
+        let kind = match r.verdict {
+            Verdict::Delivered => OutcomeKind::Delivered,
+            Verdict::Deferred => OutcomeKind::Deferred,
+            Verdict::Failed => OutcomeKind::Bounced,
+        };
+        rcpt.outcome = Some(Outcome {
+            kind,
+            code: r.diagnostic.as_deref().and_then(reply_code),
+            status: status.clone(),
+            host: r.relay.clone(),
+            text: r.text.clone(),
+            at: now,
+        });
         match r.verdict {
             Verdict::Delivered => {
                 rcpt.state = RcptState::Delivered;
@@ -246,7 +259,17 @@ impl Scheduler {
             let rcpt = &mut env.recipients[i];
             let why = rcpt.last_error.clone().unwrap_or_else(|| "no attempt succeeded".into());
             rcpt.state = RcptState::Failed;
-            rcpt.last_error = Some(format!("message expired after {} in the queue: {why}", humantime::format_duration(Duration::from_secs(now - env.arrived))));
+            let text = format!("message expired after {} in the queue: {why}", humantime::format_duration(Duration::from_secs(now - env.arrived)));
+            let last = rcpt.outcome.take();
+            rcpt.outcome = Some(Outcome {
+                kind: OutcomeKind::Expired,
+                code: last.as_ref().and_then(|o| o.code),
+                status: last.as_ref().map_or_else(|| "4.4.7".into(), |o| o.status.clone()),
+                host: last.map(|o| o.host).unwrap_or_default(),
+                text: text.clone(),
+                at: now,
+            });
+            rcpt.last_error = Some(text);
             tracing::info!(id = %env.id, to = %rcpt.address, status = "expired, returned to sender", "delivery");
         }
         expired
@@ -346,4 +369,10 @@ fn has_pending(env: &Envelope) -> bool {
 
 fn next_due(env: &Envelope) -> u64 {
     env.recipients.iter().filter(|r| r.state == RcptState::Pending).map(|r| r.next_attempt).min().unwrap_or(0)
+}
+
+/// The reply code of a Diagnostic-Code `smtp; 550 5.1.1 ...`.
+fn reply_code(diagnostic: &str) -> Option<u16> {
+    let reply = diagnostic.strip_prefix("smtp;")?.trim_start();
+    reply.get(..3)?.parse().ok().filter(|c| (200..600).contains(c))
 }

@@ -11,7 +11,7 @@ mod sled;
 mod spool;
 
 pub use id::QueueId;
-pub use message::{Envelope, RcptState, Recipient};
+pub use message::{Envelope, Outcome, OutcomeKind, RcptState, Recipient};
 pub use sled::SledSpool;
 pub use spool::{Spool, SpoolError};
 
