@@ -29,6 +29,11 @@ impl<K: Hash + Eq> RateLimiter<K> {
         RateLimiter { count, period, buckets: Mutex::new(HashMap::new()) }
     }
 
+    /// The limiter for a configured rate (`"30/m"`; empty: no limit).
+    pub fn for_rate(rate: &crate::config::Rate) -> RateLimiter<K> {
+        RateLimiter::new(rate.count, rate.period)
+    }
+
     pub fn per_minute(count: u32) -> RateLimiter<K> {
         RateLimiter::new(count, Duration::from_secs(60))
     }

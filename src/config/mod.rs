@@ -14,7 +14,7 @@ mod validate;
 
 pub use duration::Duration;
 pub use rate::Rate;
-pub use routing::{Aliases, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs};
+pub use routing::{Aliases, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs, parse_header_tag};
 pub use schema::*;
 pub use validate::is_domain;
 
@@ -83,7 +83,7 @@ pub fn load_with_env(
 fn normalize(c: &mut Config) {
     for list in [&mut c.relay.local_domains, &mut c.relay.allowed_sender_domains] {
         for d in list.iter_mut() {
-            *d = idna::domain_to_ascii(d.trim().trim_end_matches('.')).unwrap_or_else(|_| d.clone());
+            *d = crate::smtp::address::normalize_domain(d);
         }
     }
 }

@@ -25,10 +25,6 @@ impl Rate {
         };
         Some(Rate { count: n.trim().parse().ok()?, period: Duration::from_secs(secs) })
     }
-
-    pub fn limiter<K: std::hash::Hash + Eq>(&self) -> crate::ratelimit::RateLimiter<K> {
-        crate::ratelimit::RateLimiter::new(self.count, self.period)
-    }
 }
 
 impl std::fmt::Display for Rate {

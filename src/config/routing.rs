@@ -156,7 +156,7 @@ pub fn validate(c: &super::Config, bad: &mut impl FnMut(&str, String)) {
         bad("mailboxes.recipient_delimiter", "must be one character other than @, or empty".into());
     }
     let srs_domain = c.srs.domain.trim_end_matches('.');
-    if !srs_domain.is_empty() && !c.is_local_domain(&idna::domain_to_ascii(srs_domain).unwrap_or_default()) {
+    if !srs_domain.is_empty() && !c.is_local_domain(&crate::smtp::address::normalize_domain(srs_domain)) {
         bad("srs.domain", format!("{srs_domain:?} must be one of relay.local_domains, or bounces to it are refused"));
     }
     for d in &c.rewrite.masquerade_domains {
@@ -164,7 +164,7 @@ pub fn validate(c: &super::Config, bad: &mut impl FnMut(&str, String)) {
             bad("rewrite.masquerade_domains", format!("{d:?} is not a domain name"));
         }
     }
-    if !c.rewrite.header_tag.is_empty() && crate::rewrite::parse_header_tag(&c.rewrite.header_tag).is_none() {
+    if !c.rewrite.header_tag.is_empty() && parse_header_tag(&c.rewrite.header_tag).is_none() {
         bad("rewrite.header_tag", "must be one header line \"Name: value\" (name without spaces)".into());
     }
 }
@@ -201,3 +201,12 @@ fn validate_route(c: &super::Config, r: &Route, bad: &mut impl FnMut(&str, Strin
         bad("transport", "\"smarthost\" needs delivery.smarthost".into());
     }
 }
+/// `"Name: value"` split into name and value, or None when it is not one valid header line
+/// (`rewrite.header_tag`; validated here, used by `rewrite`).
+pub fn parse_header_tag(tag: &str) -> Option<(&str, &str)> {
+    let (name, value) = tag.split_once(':')?;
+    let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+    let value_ok = !value.contains(['\r', '\n']) && value.len() + name.len() < 990;
+    (name_ok && value_ok).then(|| (name, value.trim()))
+}
+

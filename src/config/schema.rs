@@ -20,7 +20,7 @@ pub struct Config {
     pub http: Http,
     pub log: Log,
     /// `[[dkim]]` signing keys: domain, selector, key (PEM file).
-    pub dkim: Vec<crate::dkim::DkimKeyConfig>,
+    pub dkim: Vec<DkimKeyConfig>,
     /// `[[route]]` transport map, first match wins (see `routing.rs`).
     #[serde(rename = "route")]
     pub routes: Vec<super::routing::Route>,
@@ -442,3 +442,14 @@ pub enum TempErrorAction {
     /// Accept; Authentication-Results says temperror.
     Accept,
 }
+
+/// One `[[dkim]]` entry of the config file: sign mail from `domain` with the key in `key`,
+/// published at `<selector>._domainkey.<domain>`. The algorithm is read from the PEM.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DkimKeyConfig {
+    pub domain: String,
+    pub selector: String,
+    pub key: PathBuf,
+}
+

@@ -108,9 +108,8 @@ fn inbound(c: &Config, bad: &mut impl FnMut(&str, String)) {
 
 /// A DNS name (A-labels or U-labels) without a trailing dot.
 pub fn is_domain(d: &str) -> bool {
-    let Ok(ascii) = idna::domain_to_ascii(d) else { return false };
-    !ascii.is_empty()
-        && ascii.len() <= 253
+    let Some(ascii) = crate::smtp::address::ascii_domain(d) else { return false };
+    ascii.len() <= 253
         && ascii.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63

@@ -35,17 +35,7 @@ pub enum DirectoryError {
 
 /// `local@domain` with the local part lower-cased and the domain in lower-case A-labels:
 /// the form every table is keyed by.
-pub fn normalize(address: &str) -> String {
-    match address.rsplit_once('@') {
-        Some((local, domain)) => format!("{}@{}", local.to_lowercase(), normalize_domain(domain)),
-        None => address.to_lowercase(),
-    }
-}
-
-pub fn normalize_domain(domain: &str) -> String {
-    let d = domain.trim_end_matches('.');
-    idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
-}
+pub use crate::smtp::address::{normalize_address as normalize, normalize_domain};
 
 /// One consistent view of the aliases and mailboxes files.
 #[derive(Debug, Default)]
@@ -145,7 +135,7 @@ impl Directory {
     pub fn log_open_domains(&self, cfg: &Config) {
         let snap = self.snapshot();
         for d in cfg.relay.local_domains.iter().filter(|d| !snap.is_listed_domain(d)) {
-            if matches!(crate::outbound::route::choose(cfg, &format!("postmaster@{d}")), crate::outbound::route::Choice::Maildir) {
+            if matches!(crate::routing::choose(cfg, &format!("postmaster@{d}")), crate::routing::Choice::Maildir) {
                 tracing::info!(domain = %d, "no mailboxes or aliases listed: every local part is accepted into its own Maildir");
             }
         }

@@ -6,7 +6,7 @@
 //! `@d`. A local domain without any alias or mailbox accepts every local part (Maildir).
 use super::{Directory, DirectoryError, Snapshot, Srs, normalize};
 use crate::config::{Config, QuotaFull};
-use crate::outbound::route::{self, Choice};
+use crate::routing::{self as route, Choice};
 use crate::queue::Recipient;
 use crate::smtp::Reply;
 use std::collections::HashSet;
@@ -47,7 +47,7 @@ impl Mailbox {
     /// Would `incoming` more bytes exceed the quota?
     pub fn over_quota(&self, root: &std::path::Path, incoming: u64) -> bool {
         self.quota > 0
-            && self.dir(root).is_some_and(|d| crate::transport::maildir::usage(&d).saturating_add(incoming) > self.quota)
+            && self.dir(root).is_some_and(|d| crate::mailstore::usage(&d).saturating_add(incoming) > self.quota)
     }
 }
 

@@ -88,8 +88,8 @@ pub(crate) fn normalize_domain(domain: &str) -> Result<String, DkimError> {
         reason,
     };
     let trimmed = domain.trim().trim_end_matches('.');
-    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| bad("not a valid domain name"))?;
-    if ascii.is_empty() || ascii.len() > 253 {
+    let ascii = crate::smtp::address::ascii_domain(trimmed).ok_or_else(|| bad("not a valid domain name"))?;
+    if ascii.len() > 253 {
         return Err(bad("must be 1 to 253 characters"));
     }
     if !ascii.split('.').all(valid_label) {

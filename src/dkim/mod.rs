@@ -9,22 +9,13 @@ mod keygen;
 mod keys;
 mod sign;
 
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 pub use keygen::{Algorithm, GeneratedKey, keygen};
 pub use keys::parse_pem;
 pub use sign::DkimSigner;
 
-/// One `[[dkim]]` entry of the config file: sign mail from `domain` with the key in `key`,
-/// published at `<selector>._domainkey.<domain>`. The algorithm is read from the PEM.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct DkimKeyConfig {
-    pub domain: String,
-    pub selector: String,
-    pub key: PathBuf,
-}
+pub use crate::config::DkimKeyConfig;
 
 /// Everything that can go wrong while loading, using or generating DKIM keys.
 #[derive(Debug, thiserror::Error)]

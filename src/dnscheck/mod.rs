@@ -101,7 +101,7 @@ fn context<'a>(cfg: &'a Config, domain: &str) -> Result<Ctx<'a>, CheckError> {
 fn normalize_domain(domain: &str) -> Result<String, CheckError> {
     let bad = |reason| CheckError::Domain { domain: domain.to_string(), reason };
     let trimmed = domain.trim().trim_end_matches('.');
-    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| bad("not a valid domain name"))?;
+    let ascii = crate::smtp::address::ascii_domain(trimmed).ok_or_else(|| bad("not a valid domain name"))?;
     if !is_hostname(&ascii) {
         return Err(bad("expected a domain name such as example.com"));
     }

@@ -98,17 +98,12 @@ impl QueueFilter {
 
 /// A domain as given by an operator, in the form recipients are compared in.
 pub fn normalise_domain(d: &str) -> Result<String, String> {
-    let d = d.trim().trim_end_matches('.');
-    match idna::domain_to_ascii(d) {
-        Ok(a) if !a.is_empty() => Ok(a),
-        _ => Err(format!("{d:?} is not a domain")),
-    }
+    crate::smtp::address::ascii_domain(d).ok_or_else(|| format!("{:?} is not a domain", d.trim().trim_end_matches('.')))
 }
 
 /// The domain of a recipient address in A-labels, lower case.
 pub fn domain_of(addr: &str) -> String {
-    let d = addr.rsplit_once('@').map_or("", |(_, d)| d);
-    idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
+    crate::smtp::address::normalize_domain(addr.rsplit_once('@').map_or("", |(_, d)| d))
 }
 
 pub fn has_domain(env: &Envelope, domain: &str) -> bool {

@@ -63,7 +63,12 @@ pub struct Rates {
 
 impl Rates {
     pub fn new(l: &crate::config::Limits) -> Rates {
-        Rates { connections: l.connection_rate.limiter(), messages: l.message_rate.limiter(), senders: l.sender_rate.limiter() }
+        use crate::ratelimit::RateLimiter;
+        Rates {
+            connections: RateLimiter::for_rate(&l.connection_rate),
+            messages: RateLimiter::for_rate(&l.message_rate),
+            senders: RateLimiter::for_rate(&l.sender_rate),
+        }
     }
 }
 

@@ -22,8 +22,8 @@ fn destinations(rcpt: &ForwardPath) -> Vec<String> {
     let a = &rcpt.address;
     let mut out = vec![a.domain_ascii()];
     // An empty hidden domain (`"u@"@local`) is no destination of ours.
-    out.extend(a.routing_domain().map(|d| if d.is_empty() { "(invalid)".into() } else { idna::domain_to_ascii(&d).unwrap_or(d) }));
-    out.extend(rcpt.source_route.iter().map(|d| idna::domain_to_ascii(d).unwrap_or_else(|_| d.clone())));
+    out.extend(a.routing_domain().map(|d| if d.is_empty() { "(invalid)".into() } else { crate::smtp::address::normalize_domain(&d) }));
+    out.extend(rcpt.source_route.iter().map(|d| crate::smtp::address::normalize_domain(d)));
     out
 }
 

@@ -45,7 +45,7 @@ impl Scheduler {
         Arc::new(Scheduler {
             directory,
             total: Arc::new(Semaphore::new(cfg.delivery.concurrency)),
-            rate: Arc::new(cfg.delivery.destination_rate.limiter()),
+            rate: Arc::new(RateLimiter::for_rate(&cfg.delivery.destination_rate)),
             queue,
             cfg,
             router,

@@ -11,13 +11,7 @@ pub use headers::rewrite_header_section;
 
 use crate::config::Config;
 
-/// `"Name: value"` split into name and value, or None when it is not one valid header line.
-pub fn parse_header_tag(tag: &str) -> Option<(&str, &str)> {
-    let (name, value) = tag.split_once(':')?;
-    let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
-    let value_ok = !value.contains(['\r', '\n']) && value.len() + name.len() < 990;
-    (name_ok && value_ok).then(|| (name, value.trim()))
-}
+pub use crate::config::parse_header_tag;
 
 /// The masquerading domain for `domain`: the first entry of `domains` that it is a strict
 /// subdomain of (Postfix `masquerade_domains`: `host.sub.example.com` -> `example.com`).

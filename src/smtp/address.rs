@@ -273,7 +273,7 @@ impl Address {
         if self.domain.is_ascii() {
             return self.domain.clone();
         }
-        idna::domain_to_ascii(&self.domain).unwrap_or_else(|_| self.domain.clone())
+        ascii_domain(&self.domain).unwrap_or_else(|| self.domain.clone())
     }
 
     /// True when neither part needs SMTPUTF8.
@@ -353,6 +353,27 @@ impl fmt::Display for ForwardPath {
             write!(f, "@{hop}{sep}")?;
         }
         write!(f, "{}>", self.address)
+    }
+}
+
+/// The A-label form (IDNA, lower case) of a domain, without a trailing dot; `None` when
+/// it is empty or IDNA refuses it. The one place postern turns names into A-labels.
+pub fn ascii_domain(domain: &str) -> Option<String> {
+    let d = domain.trim().trim_end_matches('.');
+    idna::domain_to_ascii(d).ok().filter(|a| !a.is_empty())
+}
+
+/// The spelling domains are compared and stored in: [`ascii_domain`], or the name lower
+/// cased when IDNA refuses it (it then matches nothing configured, which is valid).
+pub fn normalize_domain(domain: &str) -> String {
+    ascii_domain(domain).unwrap_or_else(|| domain.trim().trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// An address as postern compares it: local part lower case, domain [`normalize_domain`].
+pub fn normalize_address(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{}", local.to_lowercase(), normalize_domain(domain)),
+        None => address.to_lowercase(),
     }
 }
 

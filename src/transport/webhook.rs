@@ -63,7 +63,7 @@ impl WebhookTransport {
         };
         Ok(WebhookTransport {
             target,
-            key: crate::outbound::route::webhook_key(&route.url),
+            key: webhook_key(&route.url),
             authorization,
             timeout: route.timeout.get(),
             permanent: route.permanent_status.clone(),
@@ -120,5 +120,29 @@ impl Transport for WebhookTransport {
     }
     fn deliver<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, JobResult> {
         Box::pin(self.run(job))
+    }
+}
+/// `scheme://host:port/path`: the URL without query or credentials (they may hold secrets).
+pub fn webhook_key(url: &str) -> String {
+    match url.parse::<hyper::Uri>() {
+        Ok(u) => format!(
+            "{}://{}{}",
+            u.scheme_str().unwrap_or("http"),
+            u.authority().map_or("", |a| a.as_str().rsplit('@').next().unwrap_or("")),
+            u.path()
+        ),
+        Err(_) => "webhook".into(),
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_key_hides_credentials_and_query() {
+        assert_eq!(webhook_key("https://user:pw@api.test:8443/v1/in?key=secret"), "https://api.test:8443/v1/in");
+        assert_eq!(webhook_key("http://127.0.0.1:9/x"), "http://127.0.0.1:9/x");
     }
 }
