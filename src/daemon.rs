@@ -7,7 +7,6 @@ use crate::outbound::tls::OutboundTls;
 use crate::transport::maildir::MaildirTransport;
 use crate::transport::smtp::SmtpTransport;
 use crate::transport::webhook::WebhookTransport;
-use crate::directory::Users;
 use crate::inbound::{self, Context};
 use crate::queue::Queue;
 use std::sync::Arc;
@@ -18,8 +17,6 @@ use tokio::signal::unix::{SignalKind, signal};
 pub enum StartError {
     #[error("cannot open the queue in {dir}: {msg}")]
     Queue { dir: String, msg: String },
-    #[error("{0}")]
-    Users(#[from] crate::directory::UserError),
     #[error("{0}")]
     Directory(#[from] crate::directory::DirectoryError),
     #[error("{0}")]
@@ -49,14 +46,13 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
         dir: cfg.server.data_dir.display().to_string(),
         msg: e.to_string(),
     })?;
-    let users = Users::load_all(&cfg.users, None)?;
     let tls = inbound::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
     let checks = inbound::checks::Checker::from_config(&cfg)?;
     let directory = Arc::new(crate::directory::Directory::open(&cfg)?);
-    directory.log_open_domains(&cfg);
-    let ctx = Context::new(cfg.clone(), queue.clone(), users, tls, dkim, checks, directory.clone(), stop_rx);
+    directory.log_open_domains(&cfg).await;
+    let ctx = Context::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
     let bound = inbound::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     crate::http::start(&ctx, control).await?;
@@ -168,6 +164,6 @@ fn reload(ctx: &Context, source: Option<&std::path::Path>) {
         Ok(d) => *ctx.dkim.write().unwrap() = d,
         Err(e) => tracing::error!("reload: keeping the old DKIM keys: {e}"),
     }
-    ctx.reload_users();
+    ctx.directory.reload();
     tracing::info!("reloaded certificates, DKIM keys and users");
 }

@@ -4,7 +4,7 @@
 //! Lookup order for `user+tag@d` (delimiter `+`): SRS address of our SRS domain (reversed),
 //! alias `user+tag@d`, mailbox `user+tag@d`, alias `user@d`, mailbox `user@d`, catch-all
 //! `@d`. A local domain without any alias or mailbox accepts every local part (Maildir).
-use super::{Directory, DirectoryError, Snapshot, Srs, normalize};
+use super::{Directory, DirectoryError, Srs, Unavailable, normalize};
 use crate::config::{Config, QuotaFull};
 use crate::routing::{self as route, Choice};
 use crate::queue::Recipient;
@@ -27,20 +27,28 @@ pub enum Resolved {
     Unlisted,
 }
 
-/// A Maildir mailbox: its normalized address and quota in bytes (0 = unlimited).
+/// A Maildir mailbox: its normalized address, quota in bytes (0 = unlimited), and the
+/// path its store keeps (relative to the mail root), if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mailbox {
     pub address: String,
     pub quota: u64,
+    pub maildir: Option<PathBuf>,
 }
 
 impl Mailbox {
-    /// `root/DOMAIN/LOCAL`, or None when the address cannot name a directory safely.
+    /// The stored path under `root`, else `root/DOMAIN/LOCAL`; None when that cannot name
+    /// a directory below `root` safely.
     pub fn dir(&self, root: &std::path::Path) -> Option<PathBuf> {
-        let (local, domain) = self.address.rsplit_once('@')?;
         let safe = |s: &str| {
             !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']) && !s.chars().any(char::is_control)
         };
+        if let Some(rel) = &self.maildir {
+            use std::path::Component;
+            let below = rel.components().all(|c| matches!(c, Component::Normal(n) if n.to_str().is_some_and(safe)));
+            return (below && rel.components().next().is_some()).then(|| root.join(rel));
+        }
+        let (local, domain) = self.address.rsplit_once('@')?;
         (safe(local) && safe(domain)).then(|| root.join(domain).join(local))
     }
 
@@ -58,6 +66,8 @@ pub enum Refusal {
     OverQuota,
     /// The transport map says `reject`.
     Rejected,
+    /// The directory could not answer: a temporary refusal.
+    Unavailable,
 }
 
 impl Refusal {
@@ -66,7 +76,15 @@ impl Refusal {
             Refusal::UnknownUser => Reply::mailbox_unknown(rcpt),
             Refusal::OverQuota => Reply::mailbox_full(rcpt),
             Refusal::Rejected => Reply::policy_rejected(&format!("<{rcpt}>: Recipient address rejected: Access denied")),
+            Refusal::Unavailable => Reply::directory_unavailable(rcpt),
         }
+    }
+}
+
+impl From<Unavailable> for Refusal {
+    fn from(e: Unavailable) -> Refusal {
+        tracing::warn!(error = %e, "recipient lookup failed; answering 451");
+        Refusal::Unavailable
     }
 }
 
@@ -127,52 +145,52 @@ impl Directory {
         (!user.is_empty()).then(|| format!("{user}@{domain}"))
     }
 
-    /// What `address` is, in the tables of `snap`.
-    pub fn resolve(&self, snap: &Snapshot, address: &str) -> Resolved {
+    /// The active account with a mailbox at exactly `key`.
+    async fn mailbox_account(&self, key: &str) -> Result<Option<super::Account>, Unavailable> {
+        Ok(self.backend.account(key).await?.filter(|a| a.mailbox && a.active))
+    }
+
+    /// What `address` is.
+    pub async fn resolve(&self, address: &str) -> Result<Resolved, Unavailable> {
         let key = normalize(address);
-        if let Some(t) = snap.aliases.get(&key) {
-            return Resolved::Alias(t.to_vec());
-        }
-        if snap.mailboxes.get(&key).is_some() {
-            return Resolved::Mailbox(key);
-        }
-        if let Some(base) = self.base(&key) {
-            if let Some(t) = snap.aliases.get(&base) {
-                return Resolved::Alias(t.to_vec());
+        for k in std::iter::once(key.clone()).chain(self.base(&key)) {
+            if let Some(t) = self.backend.alias(&k).await? {
+                return Ok(Resolved::Alias(t));
             }
-            if snap.mailboxes.get(&base).is_some() {
-                return Resolved::Mailbox(base);
+            if self.mailbox_account(&k).await?.is_some() {
+                return Ok(Resolved::Mailbox(k));
             }
         }
-        let Some((local, domain)) = address.rsplit_once('@') else { return Resolved::Unlisted };
-        match snap.aliases.catch_all(&super::normalize_domain(domain)) {
+        let Some((local, domain)) = address.rsplit_once('@') else { return Ok(Resolved::Unlisted) };
+        Ok(match self.backend.catch_all(&super::normalize_domain(domain)).await? {
             Some(targets) => Resolved::Alias(
                 targets.iter().map(|t| t.strip_prefix('@').map_or_else(|| t.clone(), |d| format!("{local}@{d}"))).collect(),
             ),
             None => Resolved::Unlisted,
-        }
+        })
     }
 
     /// The Maildir mailbox mail for `address` goes to, or None for an unknown user of a
     /// domain that lists its users.
-    pub fn mailbox_for(&self, snap: &Snapshot, address: &str) -> Option<Mailbox> {
+    pub async fn mailbox_for(&self, address: &str) -> Result<Option<Mailbox>, Unavailable> {
         let key = normalize(address);
         let base = self.base(&key);
         for k in std::iter::once(&key).chain(base.as_ref()) {
-            if let Some(own) = snap.mailboxes.get(k) {
-                return Some(Mailbox { address: k.clone(), quota: own.unwrap_or(self.default_quota) });
+            if let Some(a) = self.mailbox_account(k).await? {
+                let quota = a.quota.unwrap_or(self.default_quota);
+                return Ok(Some(Mailbox { address: k.clone(), quota, maildir: a.maildir }));
             }
         }
         let domain = key.rsplit_once('@').map_or("", |(_, d)| d);
-        if snap.is_listed_domain(domain) {
-            return None;
+        if self.backend.lists_users(domain).await? {
+            return Ok(None);
         }
-        Some(Mailbox { address: base.unwrap_or(key), quota: self.default_quota })
+        Ok(Some(Mailbox { address: base.unwrap_or(key), quota: self.default_quota, maildir: None }))
     }
 
     /// The RCPT TO check for one recipient (the relay policy has already passed);
     /// `size` is the SIZE= the client announced.
-    pub fn check_recipient(&self, cfg: &Config, rcpt: &str, size: Option<u64>) -> Result<(), Refusal> {
+    pub async fn check_recipient(&self, cfg: &Config, rcpt: &str, size: Option<u64>) -> Result<(), Refusal> {
         let key = normalize(rcpt);
         let Some((local, domain)) = key.rsplit_once('@') else { return Ok(()) };
         let choice = route::choose(cfg, &key);
@@ -185,11 +203,10 @@ impl Directory {
         if let Some(srs) = self.srs.as_ref().filter(|s| s.domain() == domain && Srs::is_srs_local(local)) {
             return srs.reverse(rcpt, crate::rfc5322::unix_now()).map(|_| ()).map_err(|_| Refusal::UnknownUser);
         }
-        let snap = self.snapshot();
-        if matches!(self.resolve(&snap, rcpt), Resolved::Alias(_)) || choice != Choice::Maildir {
+        if matches!(self.resolve(rcpt).await?, Resolved::Alias(_)) || choice != Choice::Maildir {
             return Ok(());
         }
-        match self.mailbox_for(&snap, rcpt) {
+        match self.mailbox_for(rcpt).await? {
             None => Err(Refusal::UnknownUser),
             Some(m) if self.quota_full == QuotaFull::Reject && m.over_quota(&self.mail_root, size.unwrap_or(0).max(1)) => {
                 Err(Refusal::OverQuota)
@@ -201,14 +218,13 @@ impl Directory {
     /// Replaces aliased recipients by their targets (recursively, duplicates removed) and
     /// reverses bounces to our SRS addresses. New recipients keep the DSN request of the one
     /// they came from, name it as ORCPT, and get an SRS sender when they leave by SMTP.
-    pub fn expand(&self, cfg: &Config, mail_from: &str, rcpts: Vec<Recipient>) -> Vec<Recipient> {
-        let snap = self.snapshot();
+    pub async fn expand(&self, cfg: &Config, mail_from: &str, rcpts: Vec<Recipient>) -> Result<Vec<Recipient>, Unavailable> {
         let now = crate::rfc5322::unix_now();
         let mut out = Vec::with_capacity(rcpts.len());
         let mut seen = HashSet::new();
         for r in rcpts {
             let mut finals = Vec::new();
-            self.expand_address(&snap, &r.address, &mut Vec::new(), &mut finals, now);
+            self.expand_address(&r.address, &mut Vec::new(), &mut finals, now).await?;
             let original = normalize(&r.address);
             for f in finals {
                 let key = normalize(&f);
@@ -227,35 +243,48 @@ impl Directory {
                 out.push(n);
             }
         }
-        out
+        Ok(out)
     }
 
-    fn expand_address(&self, snap: &Snapshot, address: &str, chain: &mut Vec<String>, out: &mut Vec<String>, now: u64) {
-        if out.len() >= MAX_EXPANSION {
-            tracing::warn!(address, limit = MAX_EXPANSION, "alias expansion limit reached; further targets dropped");
-            return;
-        }
-        let key = normalize(address);
-        let targets = match self.srs_reverse(&key, address, now) {
-            Some(original) => vec![original],
-            None => match self.resolve(snap, address) {
-                Resolved::Alias(t) => t,
-                Resolved::Mailbox(_) | Resolved::Unlisted => return out.push(address.to_string()),
-            },
-        };
-        chain.push(key.clone());
-        for t in targets {
-            let tk = normalize(&t);
-            if chain.contains(&tk) && tk != key {
-                continue; // a loop back to an alias being expanded: its targets are covered
+    /// Depth-first expansion of one address (boxed: it recurses).
+    fn expand_address<'a>(
+        &'a self,
+        address: &'a str,
+        chain: &'a mut Vec<String>,
+        out: &'a mut Vec<String>,
+        now: u64,
+    ) -> super::backend::Lookup<'a, ()> {
+        Box::pin(async move {
+            if out.len() >= MAX_EXPANSION {
+                tracing::warn!(address, limit = MAX_EXPANSION, "alias expansion limit reached; further targets dropped");
+                return Ok(());
             }
-            if tk == key || chain.len() >= MAX_DEPTH {
-                out.push(t); // an alias naming itself delivers to that address too
-            } else {
-                self.expand_address(snap, &t, chain, out, now);
+            let key = normalize(address);
+            let targets = match self.srs_reverse(&key, address, now) {
+                Some(original) => vec![original],
+                None => match self.resolve(address).await? {
+                    Resolved::Alias(t) => t,
+                    Resolved::Mailbox(_) | Resolved::Unlisted => {
+                        out.push(address.to_string());
+                        return Ok(());
+                    }
+                },
+            };
+            chain.push(key.clone());
+            for t in targets {
+                let tk = normalize(&t);
+                if chain.contains(&tk) && tk != key {
+                    continue; // a loop back to an alias being expanded: its targets are covered
+                }
+                if tk == key || chain.len() >= MAX_DEPTH {
+                    out.push(t); // an alias naming itself delivers to that address too
+                } else {
+                    self.expand_address(&t, chain, out, now).await?;
+                }
             }
-        }
-        chain.pop();
+            chain.pop();
+            Ok(())
+        })
     }
 
     fn srs_reverse(&self, key: &str, address: &str, now: u64) -> Option<String> {
@@ -309,67 +338,126 @@ mod tests {
         r.iter().map(|r| r.address.as_str()).collect()
     }
 
-    #[test]
-    fn rcpt_checks_listed_open_and_remote_domains() {
+    #[tokio::test]
+    async fn rcpt_checks_listed_open_and_remote_domains() {
         let (_t, cfg, d) = dir("\"team@example.com\" = [\"alice@example.com\"]\n", MAILBOXES);
-        assert_eq!(d.check_recipient(&cfg, "Alice@Example.com", None), Ok(()));
-        assert_eq!(d.check_recipient(&cfg, "alice+news@example.com", None), Ok(()));
-        assert_eq!(d.check_recipient(&cfg, "team@example.com", None), Ok(()));
-        assert_eq!(d.check_recipient(&cfg, "nobody@example.com", None), Err(Refusal::UnknownUser));
-        assert_eq!(d.check_recipient(&cfg, "anyone@open.test", None), Ok(()), "nothing listed: open");
-        assert_eq!(d.check_recipient(&cfg, "x@remote.test", None), Ok(()), "not ours to judge");
-        assert_eq!(d.check_recipient(&cfg, "postmaster", None), Ok(()));
-        assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(11)), Err(Refusal::OverQuota));
-        assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(10)), Ok(()));
+        assert_eq!(d.check_recipient(&cfg, "Alice@Example.com", None).await, Ok(()));
+        assert_eq!(d.check_recipient(&cfg, "alice+news@example.com", None).await, Ok(()));
+        assert_eq!(d.check_recipient(&cfg, "team@example.com", None).await, Ok(()));
+        assert_eq!(d.check_recipient(&cfg, "nobody@example.com", None).await, Err(Refusal::UnknownUser));
+        assert_eq!(d.check_recipient(&cfg, "anyone@open.test", None).await, Ok(()), "nothing listed: open");
+        assert_eq!(d.check_recipient(&cfg, "x@remote.test", None).await, Ok(()), "not ours to judge");
+        assert_eq!(d.check_recipient(&cfg, "postmaster", None).await, Ok(()));
+        assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(11)).await, Err(Refusal::OverQuota));
+        assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(10)).await, Ok(()));
         assert_eq!(Refusal::UnknownUser.reply("n@example.com").code, 550);
         assert_eq!(Refusal::OverQuota.reply("b@example.com").status, Some(crate::smtp::reply::Status(5, 2, 2)));
     }
 
-    #[test]
-    fn expansion_recursion_loops_catch_all_and_subaddress() {
+    #[tokio::test]
+    async fn expansion_recursion_loops_catch_all_and_subaddress() {
         let aliases = "\"team@example.com\" = [\"alice@example.com\", \"list@example.com\", \"Carol@Remote.TEST\"]\n\
                        \"list@example.com\" = [\"bob@example.com\", \"team@example.com\", \"alice@example.com\"]\n\
                        \"self@example.com\" = [\"self@example.com\", \"bob@example.com\"]\n\
                        \"@example.com\" = [\"alice@example.com\"]\n\"@old.test\" = [\"@remote.test\"]\n";
         let (_t, cfg, d) = dir(aliases, MAILBOXES);
-        let r = d.expand(&cfg, "s@origin.test", vec![Recipient::new("team@example.com")]);
+        let r = d.expand(&cfg, "s@origin.test", vec![Recipient::new("team@example.com")]).await.unwrap();
         assert_eq!(addrs(&r), ["alice@example.com", "bob@example.com", "Carol@remote.test"], "the loop back to team is dropped");
         assert_eq!(r[0].orcpt.as_deref(), Some("rfc822;team@example.com"));
         assert!(r[0].mail_from.is_none(), "local target: no SRS");
         let srs = r[2].mail_from.as_deref().unwrap();
         assert!(srs.starts_with("SRS0=") && srs.ends_with("=origin.test=s@example.com"), "{srs}");
-        let r = d.expand(&cfg, "s@origin.test", vec![Recipient::new("self@example.com")]);
+        let r = d.expand(&cfg, "s@origin.test", vec![Recipient::new("self@example.com")]).await.unwrap();
         assert_eq!(addrs(&r), ["self@example.com", "bob@example.com"]);
         assert!(r[0].orcpt.is_none(), "the original recipient is kept as it was");
-        let r = d.expand(&cfg, "", vec![Recipient::new("stranger@example.com"), Recipient::new("alice+x@example.com")]);
+        let r = d.expand(&cfg, "", vec![Recipient::new("stranger@example.com"), Recipient::new("alice+x@example.com")]).await.unwrap();
         assert_eq!(addrs(&r), ["alice@example.com", "alice+x@example.com"], "catch-all; +tag of a mailbox is kept");
-        let r = d.expand(&cfg, "", vec![Recipient::new("Joe@old.test")]);
+        let r = d.expand(&cfg, "", vec![Recipient::new("Joe@old.test")]).await.unwrap();
         assert_eq!(addrs(&r), ["Joe@remote.test"]);
         assert!(r[0].mail_from.is_none(), "null sender is never rewritten");
     }
 
-    #[test]
-    fn srs_bounces_are_accepted_and_reversed() {
+    #[tokio::test]
+    async fn srs_bounces_are_accepted_and_reversed() {
         let (_t, cfg, d) = dir("", MAILBOXES);
         let srs = d.srs().unwrap().forward("s@origin.test", crate::rfc5322::unix_now()).unwrap();
-        assert_eq!(d.check_recipient(&cfg, &srs, None), Ok(()));
+        assert_eq!(d.check_recipient(&cfg, &srs, None).await, Ok(()));
         let forged = srs.replacen("SRS0=", "SRS0=x", 1);
-        assert_eq!(d.check_recipient(&cfg, &forged, None), Err(Refusal::UnknownUser));
-        let r = d.expand(&cfg, "", vec![Recipient::new(srs.clone())]);
+        assert_eq!(d.check_recipient(&cfg, &forged, None).await, Err(Refusal::UnknownUser));
+        let r = d.expand(&cfg, "", vec![Recipient::new(srs.clone())]).await.unwrap();
         assert_eq!(addrs(&r), ["s@origin.test"]);
         assert_eq!(r[0].orcpt.as_deref(), Some(format!("rfc822;{srs}").as_str()));
     }
 
-    #[test]
-    fn files_are_reloaded_when_they_change_and_bad_files_are_ignored() {
+    #[tokio::test]
+    async fn files_are_reloaded_when_they_change_and_bad_files_are_ignored() {
         let (_t, cfg, d) = dir("", MAILBOXES);
-        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None), Err(Refusal::UnknownUser));
+        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None).await, Err(Refusal::UnknownUser));
         std::fs::write(&cfg.mailboxes.file, format!("{MAILBOXES}[[mailbox]]\naddress = \"carol@example.com\"\n")).unwrap();
-        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None), Ok(()));
+        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None).await, Ok(()));
         std::fs::write(&cfg.mailboxes.file, "[[mailbox]]\naddress = oops").unwrap();
-        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None), Ok(()), "previous tables kept");
+        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None).await, Ok(()), "previous tables kept");
         std::fs::remove_file(&cfg.mailboxes.file).unwrap();
-        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None), Ok(()), "no file: open domain again");
+        assert_eq!(d.check_recipient(&cfg, "carol@example.com", None).await, Ok(()), "no file: open domain again");
+    }
+
+    /// A store that is down: every lookup is unavailable.
+    struct Down;
+
+    impl crate::directory::Backend for Down {
+        fn account<'a>(&'a self, _: &'a str) -> super::super::backend::Lookup<'a, Option<crate::directory::Account>> {
+            Box::pin(async { Err(Unavailable("connection refused".into())) })
+        }
+        fn alias<'a>(&'a self, _: &'a str) -> super::super::backend::Lookup<'a, Option<Vec<String>>> {
+            Box::pin(async { Err(Unavailable("connection refused".into())) })
+        }
+        fn catch_all<'a>(&'a self, _: &'a str) -> super::super::backend::Lookup<'a, Option<Vec<String>>> {
+            Box::pin(async { Err(Unavailable("connection refused".into())) })
+        }
+        fn lists_users<'a>(&'a self, _: &'a str) -> super::super::backend::Lookup<'a, bool> {
+            Box::pin(async { Err(Unavailable("connection refused".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_gives_temporary_answers_only() {
+        let (_t, mut cfg, _) = dir("", MAILBOXES);
+        cfg.srs.enabled = false;
+        let d = Directory::with_backend(&cfg, std::sync::Arc::new(Down)).unwrap();
+        let refused = d.check_recipient(&cfg, "alice@example.com", None).await;
+        assert_eq!(refused, Err(Refusal::Unavailable));
+        let reply = Refusal::Unavailable.reply("alice@example.com").to_string();
+        assert_eq!(reply, "451 4.3.0 <alice@example.com>: Temporary lookup failure");
+        assert_eq!(d.check_recipient(&cfg, "x@remote.test", None).await, Ok(()), "remote domains need no lookup");
+        assert!(d.expand(&cfg, "", vec![Recipient::new("alice@example.com")]).await.is_err());
+        assert!(d.mailbox_for("alice@example.com").await.is_err());
+        assert!(d.authenticate("alice@example.com", "pw").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_mailbox_logs_in_with_the_users_file_password_of_its_address() {
+        let (t, mut cfg, _) = dir("", MAILBOXES);
+        cfg.users.file = t.path().join("users.toml");
+        let mut users = crate::directory::Users::default();
+        users.set_password(&cfg.users.file, "alice@example.com", "s3cret").unwrap();
+        let d = Directory::open(&cfg).unwrap();
+        assert_eq!(d.authenticate("alice@example.com", "s3cret").await, Ok(true));
+        assert_eq!(d.authenticate("alice@example.com", "wrong").await, Ok(false));
+        assert_eq!(d.authenticate("bob@example.com", "s3cret").await, Ok(false), "a mailbox without a password");
+        assert_eq!(d.authenticate("nobody", "s3cret").await, Ok(false));
+        let m = d.mailbox_for("Alice+tag@EXAMPLE.com").await.unwrap().unwrap();
+        assert_eq!((m.address.as_str(), m.maildir), ("alice@example.com", None));
+    }
+
+    #[test]
+    fn stored_maildir_paths_stay_below_the_root() {
+        let root = std::path::Path::new("/var/vmail");
+        let m = |rel: Option<&str>| Mailbox { address: "a@example.com".into(), quota: 0, maildir: rel.map(PathBuf::from) };
+        assert_eq!(m(None).dir(root), Some(root.join("example.com/a")));
+        assert_eq!(m(Some("example.com/a.b/")).dir(root), Some(root.join("example.com/a.b/")));
+        assert_eq!(m(Some("../etc")).dir(root), None);
+        assert_eq!(m(Some("/etc/x")).dir(root), None);
+        assert_eq!(m(Some("")).dir(root), None);
     }
 
     #[test]

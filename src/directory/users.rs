@@ -51,7 +51,7 @@ pub struct Users {
 
 /// Verifying against this when the user is unknown keeps response time from telling
 /// which user names exist.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| password::hash("not a real password"));
+pub(crate) static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| password::hash("not a real password"));
 
 impl Users {
     /// Reads the file; a missing file means no accounts.
@@ -99,11 +99,16 @@ impl Users {
         all.into_iter()
     }
 
+    /// The stored hash of `name`: the environment's, then the accounts file's, then the
+    /// TOML file's.
+    pub fn hash(&self, name: &str) -> Option<&str> {
+        self.env.get(name).or_else(|| self.extra.get(name)).or_else(|| self.by_name.get(name)).map(String::as_str)
+    }
+
     /// Checks a password (CPU-heavy: call from a blocking thread).
     pub fn verify(&self, name: &str, password: &str) -> bool {
-        let found = self.env.get(name).or_else(|| self.extra.get(name)).or_else(|| self.by_name.get(name));
-        let (stored, exists) = match found {
-            Some(h) => (h.as_str(), true),
+        let (stored, exists) = match self.hash(name) {
+            Some(h) => (h, true),
             None => (DUMMY_HASH.as_str(), false),
         };
         password::verify(stored, password) && exists

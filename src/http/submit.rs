@@ -65,8 +65,15 @@ pub async fn queue(ctx: &Context, env: Envelope, origin: Origin, message: Vec<u8
     // The same recipient checks as RCPT TO: unknown local users are refused now, not bounced later.
     for a in &env.rcpt_to {
         let rcpt = ascii(a);
-        if let Err(refusal) = ctx.directory.check_recipient(&ctx.config, &rcpt, Some(message.len() as u64)) {
-            return Err(ApiError::BadAddress { field: "to".into(), address: rcpt.clone(), reason: refusal.reply(&rcpt).to_string() });
+        match ctx.directory.check_recipient(&ctx.config, &rcpt, Some(message.len() as u64)).await {
+            Ok(()) => {}
+            Err(crate::directory::Refusal::Unavailable) => {
+                return Err(ApiError::Unavailable("the directory is unavailable; try again later".into()));
+            }
+            Err(refusal) => {
+                let reason = refusal.reply(&rcpt).to_string();
+                return Err(ApiError::BadAddress { field: "to".into(), address: rcpt.clone(), reason });
+            }
         }
     }
     let sub = Submission {

@@ -34,7 +34,13 @@ pub async fn enqueue(ctx: &Context, mut sub: Submission, body: Vec<u8>) -> Resul
         sub.mail_from = crate::rewrite::masquerade_sender(&cfg.rewrite.masquerade_domains, &sub.mail_from);
     }
     let body = crate::rewrite::message(cfg, body, sub.origin.may_relay);
-    sub.recipients = ctx.directory.expand(cfg, &sub.mail_from, std::mem::take(&mut sub.recipients));
+    sub.recipients = match ctx.directory.expand(cfg, &sub.mail_from, std::mem::take(&mut sub.recipients)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "alias expansion failed; answering 451");
+            return Err(Reply::lookup_failure());
+        }
+    };
     let received =
         received::header(&cfg.server.hostname, &id, &sub.origin, sub.smtputf8, cfg.server.received_auth, single.as_deref());
     let signature = if sub.origin.may_relay { sign(ctx, &body).await } else { None };

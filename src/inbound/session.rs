@@ -146,7 +146,7 @@ impl Session {
             Command::Ehlo(name) => cmd::ehlo::ehlo(self, name, true),
             Command::Helo(name) => cmd::ehlo::ehlo(self, name, false),
             Command::Mail { from, params } => cmd::mail::mail(self, from, params),
-            Command::Rcpt { to, params } => cmd::rcpt::rcpt(self, to, params),
+            Command::Rcpt { to, params } => Box::pin(cmd::rcpt::rcpt(self, to, params)).await,
             Command::Data => Box::pin(cmd::data::data(self, conn)).await?,
             Command::Bdat { size, last } => Box::pin(cmd::bdat::bdat(self, conn, size, last)).await?,
             Command::Auth { mechanism, initial } => Box::pin(cmd::auth::auth(self, conn, &mechanism, initial)).await?,

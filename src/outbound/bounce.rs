@@ -115,7 +115,15 @@ async fn send(queue: &Queue, cfg: &Config, directory: &Directory, env: &Envelope
     let message = build_dsn(&input);
     let id = QueueId::generate();
     // The sender may be an alias (or an SRS address) of ours: expand like accepted mail.
-    let to = directory.expand(cfg, "", vec![Recipient::new(env.mail_from.clone())]);
+    // Without the directory the notice goes to the sender as given; delivery resolves it.
+    let sender = vec![Recipient::new(env.mail_from.clone())];
+    let to = match directory.expand(cfg, "", sender.clone()).await {
+        Ok(to) => to,
+        Err(e) => {
+            tracing::warn!(id = %env.id, error = %e, "bounce recipient not expanded");
+            sender
+        }
+    };
     let mut dsn = Envelope::new(id.clone(), "", to);
     dsn.smtputf8 = env.smtputf8;
     dsn.body_8bit = message.iter().any(|b| *b >= 0x80);

@@ -282,6 +282,10 @@ fixed_replies! {
     bare_newline_command => 500 [5, 5, 2] "Error: bare <CR> or <LF> in command";
     bare_newline => 550 [5, 6, 0] "Message contains bare CR or LF (see RFC 5321 section 2.3.8)";
     need_mail => 503 [5, 5, 1] "Error: need MAIL command";
+    /// The directory could not be asked at the end of DATA (alias expansion).
+    lookup_failure => 451 [4, 3, 0] "Temporary lookup failure";
+    /// The directory could not be asked during AUTH (Postfix + Dovecot's reply).
+    auth_temporary_failure => 454 [4, 7, 0] "Temporary authentication failure";
     /// MAIL in plaintext where `tls.inbound = "encrypt"` (Postfix's text).
     starttls_first => 530 [5, 7, 0] "Must issue a STARTTLS command first";
     need_rcpt => 503 [5, 5, 1] "Error: need RCPT command";
@@ -387,6 +391,11 @@ impl Reply {
     /// Quota exceeded at RCPT (RFC 3463 5.2.2).
     pub fn mailbox_full(rcpt: impl fmt::Display) -> Reply {
         Reply::new(552, Some(Status(5, 2, 2)), format!("<{rcpt}>: Recipient address rejected: Mailbox full"))
+    }
+
+    /// The directory could not answer for this recipient (Postfix's reply).
+    pub fn directory_unavailable(rcpt: impl fmt::Display) -> Reply {
+        Reply::new(451, Some(Status(4, 3, 0)), format!("<{rcpt}>: Temporary lookup failure"))
     }
 
     pub fn mailbox_unknown(rcpt: impl fmt::Display) -> Reply {

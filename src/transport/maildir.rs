@@ -7,7 +7,7 @@
 //! lands in `user`'s Maildir when only `user@d` is listed).
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::QuotaFull;
-use crate::directory::{Directory, Snapshot};
+use crate::directory::{Directory, Mailbox, Unavailable};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,19 +37,23 @@ impl MaildirTransport {
         MaildirTransport { directory, hostname: hostname.replace(['/', ':', ','], "_") }
     }
 
-    fn deliver_one(&self, snap: &Snapshot, job: &Job, index: usize) -> RcptResult {
-        let (verdict, status, text) = match self.try_one(snap, job, index) {
+    /// `mailbox`: what the directory said for this recipient (looked up before the
+    /// blocking write).
+    fn deliver_one(&self, mailbox: Result<Option<Mailbox>, Unavailable>, job: &Job, index: usize) -> RcptResult {
+        let (verdict, status, text) = match self.try_one(mailbox, job, index) {
             Ok(file) => (Verdict::Delivered, (2, 0, 0), format!("delivered to maildir {}", file.display())),
             Err(x) => x,
         };
         RcptResult { index, verdict, status, text, diagnostic: None, relay: "maildir".into(), retry_at: None }
     }
 
-    fn try_one(&self, snap: &Snapshot, job: &Job, index: usize) -> Outcome {
+    fn try_one(&self, mailbox: Result<Option<Mailbox>, Unavailable>, job: &Job, index: usize) -> Outcome {
         let rcpt = &job.env.recipients[index];
         let root = self.directory.mail_root();
-        let Some(mailbox) = self.directory.mailbox_for(snap, &rcpt.address) else {
-            return Err((Verdict::Failed, (5, 1, 1), format!("unknown user: \"{}\"", rcpt.address)));
+        let mailbox = match mailbox {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err((Verdict::Failed, (5, 1, 1), format!("unknown user: \"{}\"", rcpt.address))),
+            Err(e) => return Err((Verdict::Deferred, (4, 4, 3), e.to_string())),
         };
         let Some(dir) = mailbox.dir(root) else {
             return Err((Verdict::Failed, (5, 1, 3), format!("cannot deliver to {:?}: invalid mailbox name", rcpt.address)));
@@ -120,9 +124,12 @@ impl Transport for MaildirTransport {
         let job = Job { env: job.env.clone(), body: job.body.clone(), rcpts: job.rcpts.clone(), destination: job.destination.clone(), sender: job.sender.clone() };
         Box::pin(async move {
             let indices = job.rcpts.clone();
+            let mut mailboxes = Vec::with_capacity(indices.len());
+            for &i in &indices {
+                mailboxes.push(this.directory.mailbox_for(&job.env.recipients[i].address).await);
+            }
             let done = tokio::task::spawn_blocking(move || {
-                let snap = this.directory.snapshot();
-                job.rcpts.iter().map(|&i| this.deliver_one(&snap, &job, i)).collect()
+                job.rcpts.iter().zip(mailboxes).map(|(&i, m)| this.deliver_one(m, &job, i)).collect()
             });
             let rcpts = done.await.unwrap_or_else(|e| {
                 indices

@@ -11,7 +11,7 @@
 //! how the bytes are split into writes), then the client's bytes. `POSTERN_FUZZ_DEBUG=1`
 //! prints both sides of each conversation.
 use postern::config::{ListenerKind, load_with_env};
-use postern::directory::{Directory, Users};
+use postern::directory::Directory;
 use postern::inbound::conn::Conn;
 use postern::inbound::session::Session;
 use postern::inbound::{Context, tls};
@@ -74,11 +74,10 @@ fn env() -> &'static Env {
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let ctx = rt.block_on(async {
             let queue = Queue::open(&dir).expect("queue");
-            let users = Users::load(&cfg.users.file).expect("users");
             let tls = tls::load(&cfg).expect("tls");
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
             let directory = Arc::new(Directory::open(&cfg).expect("directory"));
-            Context::new(cfg.clone(), queue, users, tls, dkim, None, directory, stop_rx)
+            Context::new(cfg.clone(), queue, tls, dkim, None, directory, stop_rx)
         });
         Env { rt, ctx, _stop: stop }
     })

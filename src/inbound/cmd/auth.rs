@@ -33,9 +33,13 @@ pub async fn auth<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(c) => c,
         Err(r) => return Ok(Step::Reply(r)),
     };
-    let users = s.ctx.users();
-    let name = user.clone();
-    let ok = tokio::task::spawn_blocking(move || users.verify(&name, &password)).await.unwrap_or(false);
+    let ok = match s.ctx.directory.authenticate(&user, &password).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::warn!(client = %ip, error = %e, "authentication lookup failed; answering 454");
+            return Ok(Step::Reply(Reply::auth_temporary_failure()));
+        }
+    };
     if ok {
         tracing::info!(client = %ip, user = %user, mechanism, "authenticated");
         s.ctx.auth_failures.clear(ip);

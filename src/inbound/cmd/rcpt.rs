@@ -4,7 +4,7 @@ use crate::inbound::policy;
 use crate::inbound::session::{Session, Step};
 use crate::smtp::{ForwardPath, RcptParams, Reply};
 
-pub fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
+pub async fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
     let may_relay = s.may_relay();
     let cfg = s.ctx.config.clone();
     let Some(tx) = s.tx.as_mut() else { return Step::Reply(Reply::need_mail()) };
@@ -25,10 +25,12 @@ pub fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
         return Step::Reply(r);
     }
     let address = to.address.to_string();
-    if let Err(refusal) = s.ctx.directory.check_recipient(&cfg, &address, tx.params.size) {
+    let size = tx.params.size;
+    if let Err(refusal) = s.ctx.clone().directory.check_recipient(&cfg, &address, size).await {
         tracing::info!(client = %s.peer.ip(), rcpt = %address, reason = ?refusal, "recipient refused");
         return Step::Reply(refusal.reply(&address));
     }
+    let Some(tx) = s.tx.as_mut() else { return Step::Reply(Reply::need_mail()) };
     tx.rcpts.push((to, params));
     Step::Reply(Reply::recipient_ok())
 }
