@@ -7,7 +7,8 @@ use crate::outbound::tls::OutboundTls;
 use crate::transport::maildir::MaildirTransport;
 use crate::transport::smtp::SmtpTransport;
 use crate::transport::webhook::WebhookTransport;
-use crate::inbound::{self, Context};
+use crate::app::Services;
+use crate::inbound;
 use crate::queue::Queue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +21,13 @@ pub enum StartError {
     #[error("{0}")]
     Directory(#[from] crate::directory::DirectoryError),
     #[error("{0}")]
-    Tls(#[from] inbound::tls::TlsError),
+    Tls(#[from] crate::net::tls::TlsError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("delivery: {0}")]
     Delivery(String),
     #[error("{0}")]
-    Checks(#[from] inbound::checks::SetupError),
+    Checks(#[from] crate::app::checks::SetupError),
 }
 
 pub async fn run(loaded: Loaded) -> Result<(), StartError> {
@@ -46,13 +47,13 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
         dir: cfg.server.data_dir.display().to_string(),
         msg: e.to_string(),
     })?;
-    let tls = inbound::tls::load(&cfg)?;
+    let tls = crate::net::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
-    let checks = inbound::checks::Checker::from_config(&cfg)?;
+    let checks = crate::app::checks::Checker::from_config(&cfg)?;
     let directory = Arc::new(crate::directory::Directory::open(&cfg)?);
     directory.log_open_domains(&cfg).await;
-    let ctx = Context::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
+    let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
     let bound = inbound::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     crate::http::start(&ctx, control).await?;
@@ -136,7 +137,7 @@ impl Signals {
     }
 
     /// Serves until SIGTERM/SIGINT; SIGHUP reloads what can change without a restart.
-    async fn run_until_stopped(mut self, ctx: &Context, source: Option<&std::path::Path>) {
+    async fn run_until_stopped(mut self, ctx: &Services, source: Option<&std::path::Path>) {
         loop {
             tokio::select! {
                 _ = self.term.recv() => return tracing::info!("SIGTERM"),
@@ -150,13 +151,13 @@ impl Signals {
 /// Re-reads the configuration and swaps in TLS certificates, DKIM keys and users.
 /// Sessions in progress keep what they started with; a bad new file changes nothing.
 /// Other keys (listeners, limits, relay rules) take effect at the next restart.
-fn reload(ctx: &Context, source: Option<&std::path::Path>) {
+fn reload(ctx: &Services, source: Option<&std::path::Path>) {
     tracing::info!("SIGHUP: reloading");
     let cfg = match crate::config::load(source) {
         Ok(l) => l.config,
         Err(e) => return tracing::error!("reload failed, keeping the running configuration: {e}"),
     };
-    match inbound::tls::load(&cfg) {
+    match crate::net::tls::load(&cfg) {
         Ok(tls) => *ctx.tls.write().unwrap() = tls,
         Err(e) => tracing::error!("reload: keeping the old certificate: {e}"),
     }

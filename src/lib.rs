@@ -1,4 +1,5 @@
 //! postern: a mail transfer agent that replaces Postfix.
+pub mod app;
 pub mod config;
 pub mod daemon;
 pub mod dkim;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod inbound;
 pub mod mailstore;
 pub mod metrics;
+pub mod net;
 pub mod queue;
 pub mod smtp;
 pub mod outbound;

@@ -11,7 +11,7 @@ pub fn config(loaded: &Loaded, print: bool) -> i32 {
     for why in &loaded.env_ignored {
         eprintln!("warning: environment variable has no effect: {why}");
     }
-    if let Err(e) = postern::inbound::tls::check_files(&loaded.config) {
+    if let Err(e) = postern::net::tls::check_files(&loaded.config) {
         eprintln!("postern: {e}");
         return exit::CONFIG;
     }

@@ -15,5 +15,5 @@ pub fn dns(spec: &str) -> Result<DnsResolver, String> {
 
 /// mail-auth's verifier on the same resolver settings the inbound checks use.
 pub fn authenticator(spec: &str) -> Result<MessageAuthenticator, String> {
-    crate::inbound::checks::resolver::authenticator(spec)
+    crate::app::checks::resolver::authenticator(spec)
 }

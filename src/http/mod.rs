@@ -24,13 +24,13 @@ mod tls;
 
 pub use messages::{MAIL_FROM_HEADER, RCPT_TO_HEADER};
 
-use crate::inbound::Context;
+use crate::app::Services;
 use std::sync::Arc;
 
 /// Starts the control socket (already bound) and the public API (bound here, so a bad
 /// `http.bind` stops the daemon before it reports ready). Also installs the metrics
 /// recorder. (`config::validate` has already checked the `[http]` keys.)
-pub async fn start(ctx: &Arc<Context>, control: tokio::net::UnixListener) -> std::io::Result<()> {
+pub async fn start(ctx: &Arc<Services>, control: tokio::net::UnixListener) -> std::io::Result<()> {
     crate::metrics::install();
     let api = state::Api::new(ctx.clone());
     tokio::spawn(control::serve(control, api.clone()));

@@ -32,7 +32,7 @@ pub fn router(api: Shared) -> Router {
 }
 
 fn trusted(api: &Shared, client: &Client) -> bool {
-    crate::inbound::policy::is_trusted(&api.ctx.config, client.addr.ip())
+    crate::app::policy::is_trusted(&api.ctx.config, client.addr.ip())
 }
 
 async fn require_send(

@@ -1,13 +1,13 @@
 //! What every HTTP handler shares: the daemon context plus the API's own settings.
 use super::auth::Tokens;
 use crate::ratelimit::RateLimiter;
-use crate::inbound::Context;
-use crate::inbound::tls::TlsInfo;
+use crate::app::Services;
+use crate::net::tls::TlsInfo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub struct Api {
-    pub ctx: Arc<Context>,
+    pub ctx: Arc<Services>,
     pub send_tokens: Tokens,
     pub admin_tokens: Tokens,
     pub limiter: RateLimiter,
@@ -18,7 +18,7 @@ pub struct Api {
 pub type Shared = Arc<Api>;
 
 impl Api {
-    pub fn new(ctx: Arc<Context>) -> Shared {
+    pub fn new(ctx: Arc<Services>) -> Shared {
         let http = &ctx.config.http;
         Arc::new(Api {
             send_tokens: Tokens::new(&http.tokens),

@@ -3,8 +3,8 @@
 use super::api::Queued;
 use super::error::ApiError;
 use super::state::Client;
-use crate::inbound::Context;
-use crate::inbound::accept::{Origin, Submission, enqueue};
+use crate::app::Services;
+use crate::app::ingest::{Origin, Submission, enqueue};
 use crate::queue::Recipient;
 use crate::smtp::address::Address;
 use crate::smtp::ReversePath;
@@ -40,9 +40,9 @@ pub fn origin(client: Option<&Client>, via: &'static str) -> Origin {
 }
 
 /// `relay.allowed_sender_domains`, the same rule SMTP applies to relaying clients.
-pub fn check_sender(ctx: &Context, from: Option<&Address>) -> Result<(), ApiError> {
+pub fn check_sender(ctx: &Services, from: Option<&Address>) -> Result<(), ApiError> {
     let Some(a) = from else { return Ok(()) };
-    crate::inbound::policy::check_sender(&ctx.config, &ReversePath::Path(a.clone()), true)
+    crate::app::policy::check_sender(&ctx.config, &ReversePath::Path(a.clone()), true)
         .map_err(|_| ApiError::SenderNotAllowed(a.domain_ascii()))
 }
 
@@ -56,7 +56,7 @@ fn header_section(message: &[u8]) -> &[u8] {
 }
 
 /// Checks the sender and size, then queues; Ok once the message is on disk.
-pub async fn queue(ctx: &Context, env: Envelope, origin: Origin, message: Vec<u8>) -> Result<Queued, ApiError> {
+pub async fn queue(ctx: &Services, env: Envelope, origin: Origin, message: Vec<u8>) -> Result<Queued, ApiError> {
     check_sender(ctx, env.mail_from.as_ref())?;
     let max = ctx.config.limits.message_size;
     if message.len() as u64 > max {

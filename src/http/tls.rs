@@ -1,8 +1,8 @@
 //! HTTPS for the public API with the daemon's certificate: a listener whose handshakes
 //! run in their own tasks, so one slow client cannot stall `accept` for the others.
 use super::state::Client;
-use crate::inbound::Context;
-use crate::inbound::tls::TlsInfo;
+use crate::app::Services;
+use crate::net::tls::TlsInfo;
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Starts accepting on `tcp`; handshakes use the daemon's current certificate.
-    pub fn new(tcp: TcpListener, ctx: Arc<Context>) -> TlsListener {
+    pub fn new(tcp: TcpListener, ctx: Arc<Services>) -> TlsListener {
         let local = tcp.local_addr().expect("bound listener has an address");
         let (tx, ready) = mpsc::channel(BACKLOG);
         tokio::spawn(accept_loop(tcp, ctx, tx));
@@ -31,7 +31,7 @@ impl TlsListener {
     }
 }
 
-async fn accept_loop(tcp: TcpListener, ctx: Arc<Context>, tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>) {
+async fn accept_loop(tcp: TcpListener, ctx: Arc<Services>, tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>) {
     let mut shutdown = ctx.shutdown.clone();
     loop {
         let (stream, peer) = tokio::select! {

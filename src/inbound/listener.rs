@@ -1,9 +1,9 @@
 //! Listeners: bind, accept, enforce connection limits, and run each session — with
 //! implicit TLS on `submissions`, and the STARTTLS switch on the others.
-use super::Context;
+use crate::app::Services;
 use super::conn::Conn;
 use super::session::{Next, Session};
-use super::tls::TlsInfo;
+use crate::net::tls::TlsInfo;
 use crate::config::ListenerKind;
 use crate::smtp::Reply;
 use std::net::SocketAddr;
@@ -22,7 +22,7 @@ pub struct Bound {
 }
 
 /// Binds every configured listener (before anything else starts, so errors surface early).
-pub async fn bind_all(ctx: &Context) -> std::io::Result<Vec<Bound>> {
+pub async fn bind_all(ctx: &Services) -> std::io::Result<Vec<Bound>> {
     let mut out = Vec::new();
     for l in &ctx.config.listeners {
         let listener = listen(&l.bind)
@@ -44,7 +44,7 @@ fn listen(bind: &str) -> std::io::Result<TcpListener> {
 }
 
 /// Accepts connections until shutdown.
-pub async fn serve(ctx: Arc<Context>, bound: Bound) {
+pub async fn serve(ctx: Arc<Services>, bound: Bound) {
     let mut shutdown = ctx.shutdown.clone();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -64,7 +64,7 @@ pub async fn serve(ctx: Arc<Context>, bound: Bound) {
     }
 }
 
-async fn handle(ctx: Arc<Context>, mut tcp: TcpStream, peer: SocketAddr, kind: ListenerKind) {
+async fn handle(ctx: Arc<Services>, mut tcp: TcpStream, peer: SocketAddr, kind: ListenerKind) {
     let _ = tcp.set_nodelay(true);
     let Some(_guard) = ctx.connections.try_acquire(peer.ip()) else {
         tracing::warn!(client = %peer.ip(), "too many connections");
@@ -94,12 +94,12 @@ async fn handle(ctx: Arc<Context>, mut tcp: TcpStream, peer: SocketAddr, kind: L
     tracing::debug!(client = %peer, "disconnect");
 }
 
-fn idle(ctx: &Context) -> Duration {
+fn idle(ctx: &Services) -> Duration {
     ctx.config.limits.command_timeout.get()
 }
 
 /// Runs the session on `conn`; returns the stream when the client asked for STARTTLS.
-async fn run<S>(ctx: &Context, session: &mut Session, mut conn: Conn<S>, greet: bool) -> Option<S>
+async fn run<S>(ctx: &Services, session: &mut Session, mut conn: Conn<S>, greet: bool) -> Option<S>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -114,7 +114,7 @@ where
 }
 
 async fn handshake(
-    ctx: &Context,
+    ctx: &Services,
     tcp: TcpStream,
     peer: SocketAddr,
 ) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsInfo)> {

@@ -3,10 +3,10 @@
 //! Each command's handling lives in `cmd/<verb>.rs` and returns a `Step`; this loop writes
 //! replies, counts errors and ends the session. Generic over the stream so the same code
 //! runs on TCP, on TLS after STARTTLS, and on in-memory streams in tests and fuzzing.
-use super::Context;
+use crate::app::Services;
 use super::cmd;
 use super::conn::{Conn, ConnError, Line};
-use super::tls::TlsInfo;
+use crate::net::tls::TlsInfo;
 use crate::config::ListenerKind;
 use crate::smtp::{self, Command, ForwardPath, MailParams, RcptParams, Reply, ReversePath};
 use std::net::SocketAddr;
@@ -41,7 +41,7 @@ pub struct Transaction {
 }
 
 pub struct Session {
-    pub ctx: Arc<Context>,
+    pub ctx: Arc<Services>,
     pub kind: ListenerKind,
     pub peer: SocketAddr,
     pub helo: Option<String>,
@@ -61,8 +61,8 @@ impl Session {
         self.kind != ListenerKind::Smtp || self.ctx.config.tls.inbound != crate::config::InboundTls::None
     }
 
-    pub fn new(ctx: Arc<Context>, kind: ListenerKind, peer: SocketAddr) -> Session {
-        let trusted = super::policy::is_trusted(&ctx.config, peer.ip());
+    pub fn new(ctx: Arc<Services>, kind: ListenerKind, peer: SocketAddr) -> Session {
+        let trusted = crate::app::policy::is_trusted(&ctx.config, peer.ip());
         Session { ctx, kind, peer, helo: None, esmtp: false, tls: None, auth_user: None, trusted, tx: None, errors: 0 }
     }
 

@@ -14,7 +14,8 @@ use postern::config::{ListenerKind, load_with_env};
 use postern::directory::Directory;
 use postern::inbound::conn::Conn;
 use postern::inbound::session::Session;
-use postern::inbound::{Context, tls};
+use postern::app::Services;
+use postern::net::tls;
 use postern::queue::{Queue, QueueId};
 use postern::smtp::{Reply, parse_reply};
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ const HOST: &str = "mx.fuzz.example";
 
 struct Env {
     rt: tokio::runtime::Runtime,
-    ctx: Arc<Context>,
+    ctx: Arc<Services>,
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -77,7 +78,7 @@ fn env() -> &'static Env {
             let tls = tls::load(&cfg).expect("tls");
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
             let directory = Arc::new(Directory::open(&cfg).expect("directory"));
-            Context::new(cfg.clone(), queue, tls, dkim, None, directory, stop_rx)
+            Services::new(cfg.clone(), queue, tls, dkim, None, directory, stop_rx)
         });
         Env { rt, ctx, _stop: stop }
     })
@@ -98,7 +99,7 @@ pub fn run(data: &[u8]) {
 }
 
 /// Runs one session to its end; returns everything the server wrote.
-async fn converse(ctx: Arc<Context>, kind: ListenerKind, peer: SocketAddr, input: &[u8], chunk: usize) -> Vec<u8> {
+async fn converse(ctx: Arc<Services>, kind: ListenerKind, peer: SocketAddr, input: &[u8], chunk: usize) -> Vec<u8> {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let (mut rd, mut wr) = tokio::io::split(client);
     let deadline = tokio::time::Instant::now() + ctx.config.limits.session_timeout.get();

@@ -1,6 +1,6 @@
 //! MAIL FROM: open a transaction after the sequence, auth, size and sender checks.
 use crate::config::{InboundTls, ListenerKind};
-use crate::inbound::policy;
+use crate::app::policy;
 use crate::inbound::session::{Session, Step, Transaction};
 use crate::smtp::command::Body;
 use crate::smtp::{MailParams, Reply, ReversePath};

@@ -1,6 +1,6 @@
 //! RCPT TO: the recipient limit, SMTPUTF8, the relay policy, then the directory (unknown
 //! local users, full mailboxes and transport-map rejects are refused here, not bounced).
-use crate::inbound::policy;
+use crate::app::policy;
 use crate::inbound::session::{Session, Step};
 use crate::smtp::{ForwardPath, RcptParams, Reply};
 

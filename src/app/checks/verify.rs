@@ -4,7 +4,7 @@
 use super::{Checker, spf_syntax};
 use super::policy::{Action, Outcome, Summary, decide};
 use super::report::{self, Checked, Identity};
-use crate::inbound::accept::Origin;
+use crate::app::received::Origin;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{

@@ -17,8 +17,8 @@ mod verify;
 use policy::Action;
 pub use report::QUARANTINE_HEADER;
 
-use super::Context;
-use super::accept::Origin;
+use super::Services;
+use super::received::Origin;
 use crate::config::{Config, Inbound, ListenerKind};
 use crate::smtp::Reply;
 use mail_auth::MessageAuthenticator;
@@ -91,7 +91,7 @@ pub fn authserv_id(cfg: &Config) -> String {
 /// Authentication-Results claiming to be ours; on `smtp` listeners it is then checked.
 /// Returns the message to queue, or the reply that refuses it.
 pub async fn screen(
-    ctx: &Context,
+    ctx: &Services,
     kind: ListenerKind,
     origin: &Origin,
     mail_from: &str,

@@ -1,5 +1,5 @@
 //! The Received: header (RFC 5321 §4.4) with the protocol keyword of RFC 3848 / RFC 6531.
-use super::tls::TlsInfo;
+use crate::net::tls::TlsInfo;
 use crate::queue::QueueId;
 use std::net::IpAddr;
 
