@@ -6,17 +6,16 @@
 //!
 //! Public IPs are documentation addresses (192.0.2.10, 2001:db8::10): only DNS is asked
 //! about them, and hickory would answer the PTR of any 127/8 address itself.
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::dns::Dnsmasq;
-use common::peers::{Peer, peers_dir, spawn_printing_port};
-use common::pki::write_test_pki;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use support::dns::Dnsmasq;
+use support::peers::{Peer, peer_file, spawn_printing_port};
+use support::pki::write_test_pki;
 
 const GOOD_POLICY: &str = "version: STSv1\nmode: enforce\nmx: mail.shop.test\nmax_age: 86400\n";
 
@@ -134,7 +133,7 @@ impl Scenario {
         let ca = write_test_pki(dir.path(), &["mta-sts.shop.test"]);
         std::fs::write(dir.path().join("policy.txt"), self.policy).unwrap();
         let mut https = Command::new("python3");
-        https.arg(peers_dir().join("outbound_sts_https.py"));
+        https.arg(peer_file("outbound_sts_https.py"));
         for (flag, file) in [("--cert", "cert.pem"), ("--key", "key.pem"), ("--policy", "policy.txt")] {
             https.arg(flag).arg(dir.path().join(file));
         }
@@ -454,7 +453,7 @@ fn tls_rpt_and_mta_sts_absent_are_information_only() {
 fn a_resolver_that_does_not_answer_stops_the_check_early() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("postern.toml");
-    let port = common::dns::free_udp_tcp_port();
+    let port = support::peers::free_udp_tcp_port();
     std::fs::write(&config, format!("[server]\nhostname = \"mail.shop.test\"\n[delivery]\nresolver = \"127.0.0.1:{port}\"\n"))
         .unwrap();
     let started = std::time::Instant::now();

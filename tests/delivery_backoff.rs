@@ -3,17 +3,20 @@
 //! backoff instead of each connecting, still get delay notices and bounces with the real
 //! reason, and an operator's `queue retry` overrides the wait. Connections: reused for
 //! consecutive messages, closed when idle, at most `concurrency_per_destination` at once.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use std::time::{Duration, Instant};
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::queue::queue_raw;
+use support::rcv::{Receiver, SmtpSink};
+use support::server::{log_lines, wait_log};
 
 const MESSAGES: usize = 20;
 
 #[test]
 fn messages_to_a_failing_destination_wait_instead_of_each_connecting() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     let dead = Slammer::start(MX1, port);
     let server = builder(&dns, port).start();
@@ -47,7 +50,7 @@ fn messages_to_a_failing_destination_wait_instead_of_each_connecting() {
     // The MX comes back: everything goes out, once.
     drop(dead);
     std::thread::sleep(Duration::from_millis(100));
-    let mx = Rcv::start(MX1, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
     let got = mx.wait_messages(MESSAGES, Duration::from_secs(30), &server);
     server.wait_queue(Duration::from_secs(10), |q| q.is_empty());
     let mut rcpts: Vec<String> = got.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
@@ -64,10 +67,10 @@ fn messages_to_a_failing_destination_wait_instead_of_each_connecting() {
 /// their delay notice and, at expiry, a bounce that says what was wrong with the MX.
 #[test]
 fn waiting_messages_get_delay_notices_and_bounces_with_the_real_reason() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     let _dead = Slammer::start(MX1, port);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port)
         .set("delivery.delay_notice", "3s")
         .set("delivery.lifetime", "8s")
@@ -107,9 +110,9 @@ fn waiting_messages_get_delay_notices_and_bounces_with_the_real_reason() {
 /// Consecutive messages to one MX share a connection (Postfix: connection cache).
 #[test]
 fn consecutive_messages_reuse_the_connection() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
     let server = builder(&dns, port).start();
     for n in 0..5 {
         relay_many(&server, SENDER, &format!("r{n}@one.test"), 1, 1);
@@ -124,7 +127,7 @@ fn consecutive_messages_reuse_the_connection() {
 /// `postqueue -f` flushes dead destinations too): once the MX is back, no need to wait.
 #[test]
 fn operator_retry_overrides_the_backoff() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     let dead = Slammer::start(MX1, port);
     let server = builder(&dns, port).set("delivery.retry_initial", "10m").set("delivery.retry_max", "1h").start();
@@ -132,7 +135,7 @@ fn operator_retry_overrides_the_backoff() {
     wait_log(&server, &["destination backing off", "destination=one.test"], Duration::from_secs(20));
     drop(dead);
     std::thread::sleep(Duration::from_millis(100));
-    let mx = Rcv::start(MX1, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
 
     let out = server.cli(&["queue", "retry", &id], b"");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -145,9 +148,9 @@ fn operator_retry_overrides_the_backoff() {
 /// (10 s) it is closed, so a remote MX is not left holding idle sessions.
 #[test]
 fn idle_cached_connection_is_closed() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
     let server = builder(&dns, port).start();
     relay_many(&server, SENDER, "idle@one.test", 1, 1);
     mx.wait_messages(1, Duration::from_secs(20), &server);
@@ -164,9 +167,9 @@ fn idle_cached_connection_is_closed() {
 /// `delivery.concurrency_per_destination` caps the simultaneous sessions to one domain.
 #[test]
 fn concurrency_per_destination_is_capped() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let sink = Sink::start(MX1, port, &["-w", "1"]); // one second per message
+    let sink = SmtpSink::start_on(MX1, port, &["-w", "1"]); // one second per message
     let server = builder(&dns, port).set("delivery.concurrency_per_destination", 3).start();
     relay_many(&server, SENDER, "c{n}@one.test", 4, 12);
     let ip = MX1.parse().unwrap();

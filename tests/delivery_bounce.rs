@@ -2,19 +2,22 @@
 //! lifetime expiry and long delays produce RFC 3464 reports that postern delivers, from
 //! `<>`, to the MX of the envelope sender's domain (an aiosmtpd receiver on 127.0.0.4),
 //! where Python's email package (tests/peers/dsn_check.py) reads them.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use serde_json::Value;
 use std::time::Duration;
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::queue::wait_queued;
+use support::rcv::Receiver;
+use support::server::{log_lines, wait_log};
 use support::{Dialog, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The single report that reached the sender's MX, parsed; asserts its envelope.
 #[track_caller]
-fn one_report(sender_mx: &Rcv, server: &TestServer) -> Value {
+fn one_report(sender_mx: &Receiver, server: &TestServer) -> Value {
     let got = sender_mx.wait_messages(1, WAIT, server);
     assert_eq!(got.len(), 1, "one report: {got:#?}");
     assert_eq!(got[0].mail_from, "<>", "reports come from the null sender (aiosmtpd writes <>)");
@@ -29,10 +32,10 @@ fn one_report(sender_mx: &Rcv, server: &TestServer) -> Value {
 
 #[test]
 fn rejected_recipient_bounces_with_the_remote_reply_others_delivered() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &[]);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let mx1 = Receiver::start_on(MX1, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let sent = message(SENDER, "bob@dest.test", "half of it bounces", "hello both");
     let id = submit(&server, SENDER, &["bob@dest.test", "perm-nobody@dest.test"], &sent);
@@ -62,9 +65,9 @@ fn rejected_recipient_bounces_with_the_remote_reply_others_delivered() {
 
 #[test]
 fn null_mx_bounces_at_once_with_5_1_10() {
-    let dns = oc::dns::Dnsmasq::start(&zone("dns-rr=nullmx.test,15,000000\n"));
+    let dns = Dnsmasq::start(&zone("dns-rr=nullmx.test,15,000000\n"));
     let port = mx_port();
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let id = submit(&server, SENDER, &["x@nullmx.test"], &message(SENDER, "x@nullmx.test", "to a null MX", "x"));
 
@@ -79,10 +82,10 @@ fn null_mx_bounces_at_once_with_5_1_10() {
 
 #[test]
 fn lifetime_expiry_returns_the_message() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     let dead = Slammer::start(MX1, port);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).set("delivery.lifetime", "4s").start();
     let id = submit(&server, SENDER, &["bob@one.test"], &message(SENDER, "bob@one.test", "too late", "x"));
 
@@ -101,10 +104,10 @@ fn lifetime_expiry_returns_the_message() {
 
 #[test]
 fn delay_notice_once_then_still_retrying() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     let _dead = Slammer::start(MX1, port);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).set("delivery.delay_notice", "2s").start();
     let id = submit(&server, SENDER, &["bob@one.test"], &message(SENDER, "bob@one.test", "slow going", "x"));
 
@@ -125,10 +128,10 @@ fn delay_notice_once_then_still_retrying() {
 /// the bounce, NOTIFY=SUCCESS asks for a success report, ENVID is echoed.
 #[test]
 fn dsn_notify_and_envid_are_honoured() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &[]);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let mx1 = Receiver::start_on(MX1, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
@@ -157,10 +160,10 @@ fn dsn_notify_and_envid_are_honoured() {
 /// A bounce that itself cannot be delivered is dropped (logged), never bounced again.
 #[test]
 fn undeliverable_bounce_is_not_bounced_again() {
-    let dns = oc::dns::Dnsmasq::start(&zone("dns-rr=nullmx.test,15,000000\n"));
+    let dns = Dnsmasq::start(&zone("dns-rr=nullmx.test,15,000000\n"));
     let port = mx_port();
     // The sender's MX refuses perm* recipients with 550 5.1.1.
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let from = "perm-alice@sender.test";
     let id = submit(&server, from, &["x@nullmx.test"], &message(from, "x@nullmx.test", "double trouble", "x"));
@@ -179,10 +182,10 @@ fn undeliverable_bounce_is_not_bounced_again() {
 /// rejected after DATA (554): both bounce every recipient of the transaction at once.
 #[test]
 fn size_limit_and_content_rejection_bounce() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &["--size", "2000"]);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let mx1 = Receiver::start_on(MX1, port, &["--size", "2000"]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let big = message(SENDER, "bob@dest.test", "too big", &format!("{}\r\n", "y".repeat(76)).repeat(60));
     let big_id = submit(&server, SENDER, &["bob@dest.test"], &big);

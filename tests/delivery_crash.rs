@@ -4,22 +4,25 @@
 //! flight, restarted on the same queue, and every recipient must reach the sink at least
 //! once. Duplicates are allowed (a delivery whose result was not yet recorded is repeated),
 //! losses are not.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::queue::queue_raw;
+use support::rcv::SmtpSink;
+use support::server::log_lines;
 
 const MESSAGES: usize = 1000;
 const CLIENTS: usize = 8;
 
 #[test]
 fn kill_9_during_delivery_loses_nothing() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     // One second per DATA: deliveries pile up in flight (100 connections at a time).
-    let sink = Sink::start(MX1, port, &["-w", "1"]);
+    let sink = SmtpSink::start_on(MX1, port, &["-w", "1"]);
     let mut server = builder(&dns, port)
         .set("delivery.concurrency", 100)
         .set("delivery.concurrency_per_destination", 100)

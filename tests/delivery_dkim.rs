@@ -2,12 +2,14 @@
 //! AUTH) to a remote domain arrives at the MX that dnsmasq names, DKIM-signed with an RSA
 //! and an Ed25519 key, and dkimpy (tests/peers/dkim_verify.py, asking the same dnsmasq)
 //! says pass for both; the same bytes with a changed body fail.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use postern::dkim::{Algorithm, keygen};
 use std::time::Duration;
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::rcv::Receiver;
+use support::server::wait_log;
 use toml::Value;
 
 #[test]
@@ -15,10 +17,10 @@ fn submitted_mail_reaches_the_mx_signed_and_dkimpy_verifies_rsa_and_ed25519() {
     let keys = tempfile::tempdir().unwrap();
     let rsa = keygen("sender.test", "rsa2026", Algorithm::Rsa2048, keys.path()).unwrap();
     let ed = keygen("sender.test", "ed2026", Algorithm::Ed25519, keys.path()).unwrap();
-    let dns = oc::dns::Dnsmasq::start(&zone(&(dkim_txt(&rsa) + &dkim_txt(&ed))));
+    let dns = Dnsmasq::start(&zone(&(dkim_txt(&rsa) + &dkim_txt(&ed))));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &[]);
-    let mx2 = Rcv::start(MX2, port, &[]);
+    let mx1 = Receiver::start_on(MX1, port, &[]);
+    let mx2 = Receiver::start_on(MX2, port, &[]);
     let server = builder(&dns, port)
         .set("dkim", Value::Array(vec![dkim_entry(&rsa, "rsa2026"), dkim_entry(&ed, "ed2026")]))
         .start();

@@ -1,19 +1,21 @@
 //! MX resolution decisions seen end to end (RFC 5321 §5.1): a domain without MX records is
 //! its own implicit MX; a domain that does not exist (NXDOMAIN) bounces 5.1.2 at once; an
 //! MX that is this host itself bounces 5.4.6 instead of looping.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use std::time::Duration;
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::rcv::Receiver;
+use support::server::{log_lines, wait_log};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn domain_without_mx_is_its_own_mail_exchanger() {
-    let dns = oc::dns::Dnsmasq::start(&zone("host-record=amx.test,127.0.0.3\n"));
+    let dns = Dnsmasq::start(&zone("host-record=amx.test,127.0.0.3\n"));
     let port = mx_port();
-    let host = Rcv::start(MX2, port, &[]);
+    let host = Receiver::start_on(MX2, port, &[]);
     let server = builder(&dns, port).start();
     let sent = message(SENDER, "dave@amx.test", "implicit mx", "x");
     let id = submit(&server, SENDER, &["dave@amx.test"], &sent);
@@ -26,9 +28,9 @@ fn domain_without_mx_is_its_own_mail_exchanger() {
 
 #[test]
 fn nonexistent_domain_bounces_at_once() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let id = submit(&server, SENDER, &["x@nosuch.test"], &message(SENDER, "x@nosuch.test", "nowhere", "x"));
     let got = sender_mx.wait_messages(1, WAIT, &server);
@@ -43,10 +45,10 @@ fn nonexistent_domain_bounces_at_once() {
 #[test]
 fn mx_pointing_at_this_host_bounces_instead_of_looping() {
     // The test server's hostname is mx.test.
-    let dns = oc::dns::Dnsmasq::start(&zone("mx-host=loop.test,mx.test,10\nhost-record=mx.test,127.0.0.2\n"));
+    let dns = Dnsmasq::start(&zone("mx-host=loop.test,mx.test,10\nhost-record=mx.test,127.0.0.2\n"));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &[]);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let id = submit(&server, SENDER, &["x@loop.test"], &message(SENDER, "x@loop.test", "loop", "x"));
     let got = sender_mx.wait_messages(1, WAIT, &server);
@@ -61,9 +63,9 @@ fn mx_pointing_at_this_host_bounces_instead_of_looping() {
 /// domain, all of the domain's recipients in it (even when two domains share an MX).
 #[test]
 fn recipients_are_grouped_per_destination() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
     let server = builder(&dns, port).start();
     let rcpts = ["a@dest.test", "b@dest.test", "c@one.test"];
     let sent = message(SENDER, "a@dest.test", "grouped", "x");
@@ -79,9 +81,9 @@ fn recipients_are_grouped_per_destination() {
 /// MTA-STS is on by default; a domain that publishes no policy is delivered as before.
 #[test]
 fn mta_sts_on_without_a_policy_delivers() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &[]);
+    let mx = Receiver::start_on(MX1, port, &[]);
     let server = builder(&dns, port).without("delivery.mta_sts").start();
     let id = submit(&server, SENDER, &["sts@dest.test"], &message(SENDER, "sts@dest.test", "no policy", "x"));
     mx.wait_messages(1, WAIT, &server);

@@ -3,18 +3,22 @@
 //! dropped mid-DATA, silence until the timeout), and to a DNS server that is not there.
 //! Each is retried and delivered exactly once, or stays queued; none is bounced. A dead
 //! primary MX sends the mail to the secondary at once.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use std::time::Duration;
 use support::TestServer;
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::peers::free_udp_tcp_port;
+use support::queue::wait_queued;
+use support::rcv::Receiver;
+use support::server::{log_lines, wait_log};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The message arrived once and stays alone: a retry after success would show up here.
 #[track_caller]
-fn assert_delivered_once(rcv: &Rcv, server: &TestServer, rcpt: &str, sent: &[u8]) {
+fn assert_delivered_once(rcv: &Receiver, server: &TestServer, rcpt: &str, sent: &[u8]) {
     let got = rcv.wait_messages(1, WAIT, server);
     std::thread::sleep(Duration::from_secs(3)); // longer than retry_max: no second copy
     let got_later = rcv.messages();
@@ -28,9 +32,9 @@ fn assert_delivered_once(rcv: &Rcv, server: &TestServer, rcpt: &str, sent: &[u8]
 
 #[test]
 fn greeting_421_then_data_451_then_accepted() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &["--greet-421", "1", "--data-451", "1"]);
+    let mx = Receiver::start_on(MX1, port, &["--greet-421", "1", "--data-451", "1"]);
     let server = builder(&dns, port).start();
     let sent = message(SENDER, "bob@one.test", "retry me", "third time lucky");
     let id = submit(&server, SENDER, &["bob@one.test"], &sent);
@@ -48,9 +52,9 @@ fn greeting_421_then_data_451_then_accepted() {
 
 #[test]
 fn connection_dropped_mid_data_is_retried() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx = Rcv::start(MX1, port, &["--drop-data", "--drop-count", "1"]);
+    let mx = Receiver::start_on(MX1, port, &["--drop-data", "--drop-count", "1"]);
     let server = builder(&dns, port).start();
     let body = "x".repeat(70) + "\r\n";
     let sent = message(SENDER, "bob@one.test", "dropped once", &body.repeat(500));
@@ -65,9 +69,9 @@ fn connection_dropped_mid_data_is_retried() {
 
 #[test]
 fn silent_server_times_out_and_is_retried_until_it_answers() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let silent = Rcv::start(MX1, port, &["--silent"]);
+    let silent = Receiver::start_on(MX1, port, &["--silent"]);
     let server = builder(&dns, port).set("delivery.timeout", "2s").start();
     let sent = message(SENDER, "bob@one.test", "waits for an answer", "patience");
     let id = submit(&server, SENDER, &["bob@one.test"], &sent);
@@ -87,7 +91,7 @@ fn silent_server_times_out_and_is_retried_until_it_answers() {
 
 #[test]
 fn dead_resolver_defers_and_retries_never_bounces() {
-    let dead_dns = oc::dns::free_udp_tcp_port();
+    let dead_dns = free_udp_tcp_port();
     let port = mx_port();
     let server = TestServer::builder()
         .set("delivery.resolver", format!("127.0.0.1:{dead_dns}"))
@@ -114,7 +118,7 @@ fn dead_resolver_defers_and_retries_never_bounces() {
 #[test]
 fn refused_dns_answer_defers_and_retries() {
     // dnsmasq has no upstream: names outside its zones get REFUSED, a server failure.
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
     let server = builder(&dns, port).start();
     let id = submit(&server, SENDER, &["bob@elsewhere.example"], &message(SENDER, "bob@elsewhere.example", "refused", "x"));
@@ -127,9 +131,9 @@ fn refused_dns_answer_defers_and_retries() {
 
 #[test]
 fn primary_mx_down_secondary_used_at_once() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port(); // nothing listens on 127.0.0.2: connection refused
-    let mx2 = Rcv::start(MX2, port, &[]);
+    let mx2 = Receiver::start_on(MX2, port, &[]);
     let server = builder(&dns, port).start();
     let sent = message(SENDER, "carol@dest.test", "via the backup", "hello");
     let id = submit(&server, SENDER, &["carol@dest.test"], &sent);

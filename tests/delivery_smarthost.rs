@@ -2,18 +2,20 @@
 //! from a test CA, AUTH PLAIN/LOGIN via Cyrus SASL) relaying into smtp-sink: the message
 //! arrives; a wrong password defers it, visible in the queue with Postfix's reply, until
 //! the right one is configured; a dead first smarthost fails over to the second.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
-use oc::postfix::{PASS, PostfixTls, USER as PF_USER};
 use std::time::Duration;
+use support::mx::*;
+use support::peers::free_port;
+use support::postfix::{PASS, PostfixRelay, USER as PF_USER};
+use support::queue::wait_queued;
+use support::server::{log_lines, wait_log};
 use support::{ServerBuilder, TestServer};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 /// A server relaying everything through `smarthosts`, verifying TLS against Postfix's CA.
-fn server(pf: &PostfixTls, smarthosts: &[&str], password: &str) -> ServerBuilder {
+fn server(pf: &PostfixRelay, smarthosts: &[&str], password: &str) -> ServerBuilder {
     TestServer::builder()
         .list("delivery.smarthost", smarthosts)
         .set("delivery.smarthost_username", PF_USER)
@@ -27,7 +29,7 @@ fn server(pf: &PostfixTls, smarthosts: &[&str], password: &str) -> ServerBuilder
 }
 
 #[track_caller]
-fn assert_relayed(pf: &PostfixTls, subject: &str, rcpt: &str) {
+fn assert_relayed(pf: &PostfixRelay, subject: &str, rcpt: &str) {
     let dump = pf.wait_relayed(&format!("Subject: {subject}"), WAIT).unwrap_or_else(|| {
         panic!("nothing relayed to the sink; Postfix log:\n{}", pf.maillog());
     });
@@ -43,7 +45,7 @@ fn assert_relayed(pf: &PostfixTls, subject: &str, rcpt: &str) {
 
 #[test]
 fn relayed_through_postfix_with_starttls_and_auth() {
-    let pf = PostfixTls::start();
+    let pf = PostfixRelay::with_tls_auth();
     let smarthost = format!("[127.0.0.1]:{}", pf.addr.port());
     let server = server(&pf, &[&smarthost], PASS).start();
     let id = submit(&server, SENDER, &["bob@far.test"], &message(SENDER, "bob@far.test", "via postfix", "relayed"));
@@ -56,7 +58,7 @@ fn relayed_through_postfix_with_starttls_and_auth() {
 
 #[test]
 fn wrong_password_defers_and_keeps_the_message() {
-    let pf = PostfixTls::start();
+    let pf = PostfixRelay::with_tls_auth();
     let smarthost = format!("[127.0.0.1]:{}", pf.addr.port());
     let mut server = server(&pf, &[&smarthost], "not-the-password").start();
     let id = submit(&server, SENDER, &["bob@far.test"], &message(SENDER, "bob@far.test", "auth first", "x"));
@@ -66,7 +68,7 @@ fn wrong_password_defers_and_keeps_the_message() {
     assert_eq!(m["recipients"][0]["state"], "Pending", "{m:#}");
     let err = m["recipients"][0]["last_error"].as_str().unwrap_or_default();
     assert!(err.contains("SASL authentication failed") && err.contains("535 5.7.8"), "queue list shows why: {m:#}");
-    assert!(pf.sink.dumps(0).is_empty(), "nothing got through");
+    assert!(pf.sink().dumps(0).is_empty(), "nothing got through");
     assert!(log_lines(&server, &["sender notified"]).is_empty(), "a login problem is not the sender's: no bounce");
 
     // Fixed configuration, same queue: the message goes out.
@@ -79,8 +81,8 @@ fn wrong_password_defers_and_keeps_the_message() {
 
 #[test]
 fn dead_first_smarthost_fails_over_to_the_second() {
-    let pf = PostfixTls::start();
-    let dead = format!("[127.0.0.1]:{}", oc::peers::free_port());
+    let pf = PostfixRelay::with_tls_auth();
+    let dead = format!("[127.0.0.1]:{}", free_port());
     let live = format!("[127.0.0.1]:{}", pf.addr.port());
     let server = server(&pf, &[&dead, &live], PASS).start();
     let id = submit(&server, SENDER, &["carol@far.test"], &message(SENDER, "carol@far.test", "second choice", "x"));

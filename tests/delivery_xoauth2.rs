@@ -4,13 +4,12 @@
 //! tests/peers/outbound_rcv.py. postern gets its first token from the initial refresh
 //! token, refreshes once the token is within a minute of expiry, keeps delivering across
 //! the refresh, keeps the rotated tokens in data_dir (0600) and uses them after a restart.
-mod delivery_common;
 mod support;
 
-use delivery_common::Rcv;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 use support::peers::free_port;
+use support::rcv::Receiver;
 use support::{Dialog, TestServer};
 
 fn send(server: &TestServer, n: usize) {
@@ -31,7 +30,7 @@ fn xoauth2_smarthost_across_a_token_refresh_and_a_restart() {
     let cert = certs.path().join(support::config::CERT_FILE);
     let key = certs.path().join(support::config::KEY_FILE);
     let http_port = free_port().to_string();
-    let smart = Rcv::start(
+    let smart = Receiver::start_on(
         "127.0.0.1",
         free_port(),
         &["--starttls", cert.to_str().unwrap(), key.to_str().unwrap(), "--xoauth2", "relay@example.com", &http_port, "70"],

@@ -1,12 +1,9 @@
 //! DKIM signing checked by verifiers nobody here wrote: dkimpy (tests/peers/dkim_verify.py)
 //! and mail-auth's own verifier, both reading the keys' TXT records from a dnsmasq on a free
 //! loopback port. Keys come from `postern::dkim::keygen` and from openssl.
-#[allow(dead_code)]
-#[path = "outbound_common/dns.rs"]
-mod dns;
-#[allow(dead_code)]
-#[path = "support/peers.rs"]
-mod peers;
+mod support;
+
+use support::{dns, peers};
 
 use mail_auth::hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts,

@@ -1,8 +1,8 @@
 //! DSNs from `build_dsn` read by two parsers nobody here wrote: mail-parser and Python's
 //! `email` package (tests/peers/dsn_check.py), plus our own `parse_dsn` for the round trip.
-#[allow(dead_code)]
-#[path = "support/peers.rs"]
-mod peers;
+mod support;
+
+use support::peers;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use postern::outbound::dsn::{DsnAction, DsnInput, DsnRecipient, build_dsn};

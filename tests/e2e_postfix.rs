@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::peers::PostfixRelay;
+use support::postfix::PostfixRelay;
 use support::queue::find;
 use support::{Dialog, ServerBuilder, TestServer, queued_id};
 
@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Submits one message to Postfix and returns Postfix's queue id.
 fn submit_to_postfix(pf: &PostfixRelay, sender: &str, rcpt: &str) -> String {
-    let mut d = Dialog::connect(pf.listen);
+    let mut d = Dialog::connect(pf.addr);
     d.ehlo();
     let body = format!(
         "From: <{sender}>\r\nTo: <{rcpt}>\r\nSubject: via postfix\r\n\r\nrelayed by Postfix\r\n"

@@ -5,17 +5,11 @@
 
 mod support;
 
-#[path = "outbound_common/dns.rs"]
-mod dns;
-#[path = "outbound_common/peers.rs"]
-#[allow(dead_code)]
-mod rcv;
-
 use postern::dkim::{Algorithm, keygen};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::peers::{peer_file, require_python, require_tool, run};
-use support::{ServerBuilder, TestServer};
+use support::{ServerBuilder, TestServer, dns, rcv};
 use toml::Value;
 
 const TOKEN: &str = "s3nd-token-0123456789abcdef0123456789";

@@ -2,14 +2,13 @@
 //! whose every field agrees with independent verifiers for the same input — pyspf (SPF
 //! for MAIL FROM and HELO), dkimpy (DKIM, ARC), dnspython (FCrDNS) and authheaders
 //! (DMARC) — and DMARC p=reject is enforced with 550 at the end of DATA.
-mod inbound_common;
 mod support;
 
-use inbound_common::dns::Dnsmasq;
-use inbound_common::{Envelope, Key, arc_sign, delivered, expect, keygen, message, method, results, send, sign};
 use serde_json::Value;
 use std::path::Path;
 use support::TestServer;
+use support::dns::Dnsmasq;
+use support::inbound::{Envelope, Key, arc_sign, delivered, expect, keygen, message, method, results, send, sign};
 
 /// Applied to the message file before it is sent (signing, forwarding, tampering).
 type Prep = fn(&Path, &Key);
@@ -92,7 +91,7 @@ const CASES: &[Case] = &[
 fn authentication_results_agree_with_independent_verifiers() {
     let work = tempfile::tempdir().unwrap();
     let key = keygen(work.path());
-    let dns = Dnsmasq::start(&inbound_common::zone::zone(&key.public_b64));
+    let dns = Dnsmasq::start(&support::inbound::zone::zone(&key.public_b64));
     let server = TestServer::builder()
         .listeners(&["smtp"])
         .list("relay.trusted_networks", &[])

@@ -2,13 +2,12 @@
 //! trouble do (reject, quarantine header, defer, accept); forged Authentication-Results
 //! for our authserv-id are removed; trusted and authenticated mail is not checked; ARC
 //! sealing produces a chain dkimpy validates.
-mod inbound_common;
 mod support;
 
-use inbound_common::dns::Dnsmasq;
-use inbound_common::{AUTHSERV_ID, Envelope, Key, arc_sign, delivered, expect, keygen, message, method, results, send, sign};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::dns::Dnsmasq;
+use support::inbound::{AUTHSERV_ID, Envelope, Key, arc_sign, delivered, expect, keygen, message, method, results, send, sign};
 use support::{ServerBuilder, TestServer};
 use toml::Value;
 
@@ -21,7 +20,7 @@ struct Setup {
 fn setup() -> Setup {
     let work = tempfile::tempdir().unwrap();
     let key = keygen(work.path());
-    let dns = Dnsmasq::start(&inbound_common::zone::zone(&key.public_b64));
+    let dns = Dnsmasq::start(&support::inbound::zone::zone(&key.public_b64));
     Setup { work, key, dns }
 }
 

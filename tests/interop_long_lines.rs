@@ -4,14 +4,16 @@
 //! arrives: at an aiosmtpd MX, and after a private Postfix (whose line_length_limit splits
 //! and rejoins such lines) relayed it on. A bare-LF message from a raw socket is taken
 //! with CRLF line ends under the default `limits.bare_newline = "normalize"`.
-mod delivery_common;
 mod support;
 
-use delivery_common::*;
 use postern::dkim::{Algorithm, keygen};
 use std::time::Duration;
 use support::Dialog;
-use support::peers::PostfixRelay;
+use support::dns::Dnsmasq;
+use support::mx::*;
+use support::postfix::PostfixRelay;
+use support::rcv::Receiver;
+use support::server::wait_log;
 use toml::Value;
 
 /// A message with a 1,500-byte line and a 20,000+-byte HTML line.
@@ -22,7 +24,7 @@ fn long_line_message() -> (Vec<u8>, usize) {
 }
 
 /// Signs for sender.test with RSA-2048 and checks the delivered copy with dkimpy.
-fn assert_intact_and_signed(content: &[u8], sent: &[u8], dns: &oc::dns::Dnsmasq) {
+fn assert_intact_and_signed(content: &[u8], sent: &[u8], dns: &Dnsmasq) {
     let text = String::from_utf8_lossy(content);
     let same_tail = content.iter().rev().zip(sent.iter().rev()).take_while(|(a, b)| a == b).count();
     assert!(
@@ -40,9 +42,9 @@ fn assert_intact_and_signed(content: &[u8], sent: &[u8], dns: &oc::dns::Dnsmasq)
 fn long_lines_reach_an_aiosmtpd_mx_intact_and_dkim_verifies() {
     let keys = tempfile::tempdir().unwrap();
     let rsa = keygen("sender.test", "long2026", Algorithm::Rsa2048, keys.path()).unwrap();
-    let dns = oc::dns::Dnsmasq::start(&zone(&dkim_txt(&rsa)));
+    let dns = Dnsmasq::start(&zone(&dkim_txt(&rsa)));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &["--max-line", "100000"]);
+    let mx1 = Receiver::start_on(MX1, port, &["--max-line", "100000"]);
     let server = builder(&dns, port).set("dkim", Value::Array(vec![dkim_entry(&rsa, "long2026")])).start();
 
     let (sent, html_len) = long_line_message();
@@ -58,16 +60,16 @@ fn long_lines_reach_an_aiosmtpd_mx_intact_and_dkim_verifies() {
 fn long_lines_survive_a_postfix_hop_and_dkim_verifies() {
     let keys = tempfile::tempdir().unwrap();
     let rsa = keygen("sender.test", "long2026", Algorithm::Rsa2048, keys.path()).unwrap();
-    let dns = oc::dns::Dnsmasq::start(&zone(&dkim_txt(&rsa)));
+    let dns = Dnsmasq::start(&zone(&dkim_txt(&rsa)));
     let port = mx_port();
-    let sink = Rcv::start(MX1, port, &["--max-line", "100000"]);
+    let sink = Receiver::start_on(MX1, port, &["--max-line", "100000"]);
     // postern -> Postfix (stock smtpd line_length_limit = 2048) -> aiosmtpd. Postfix's own
     // SMTP client folds lines over 998 bytes with CRLF SPACE (smtp_line_length_limit),
     // which breaks any DKIM signature; 0 turns that off so the hop passes the bytes on.
     let postfix = PostfixRelay::start_with(sink.addr, &["smtp_line_length_limit = 0"]);
     let server = builder(&dns, port)
         .set("dkim", Value::Array(vec![dkim_entry(&rsa, "long2026")]))
-        .list("delivery.smarthost", &[&format!("[{}]:{}", postfix.listen.ip(), postfix.listen.port())])
+        .list("delivery.smarthost", &[&format!("[{}]:{}", postfix.addr.ip(), postfix.addr.port())])
         .start();
 
     let (sent, _) = long_line_message();
@@ -82,10 +84,10 @@ fn long_lines_survive_a_postfix_hop_and_dkim_verifies() {
 /// message all the same; its own reply ends up in the bounce, as with Postfix.
 #[test]
 fn a_receiver_refusing_long_lines_answers_in_the_bounce() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &[]);
-    let sender_mx = Rcv::start(SENDER_MX, port, &[]);
+    let mx1 = Receiver::start_on(MX1, port, &[]);
+    let sender_mx = Receiver::start_on(SENDER_MX, port, &[]);
     let server = builder(&dns, port).start();
     let (sent, _) = long_line_message();
     let id = submit(&server, SENDER, &["bob@dest.test"], &sent);
@@ -99,9 +101,9 @@ fn a_receiver_refusing_long_lines_answers_in_the_bounce() {
 
 #[test]
 fn bare_lf_message_is_delivered_with_crlf() {
-    let dns = oc::dns::Dnsmasq::start(&zone(""));
+    let dns = Dnsmasq::start(&zone(""));
     let port = mx_port();
-    let mx1 = Rcv::start(MX1, port, &[]);
+    let mx1 = Receiver::start_on(MX1, port, &[]);
     let server = builder(&dns, port).start();
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();

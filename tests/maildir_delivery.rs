@@ -1,12 +1,12 @@
 //! Maildir delivery read back by readers nobody here wrote: Python's mailbox.Maildir and
 //! the mail-parser crate; per-mailbox quotas in both modes (reject: 552 5.2.2 at RCPT and
 //! a bounce for what no longer fits; defer: retried until there is room).
-mod routing_common;
 mod support;
 
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
-use routing_common::*;
 use std::time::Duration;
+use support::queue::wait_queue_empty;
+use support::routing::*;
 use support::{Dialog, ServerBuilder};
 
 fn attachment_message() -> Vec<u8> {

@@ -1,14 +1,13 @@
 //! The outbound client against Python aiosmtpd (tests/peers/outbound_rcv.py): content and
 //! envelope byte for byte, pipelining, per-recipient outcomes, SIZE, SMTPUTF8, failures.
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::peers::Receiver;
-use common::proxy::RecordingProxy;
-use common::{message, quick};
 use postern::outbound::client::{ClientError, OutcomeKind, SmtpClient, Stage, Timeouts};
+use support::outbound::{message, quick};
+use support::proxy::RecordingProxy;
+use support::rcv::Receiver;
 
 async fn session(addr: std::net::SocketAddr) -> SmtpClient {
     let (mut c, greeting) = SmtpClient::connect(addr, &quick()).await.unwrap();
@@ -359,7 +358,7 @@ async fn silent_server_times_out_at_the_greeting() {
 
 #[tokio::test]
 async fn refused_connection_is_a_connect_error() {
-    let port = common::peers::free_port();
+    let port = support::peers::free_port();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let err = SmtpClient::connect_host("mx.down.test", addr, &quick())
         .await

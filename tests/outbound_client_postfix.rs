@@ -1,17 +1,16 @@
 //! STARTTLS and AUTH against a real Postfix (private instance from tests/peers/postfix-relay.sh
 //! with --tls --auth), which relays what it accepts into smtp-sink. One Postfix start-up
 //! (a few seconds) serves every scenario, so they run in one test, in order.
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::postfix::{PASS, PostfixTls, USER};
-use common::{message, quick};
 use postern::outbound::client::{ClientError, OutcomeKind, SessionParams, open_session};
 use postern::outbound::tls::{OutboundTls, TlsPolicy};
+use support::outbound::{message, quick};
+use support::postfix::{PASS, PostfixRelay, USER};
 
-fn params<'a>(pf: &PostfixTls, tls: &'a OutboundTls, policy: TlsPolicy) -> SessionParams<'a> {
+fn params<'a>(pf: &PostfixRelay, tls: &'a OutboundTls, policy: TlsPolicy) -> SessionParams<'a> {
     SessionParams {
         host: "localhost",
         addr: pf.addr,
@@ -27,7 +26,7 @@ fn params<'a>(pf: &PostfixTls, tls: &'a OutboundTls, policy: TlsPolicy) -> Sessi
 
 #[tokio::test]
 async fn starttls_and_auth_against_postfix() {
-    let pf = PostfixTls::start();
+    let pf = PostfixRelay::with_tls_auth();
     let trusted = OutboundTls::new(&[pf.ca()]).unwrap();
     let webpki_only = OutboundTls::new(&[]).unwrap();
 

@@ -1,15 +1,14 @@
 //! The outbound client against Postfix `smtp-sink`, using its switches to make the server
 //! reject, drop, delay or disable extensions at chosen commands.
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::peers::SmtpSink;
-use common::proxy::RecordingProxy;
-use common::{message, quick};
 use postern::outbound::client::{ClientError, OutcomeKind, SmtpClient, Stage, Timeouts};
 use postern::smtp::command::{Notify, Ret};
+use support::outbound::{message, quick};
+use support::proxy::RecordingProxy;
+use support::rcv::SmtpSink;
 
 async fn session(addr: std::net::SocketAddr) -> SmtpClient {
     let (mut c, _) = SmtpClient::connect(addr, &quick()).await.unwrap();

@@ -1,13 +1,12 @@
 //! TLS policy levels, the `may` fallback, STARTTLS response injection, implicit TLS and
 //! AUTH mechanisms, against smtp-sink and aiosmtpd (tests/peers/outbound_rcv.py).
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use common::peers::{Receiver, SmtpSink};
-use common::{message, quick};
+use support::outbound::{message, quick};
+use support::rcv::{Receiver, SmtpSink};
 use postern::outbound::client::{
     ClientError, OutcomeKind, SessionParams, SmtpClient, open_session,
 };

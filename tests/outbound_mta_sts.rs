@@ -1,17 +1,16 @@
 //! MTA-STS discovery and fetch against dnsmasq (TXT + A) and a Python HTTPS server
 //! (tests/peers/outbound_sts_https.py) with a certificate from a test CA.
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::dns::Dnsmasq;
-use common::peers::{Peer, peers_dir, spawn_printing_port};
-use common::pki::write_test_pki;
 use postern::outbound::mta_sts::{StsError, StsFetcher, StsMode};
 use postern::outbound::mx::{DnsResolver, MxHost};
 use postern::outbound::tls::{OutboundTls, TlsPolicy};
+use support::dns::Dnsmasq;
+use support::peers::{Peer, peer_file, spawn_printing_port};
+use support::pki::write_test_pki;
 
 const ZONE: &str = "\
 local=/test/
@@ -42,7 +41,7 @@ fn start(redirect: bool) -> Fixture {
     let policy = dir.path().join("policy.txt");
     std::fs::write(&policy, POLICY).unwrap();
     let mut cmd = Command::new("python3");
-    cmd.arg(peers_dir().join("outbound_sts_https.py"))
+    cmd.arg(peer_file("outbound_sts_https.py"))
         .arg("--cert")
         .arg(dir.path().join("cert.pem"))
         .arg("--key")

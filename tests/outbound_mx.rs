@@ -1,12 +1,12 @@
 //! MX resolution against a real DNS server (dnsmasq on a free loopback port).
-#[path = "outbound_common/mod.rs"]
-mod common;
+mod support;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use common::dns::{Dnsmasq, free_udp_tcp_port};
 use postern::outbound::mx::{DnsResolver, MxError};
+use support::dns::Dnsmasq;
+use support::peers::free_udp_tcp_port;
 
 const ZONE: &str = "\
 local=/test/

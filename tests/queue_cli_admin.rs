@@ -6,16 +6,12 @@
 
 mod support;
 
-#[path = "outbound_common/peers.rs"]
-#[allow(dead_code)]
-mod rcv;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::peers::{free_port, require_tool};
 use support::queue::{QueuedMessage, find};
 use support::server::describe;
-use support::{Dialog, ServerBuilder, TestServer};
+use support::{Dialog, ServerBuilder, TestServer, rcv};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ADMIN: &str = "adm1n-token-0123456789abcdef012345678";

@@ -1,12 +1,12 @@
 //! The relay images' rewriting features end to end: sender masquerading for relay clients
 //! (envelope and From/Sender/Reply-To), the tag header on every message, and
 //! `relay.allowed_sender_domains`. Sent with swaks and smtplib, read with Python's mailbox.
-mod routing_common;
 mod support;
 
-use routing_common::smtp_peers::Receiver;
-use routing_common::*;
 use std::time::Duration;
+use support::queue::wait_queue_empty;
+use support::rcv::Receiver;
+use support::routing::*;
 use support::{Dialog, ServerBuilder};
 
 #[test]

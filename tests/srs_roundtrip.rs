@@ -2,16 +2,17 @@
 //! a bounce to that address (sent with swaks, as a remote MTA would) reaches the original
 //! sender; forged or tampered SRS addresses are refused at RCPT. Interoperability with
 //! postsrsd (Debian's, the Postfix SRS daemon) given the same secret, both ways.
-mod routing_common;
 mod support;
 
-use routing_common::smtp_peers::Receiver;
-use routing_common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::dns;
 use support::peers::{free_port, require_tool};
+use support::queue::wait_queue_empty;
+use support::rcv::Receiver;
+use support::routing::*;
 use support::{Dialog, ServerBuilder, TestServer};
 
 const SECRET: &str = "shared-srs-secret-for-tests";

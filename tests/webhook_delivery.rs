@@ -2,11 +2,11 @@
 //! tests/peers/webhook_api.py): seed 000's Postfix -> pipe -> curl flow without Postfix.
 //! Mail for a domain routed to `transport = "webhook"` is POSTed as message/rfc822 with the
 //! envelope headers and a Bearer token; failures are retried, nothing is lost.
-mod routing_common;
 mod support;
 
-use routing_common::{WebhookApi, mailboxes, queue_id, route, smtplib_send, start_with_files, wait_queue_empty};
 use std::time::Duration;
+use support::queue::wait_queue_empty;
+use support::routing::{WebhookApi, mailboxes, queue_id, route, smtplib_send, start_with_files};
 use support::{ServerBuilder, TestServer};
 use toml::Value;
 
@@ -119,7 +119,7 @@ fn permanent_status_bounces_to_the_sender() {
     let server = server(&api.url("/gone"), TOKEN, &b_route);
     // The sender is a local mailbox, so the bounce can be read back.
     smtplib_send(&server, "owner@example.com", &["inbound@api.example.com"], b"Subject: gone\r\n\r\nx\r\n").unwrap();
-    let dsn = routing_common::wait_maildir(&server, "owner@example.com", 1);
+    let dsn = support::routing::wait_maildir(&server, "owner@example.com", 1);
     let raw = String::from_utf8_lossy(&dsn[0].raw()).into_owned();
     assert!(raw.contains("Status: 5.0.0") && raw.contains("HTTP 410 Gone"), "{raw}");
     assert_eq!(dsn[0].return_path.as_deref(), Some("<>"));

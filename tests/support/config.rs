@@ -21,7 +21,7 @@ impl Config {
     /// smtp + submission + submissions + http listeners on 127.0.0.1:0, the test cert,
     /// `example.com` local, loopback trusted (the server's defaults), users file in config/.
     pub fn standard() -> Self {
-        let dead_dns = super::peers::free_udp_port();
+        let dead_dns = super::peers::free_udp_tcp_port();
         let doc = format!(
             r#"
 [server]

@@ -1,13 +1,32 @@
-//! Shared harness for the end-to-end tests (`tests/e2e_*.rs`): runs the real `postern` binary
-//! in a temp dir, talks SMTP over raw sockets, and finds/drives the third-party peers.
-//! Each test binary uses a different subset, hence the `dead_code` allowance.
+//! The one harness of the integration tests. Every `tests/*.rs` is its own crate that does
+//! `mod support;` and uses part of it, hence the `dead_code` allowance.
+//!
+//! - server, config, queue: the real `postern` binary in a temp dir (`TestServer`), its
+//!   config and certificate, its queue (`postern queue list --json`) and the queue poller;
+//! - dialog: a raw-socket SMTP client; outbound: driving postern's outbound client directly;
+//! - peers: finding and running third-party peers, free ports, kill-on-drop; wait: the one
+//!   polling loop;
+//! - dns (dnsmasq), rcv (aiosmtpd receiver, smtp-sink), postfix (a private Postfix relay),
+//!   pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
+//! - mx, routing, inbound: the worlds of the delivery, routing/Maildir/webhook and inbound
+//!   authentication suites.
 #![allow(dead_code, unused_imports)]
 
 pub mod config;
 pub mod dialog;
+pub mod dns;
+pub mod inbound;
+pub mod mx;
+pub mod outbound;
 pub mod peers;
+pub mod pki;
+pub mod postfix;
+pub mod proxy;
 pub mod queue;
+pub mod rcv;
+pub mod routing;
 pub mod server;
+pub mod wait;
 
 pub use config::Config;
 pub use dialog::{Dialog, Reply, queued_id};

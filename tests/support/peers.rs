@@ -1,13 +1,17 @@
-//! Finding and running the third-party peers (swaks, msmtp, python3, Postfix): a missing
-//! peer fails the test with a pointer to `scripts/install-peers`, never a silent skip.
+//! Finding and running the third-party peers (swaks, msmtp, python3, Postfix, ...): a missing
+//! peer fails the test with a pointer to `scripts/install-peers`, never a silent skip. Also
+//! what every peer wrapper shares: free loopback ports, the scripts in tests/peers/, peer
+//! processes that print their port, kill-on-drop, and waiting for a listener.
 
 use std::env;
-use std::io::Read;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::wait;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -71,13 +75,69 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A loopback UDP port that was free a moment ago (a DNS server address nobody answers on).
-pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port free for both UDP and TCP right now: for a DNS server (dnsmasq), or a
+/// DNS server address nobody answers on.
+pub fn free_udp_tcp_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Waits (up to 10 s) until something accepts TCP connections on `addr`.
+#[track_caller]
+pub fn wait_listening(addr: SocketAddr, what: &str) {
+    wait_listening_for(addr, what, Duration::from_secs(10));
+}
+
+#[track_caller]
+pub fn wait_listening_for(addr: SocketAddr, what: &str, timeout: Duration) {
+    wait::until(
+        timeout,
+        Duration::from_millis(20),
+        || TcpStream::connect(addr).is_ok(),
+        |up| *up,
+        |_| format!("{what} did not start on {addr}"),
+    );
+}
+
+/// Runs a peer script that prints `PORT <n>` first; returns it with its address.
+pub fn spawn_printing_port(mut cmd: Command) -> (Child, SocketAddr) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{cmd:?} did not print its port: {line:?}"));
+    (child, format!("127.0.0.1:{port}").parse().unwrap())
+}
+
+/// A peer process, killed on drop.
+pub struct Peer(pub Child);
+
+impl Peer {
+    /// Kills the process and reaps it.
+    pub fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// What a finished peer process left behind.
@@ -150,89 +210,4 @@ fn reader(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
         let _ = r.read_to_end(&mut buf);
         String::from_utf8_lossy(&buf).into_owned()
     })
-}
-
-/// A private Postfix instance (tests/peers/postfix-relay.sh) whose relayhost is `relay`;
-/// stopped on drop.
-pub struct PostfixRelay {
-    dir: tempfile::TempDir,
-    pub listen: SocketAddr,
-}
-
-impl PostfixRelay {
-    pub fn start(relay: SocketAddr) -> PostfixRelay {
-        Self::start_with(relay, &[])
-    }
-
-    /// As `start`, with extra main.cf lines such as `smtp_tls_security_level = encrypt`.
-    pub fn start_with(relay: SocketAddr, main_cf: &[&str]) -> PostfixRelay {
-        require_root("a private Postfix instance");
-        for tool in ["postfix", "postconf", "script"] {
-            require_tool(tool);
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("postern-pf")
-            .tempdir()
-            .unwrap();
-        let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let pf = PostfixRelay { dir, listen };
-        let (listen_s, relay_s) = (listen.to_string(), relay.to_string());
-        let mut args = vec!["--listen", &listen_s, "--relay", &relay_s, "--no-sink"];
-        for kv in main_cf {
-            args.extend(["--set", kv]);
-        }
-        pf.script("start", &args).assert_ok();
-        pf
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Postfix's own log (postlogd), for the delivery status lines.
-    pub fn maillog(&self) -> String {
-        std::fs::read_to_string(self.dir().join("maillog")).unwrap_or_default()
-    }
-
-    /// Number of messages still in Postfix's queue.
-    pub fn queue_len(&self) -> usize {
-        let r = self.script("queue", &[]);
-        r.stdout
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("queue count: {}", r.all()))
-    }
-
-    /// Waits until Postfix's queue is empty (qmgr removes a file just after logging status=sent).
-    #[track_caller]
-    pub fn wait_drained(&self, timeout: Duration) {
-        let start = Instant::now();
-        while self.queue_len() > 0 {
-            assert!(
-                start.elapsed() < timeout,
-                "Postfix queue not empty after {timeout:?}:\n{}",
-                self.maillog()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn script(&self, cmd: &str, args: &[&str]) -> Run {
-        let mut c = Command::new("bash");
-        c.arg(peer_file("postfix-relay.sh"))
-            .arg(cmd)
-            .arg("--dir")
-            .arg(self.dir())
-            .args(args);
-        run(&mut c, b"")
-    }
-}
-
-impl Drop for PostfixRelay {
-    fn drop(&mut self) {
-        let r = self.script("stop", &[]);
-        if !r.status.success() {
-            eprintln!("postfix stop failed: {}", r.all());
-        }
-    }
 }

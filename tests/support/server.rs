@@ -1,5 +1,6 @@
 //! `TestServer`: the real `postern serve` in a temp dir, configured by `ServerBuilder`,
-//! with its listener addresses read from the `listening kind= addr=` log lines.
+//! with its listener addresses read from the `listening kind= addr=` log lines, its CLI and
+//! its log. (Its queue: queue.rs.)
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::config::{self, Config};
-use super::queue::QueuedMessage;
+use super::wait;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -291,44 +292,6 @@ impl TestServer {
         }
     }
 
-    /// `postern queue list --json`, parsed.
-    #[track_caller]
-    pub fn queue_json(&self) -> Vec<QueuedMessage> {
-        let out = self.cli(&["queue", "list", "--json"], b"");
-        assert!(
-            out.status.success(),
-            "queue list --json: {}",
-            describe(&out)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "queue list --json is not the promised JSON ({e}): {}",
-                describe(&out)
-            )
-        })
-    }
-
-    /// Polls the queue until `pred` holds (peers such as Postfix deliver asynchronously).
-    #[track_caller]
-    pub fn wait_queue(
-        &self,
-        timeout: Duration,
-        pred: impl Fn(&[QueuedMessage]) -> bool,
-    ) -> Vec<QueuedMessage> {
-        let start = Instant::now();
-        loop {
-            let q = self.queue_json();
-            if pred(&q) {
-                return q;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "queue condition not met within {timeout:?}: {q:#?}"
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
-    }
-
     pub fn log_text(&self) -> String {
         self.log.lines.lock().unwrap().join("\n")
     }
@@ -407,6 +370,24 @@ fn pump(stream: impl Read + Send + 'static, log: Arc<Log>) {
             }
         }
     });
+}
+
+/// Log lines of the daemon containing every one of `needles`.
+pub fn log_lines(server: &TestServer, needles: &[&str]) -> Vec<String> {
+    server.log_text().lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_string).collect()
+}
+
+/// Waits until some log line contains all `needles`; returns the first such line.
+#[track_caller]
+pub fn wait_log(server: &TestServer, needles: &[&str], timeout: Duration) -> String {
+    wait::until(
+        timeout,
+        Duration::from_millis(100),
+        || log_lines(server, needles).into_iter().next(),
+        Option::is_some,
+        |_| format!("no log line with {needles:?} within {timeout:?}:\n{}", server.log_text()),
+    )
+    .unwrap()
 }
 
 pub fn describe(out: &Output) -> String {

@@ -1,4 +1,6 @@
-//! Test certificates: a CA and a server certificate it signed (rcgen).
+//! Test PKI for peers whose certificate postern must verify (Postfix, the MTA-STS
+//! HTTPS server): a CA and a server certificate it signed (rcgen). The self-signed
+//! certificate a `TestServer` presents is `config::write_test_cert`.
 use std::path::{Path, PathBuf};
 
 /// A test CA and a server certificate it signed: `dir/{cert,key}.pem` and `dir/ca.pem`.

@@ -1,17 +1,18 @@
 //! Helpers for the inbound authentication suites (tests/inbound_*.rs): a dnsmasq zone with
-//! SPF/DKIM/DMARC records, messages signed by dkimpy, SMTP from chosen 127.0.0.x source
-//! addresses, and the independent verdicts of pyspf, dkimpy, dnspython and authheaders.
-#![allow(dead_code)]
-#[path = "../outbound_common/dns.rs"]
-pub mod dns;
+//! SPF/DKIM/DMARC records (`zone`), messages signed by dkimpy, SMTP from chosen 127.0.0.x
+//! source addresses, and the independent verdicts of pyspf, dkimpy, dnspython and authheaders
+//! (tests/peers/auth_check.py).
 pub mod zone;
 
-use crate::support::peers::{self, peer_file, require_python, require_tool};
-use crate::support::TestServer;
+use super::TestServer;
+use super::dns::Dnsmasq;
+use super::peers::{self, peer_file, require_python, require_tool};
+use super::routing::maildir;
+use super::wait;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Our authserv-id: the test servers' host name.
 pub const AUTHSERV_ID: &str = "mx.test";
@@ -87,7 +88,7 @@ pub fn send(server: &TestServer, env: &Envelope, msg: &Path) -> (u16, String) {
 }
 
 /// What the independent verifiers say about `msg` arriving as `env`.
-pub fn expect(dns: &dns::Dnsmasq, env: &Envelope, msg: &Path) -> Value {
+pub fn expect(dns: &Dnsmasq, env: &Envelope, msg: &Path) -> Value {
     let spec = dns.spec();
     json(&auth_check(&[
         "expect", msg.to_str().unwrap(), "--ns", &spec, "--ip", env.source, "--helo", env.helo,
@@ -102,15 +103,12 @@ pub fn results(delivered: &Path) -> Value {
 
 /// Waits for the one message delivered to `<local>@example.com` and returns its file.
 pub fn delivered(server: &TestServer, local: &str) -> PathBuf {
-    let dir = server.dir().join("data/mail/example.com").join(local).join("new");
-    let start = Instant::now();
-    loop {
-        if let Some(f) = std::fs::read_dir(&dir).ok().and_then(|mut d| d.next()).map(|e| e.unwrap().path()) {
-            return f;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "nothing delivered to {}\n{}", dir.display(), server.log_text());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dir = maildir(server, &format!("{local}@example.com")).join("new");
+    let first = || std::fs::read_dir(&dir).ok().and_then(|mut d| d.next()).map(|e| e.unwrap().path());
+    wait::until(Duration::from_secs(30), Duration::from_millis(100), first, Option::is_some, |_| {
+        format!("nothing delivered to {}\n{}", dir.display(), server.log_text())
+    })
+    .unwrap()
 }
 
 /// A message file in `dir` with a From header, a unique Message-ID and `body`.

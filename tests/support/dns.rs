@@ -1,11 +1,14 @@
-//! dnsmasq on a free loopback port, serving a zone written by the test; killed on drop.
+//! dnsmasq, the suite's one DNS server: on a free loopback port, serving only the records a
+//! test writes (dnsmasq.conf lines), nothing from upstream; killed on drop.
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::peers::{Peer, free_udp_tcp_port, require_tool, wait_listening_for};
 
 pub struct Dnsmasq {
-    child: Child,
+    child: Peer,
     pub addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -21,7 +24,7 @@ impl Dnsmasq {
             .unwrap();
         let port = free_udp_tcp_port();
         // Same flags as tests/peers/dns.sh: only our records, no upstream, nothing leaves lo.
-        let child = Command::new("dnsmasq")
+        let child = Command::new(require_tool("dnsmasq"))
             .arg("-k")
             .arg(format!("--conf-file={}", path.display()))
             .args([
@@ -48,37 +51,16 @@ impl Dnsmasq {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         // Built before waiting, so a failed start still kills the child (Drop).
         let dns = Dnsmasq {
-            child,
+            child: Peer(child),
             addr,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "dnsmasq did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_listening_for(addr, "dnsmasq", Duration::from_secs(5));
         dns
     }
 
+    /// The address as `delivery.resolver` and the Python verifiers' `--ns` take it.
     pub fn spec(&self) -> String {
         self.addr.to_string()
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port free for both UDP and TCP right now on 127.0.0.1.
-pub fn free_udp_tcp_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
     }
 }

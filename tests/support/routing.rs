@@ -1,22 +1,20 @@
-//! Helpers for the routing, Maildir, webhook and SRS end-to-end tests: the webhook API
-//! (tests/peers/webhook_api.py, Python http.server), reading Maildirs with Python's
-//! mailbox.Maildir, sending with smtplib and swaks, and waiting on the queue.
-//! Reuses the SMTP receivers and dnsmasq of tests/outbound_common.
-#![allow(dead_code)]
+//! Helpers for the routing, Maildir, webhook and SRS end-to-end tests: servers with alias
+//! and mailbox files, Maildirs read with Python's mailbox.Maildir, sending with smtplib and
+//! swaks, the webhook API (tests/peers/webhook_api.py, Python http.server), and "remote"
+//! mail delivered over MX lookups (dns.rs) into an aiosmtpd receiver (rcv.rs) on 127.0.0.1.
 
-#[path = "../outbound_common/dns.rs"]
-pub mod dns;
-#[path = "../outbound_common/peers.rs"]
-pub mod smtp_peers;
-
-use crate::support::peers::{peer_file, require_python, require_tool, run};
-use crate::support::{ServerBuilder, TestServer};
+use super::dialog::queued_id;
+use super::dns::Dnsmasq;
+use super::peers::{Peer, peer_file, require_python, require_tool, run, spawn_printing_port};
+use super::rcv::{Received, Receiver};
+use super::wait;
+use super::{ServerBuilder, TestServer};
 use base64::Engine;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// A test server with `data`, `config/aliases.toml` and `config/mailboxes.toml` written
 /// before it starts (paths relative to its directory, as the config names them).
@@ -105,20 +103,13 @@ pub fn read_maildir(dir: &Path) -> Vec<MaildirMessage> {
 #[track_caller]
 pub fn wait_maildir(server: &TestServer, address: &str, n: usize) -> Vec<MaildirMessage> {
     let dir = maildir(server, address);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = read_maildir(&dir);
-        if got.len() >= n {
-            return got;
-        }
-        assert!(Instant::now() < deadline, "{address}: {} of {n} messages in {}\n{}", got.len(), dir.display(), server.log_text());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[track_caller]
-pub fn wait_queue_empty(server: &TestServer, timeout: Duration) {
-    server.wait_queue(timeout, |q| q.is_empty());
+    wait::until(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || read_maildir(&dir),
+        |got| got.len() >= n,
+        |got| format!("{address}: {} of {n} messages in {}\n{}", got.len(), dir.display(), server.log_text()),
+    )
 }
 
 /// One request the webhook API received.
@@ -142,7 +133,7 @@ impl ApiRequest {
 
 /// tests/peers/webhook_api.py on a free loopback port; killed on drop.
 pub struct WebhookApi {
-    child: Child,
+    child: Peer,
     pub addr: SocketAddr,
     out: tempfile::TempDir,
 }
@@ -154,8 +145,8 @@ impl WebhookApi {
         let out = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(py);
         cmd.arg(peer_file("webhook_api.py")).arg("--out").arg(out.path()).args(args);
-        let (child, addr) = smtp_peers::spawn_printing_port(cmd);
-        WebhookApi { child, addr, out }
+        let (child, addr) = spawn_printing_port(cmd);
+        WebhookApi { child: Peer(child), addr, out }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -175,22 +166,13 @@ impl WebhookApi {
     /// Waits until `n` requests arrived (up to `timeout`); returns all so far.
     #[track_caller]
     pub fn wait_requests(&self, n: usize, timeout: Duration, server: &TestServer) -> Vec<ApiRequest> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got = self.requests();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(Instant::now() < deadline, "webhook got {} of {n} requests\n{}", got.len(), server.log_text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for WebhookApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        wait::until(
+            timeout,
+            Duration::from_millis(50),
+            || self.requests(),
+            |got| got.len() >= n,
+            |got| format!("webhook got {} of {n} requests\n{}", got.len(), server.log_text()),
+        )
     }
 }
 
@@ -201,33 +183,25 @@ pub fn route(pairs: &[(&str, toml::Value)]) -> toml::Value {
 
 /// `Ok: queued as ID` -> ID.
 pub fn queue_id(reply: &str) -> String {
-    crate::support::queued_id(reply).unwrap_or_else(|| panic!("no queue id in {reply:?}"))
+    queued_id(reply).unwrap_or_else(|| panic!("no queue id in {reply:?}"))
 }
 
 /// dnsmasq answering for `domains`: each has MX `mx.DOMAIN` at 127.0.0.1.
-pub fn mx_dns(domains: &[&str]) -> dns::Dnsmasq {
+pub fn mx_dns(domains: &[&str]) -> Dnsmasq {
     let mut conf = String::new();
     for d in domains {
         conf.push_str(&format!("local=/{d}/\nmx-host={d},mx.{d},10\nhost-record=mx.{d},127.0.0.1\n"));
     }
-    dns::Dnsmasq::start(&conf)
+    Dnsmasq::start(&conf)
 }
 
 /// Builder settings that deliver "remote" mail over MX lookups at `dns` to `port`.
-pub fn via_mx(b: ServerBuilder, dns: &dns::Dnsmasq, port: u16) -> ServerBuilder {
+pub fn via_mx(b: ServerBuilder, dns: &Dnsmasq, port: u16) -> ServerBuilder {
     b.set("delivery.resolver", dns.spec()).set("delivery.smtp_port", i64::from(port)).set("delivery.tls", "none")
 }
 
-/// Waits until the aiosmtpd receiver stored `n` messages.
+/// Waits (up to 30 s) until the aiosmtpd receiver stored `n` messages.
 #[track_caller]
-pub fn wait_received(rcv: &smtp_peers::Receiver, n: usize, server: &TestServer) -> Vec<smtp_peers::Received> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = rcv.messages();
-        if got.len() >= n {
-            return got;
-        }
-        assert!(Instant::now() < deadline, "receiver got {} of {n}\n{}", got.len(), server.log_text());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+pub fn wait_received(rcv: &Receiver, n: usize, server: &TestServer) -> Vec<Received> {
+    rcv.wait_messages(n, Duration::from_secs(30), server)
 }

@@ -1,11 +1,6 @@
-//! Helpers shared by the tests/outbound_*.rs suites (real peers: dnsmasq, smtp-sink, aiosmtpd, Postfix).
-#![allow(dead_code)]
-pub mod dns;
-pub mod peers;
-pub mod pki;
-pub mod postfix;
-pub mod proxy;
-
+//! Building blocks for the tests that drive postern's outbound SMTP client
+//! (`postern::outbound::client`) directly against real peers: short stage timeouts, plain
+//! recipients and messages.
 use postern::outbound::client::{OutboundMessage, OutboundRcpt, Timeouts};
 use std::time::Duration;
 

@@ -1,24 +1,21 @@
-//! Helpers for the end-to-end delivery tests (tests/delivery_*.rs): the real `postern serve`
-//! (tests/support) delivering to real peers found through a real DNS server.
+//! The MX world of the end-to-end delivery tests (tests/delivery_*.rs, interop_long_lines.rs):
+//! the real `postern serve` delivering to real peers found through a real DNS server.
 //!
-//! The world they build: dnsmasq on a free port serves `dest.test` (MX 10 mx1 -> 127.0.0.2,
+//! The world: dnsmasq (dns.rs) serves `zone()`: `dest.test` (MX 10 mx1 -> 127.0.0.2,
 //! MX 20 mx2 -> 127.0.0.3), `one.test` (only mx1) and `sender.test` (MX -> 127.0.0.4,
-//! where bounces arrive);
-//! receivers (tests/peers/outbound_rcv.py, aiosmtpd) listen on those addresses on one
-//! shared port, which postern uses as `delivery.smtp_port`. Mail is submitted with swaks
-//! (STARTTLS + AUTH on the submission port) or smtplib (tests/peers/bulk_send.py).
-#![allow(dead_code)]
+//! where bounces arrive); receivers (rcv.rs: aiosmtpd or smtp-sink, or a `Slammer`) listen
+//! on those addresses on one shared port (`mx_port`), which postern uses as
+//! `delivery.smtp_port` (`builder`). Mail is submitted with swaks (`submit`: STARTTLS + AUTH
+//! on the submission port) or smtplib (`relay_many`, tests/peers/bulk_send.py); DKIM
+//! signatures are checked by dkimpy and DSNs parsed by Python's email package.
 
-#[path = "../outbound_common/mod.rs"]
-pub mod oc;
-
-use crate::support::peers::{peer_file, require_python, require_tool, run};
-use crate::support::{ServerBuilder, TestServer};
-use oc::dns::Dnsmasq;
-use oc::peers::{Received, spawn_printing_port};
+use super::dialog::queued_id;
+use super::dns::Dnsmasq;
+use super::peers::{peer_file, require_python, require_tool, run};
+use super::{ServerBuilder, TestServer};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -68,92 +65,6 @@ pub fn builder(dns: &Dnsmasq, port: u16) -> ServerBuilder {
         .user(USER, PASSWORD)
 }
 
-/// tests/peers/outbound_rcv.py (aiosmtpd) on `ip:port`; killed on drop.
-pub struct Rcv {
-    child: Child,
-    pub addr: SocketAddr,
-    out: tempfile::TempDir,
-}
-
-impl Rcv {
-    /// `opts`: outbound_rcv.py flags (`--data-451 1`, `--greet-421 2`, `--silent`...).
-    pub fn start(ip: &str, port: u16, opts: &[&str]) -> Rcv {
-        let out = tempfile::tempdir().unwrap();
-        Self::start_in(ip, port, opts, out)
-    }
-
-    /// Same, storing into an existing directory (a receiver restarted on the same port).
-    fn start_in(ip: &str, port: u16, opts: &[&str], out: tempfile::TempDir) -> Rcv {
-        let mut cmd = Command::new(require_python(&["aiosmtpd"]));
-        cmd.arg(peer_file("outbound_rcv.py"))
-            .arg("--out")
-            .arg(out.path())
-            .args(["--bind", ip, "--port", &port.to_string()])
-            .args(opts);
-        let (child, printed) = spawn_printing_port(cmd);
-        assert_eq!(printed.port(), port, "receiver bound another port");
-        Rcv { child, addr: format!("{ip}:{port}").parse().unwrap(), out }
-    }
-
-    /// Stops this receiver and starts another on the same address with other `opts`;
-    /// what was received so far is kept.
-    pub fn replace(mut self, opts: &[&str]) -> Rcv {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let (ip, port) = (self.addr.ip().to_string(), self.addr.port());
-        let out = std::mem::replace(&mut self.out, tempfile::tempdir().unwrap());
-        Self::start_in(&ip, port, opts, out)
-    }
-
-    /// Where the receiver writes its messages and logs.
-    pub fn out_dir(&self) -> &std::path::Path {
-        self.out.path()
-    }
-
-    /// Messages accepted so far, in arrival order.
-    pub fn messages(&self) -> Vec<Received> {
-        let mut files: Vec<_> = std::fs::read_dir(self.out.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        files.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect()
-    }
-
-    /// TCP connections accepted so far (every one, answered or not).
-    pub fn connections(&self) -> usize {
-        std::fs::read_to_string(self.out.path().join("connections.log")).map_or(0, |s| s.lines().count())
-    }
-
-    /// Waits until `n` messages arrived; returns them all.
-    #[track_caller]
-    pub fn wait_messages(&self, n: usize, timeout: Duration, server: &TestServer) -> Vec<Received> {
-        let start = Instant::now();
-        loop {
-            let got = self.messages();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "{}: {} of {n} messages after {timeout:?}\n{}",
-                self.addr,
-                got.len(),
-                server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Rcv {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Submits `data` (a whole RFC 5322 message) with swaks on the submission port: STARTTLS
 /// verified against the test certificate, then AUTH PLAIN. Returns the queue id.
 /// swaks ends the data with CRLF "." CRLF after a line end of its own, so the last CRLF of
@@ -175,7 +86,7 @@ pub fn submit(server: &TestServer, from: &str, to: &[&str], data: &[u8]) -> Stri
     assert!(r.stdout.contains("TLS started"), "no STARTTLS in the transcript:\n{}", r.all());
     assert!(r.stdout.contains("235 "), "no successful AUTH in the transcript:\n{}", r.all());
     let line = r.stdout.lines().find(|l| l.contains("queued as")).unwrap_or_else(|| panic!("no queue id:\n{}", r.all()));
-    crate::support::queued_id(line).unwrap()
+    queued_id(line).unwrap()
 }
 
 /// A plain message from `from` to `to` with a subject and a body line.
@@ -214,58 +125,12 @@ pub fn dkimpy_verify(msg: &[u8], dns: &Dnsmasq) -> (Option<i32>, String) {
     (r.code(), r.all())
 }
 
-/// Log lines of the daemon containing every one of `needles`.
-pub fn log_lines(server: &TestServer, needles: &[&str]) -> Vec<String> {
-    server.log_text().lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_string).collect()
-}
-
-/// Waits until some log line contains all `needles`; returns the first such line.
-#[track_caller]
-pub fn wait_log(server: &TestServer, needles: &[&str], timeout: Duration) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some(l) = log_lines(server, needles).into_iter().next() {
-            return l;
-        }
-        assert!(start.elapsed() < timeout, "no log line with {needles:?} within {timeout:?}:\n{}", server.log_text());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// A DSN parsed by Python's email package (tests/peers/dsn_check.py).
 pub fn parse_dsn(raw: &[u8]) -> serde_json::Value {
     let py = require_python(&["email"]);
     let r = run(Command::new(py).arg(peer_file("dsn_check.py")), raw);
     r.assert_ok();
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("dsn_check.py output ({e}): {}", r.all()))
-}
-
-/// `postern queue list --json` as raw JSON (the typed view in tests/support omits
-/// `attempts`, `last_error` and the message `state`).
-#[track_caller]
-pub fn queue_raw(server: &TestServer) -> Vec<serde_json::Value> {
-    let out = server.cli(&["queue", "list", "--json"], b"");
-    assert!(out.status.success(), "queue list --json: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("queue list --json is JSON")
-}
-
-/// The listed message `id`, if still queued.
-pub fn queued(server: &TestServer, id: &str) -> Option<serde_json::Value> {
-    queue_raw(server).into_iter().find(|m| m["id"] == id)
-}
-
-/// Polls the listing of message `id` until `pred` holds; returns that listing.
-#[track_caller]
-pub fn wait_queued(server: &TestServer, id: &str, timeout: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let start = Instant::now();
-    loop {
-        let m = queued(server, id).unwrap_or(serde_json::Value::Null);
-        if pred(&m) {
-            return m;
-        }
-        assert!(start.elapsed() < timeout, "message {id} never reached the condition; last: {m:#}\n{}", server.log_text());
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// A dead destination: accepts TCP connections on `ip:port` and closes them at once,
@@ -333,64 +198,6 @@ pub fn relay_many(server: &TestServer, from: &str, to: &str, clients: usize, n: 
         .collect();
     assert_eq!(queued.len(), n, "bulk_send.py:\n{}", r.all());
     queued
-}
-
-/// Postfix smtp-sink on `ip:port`, dumping every transaction into its own file; killed on
-/// drop. `opts` are smtp-sink flags, e.g. `-w 1` (wait a second before answering DATA).
-pub struct Sink {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    pub fn start(ip: &str, port: u16, opts: &[&str]) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        // smtp-sink drops to `nobody` before writing dumps.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let child = Command::new(require_tool("smtp-sink"))
-            .args(["-u", "nobody", "-d"])
-            .arg(dir.path().join("msg."))
-            .args(opts)
-            .arg(format!("{ip}:{port}"))
-            .arg("256")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Postfix) is installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect((ip, port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start on {ip}:{port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Sink { child, dir }
-    }
-
-    /// Envelope recipients of every complete dump (`X-Rcpt-Args: <addr> ...` lines), one
-    /// entry per delivery: duplicates show up as repeated addresses.
-    pub fn recipients(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(self.dir.path()).unwrap() {
-            let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-            if !text.ends_with("\n\n") {
-                continue; // still being written
-            }
-            for l in text.lines().take_while(|l| !l.is_empty()) {
-                if let Some(rest) = l.strip_prefix("X-Rcpt-Args: <") {
-                    out.push(rest.split('>').next().unwrap_or_default().to_string());
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Established TCP connections whose remote end is `ip:port`, from /proc/net/tcp (the
