@@ -1,14 +1,14 @@
 //! The daemon's life: open the queue, bind listeners, serve, and stop gracefully.
 use crate::config::{Config, Loaded};
-use crate::outbound::mx::DnsResolver;
-use crate::outbound::route::Router;
-use crate::outbound::scheduler::Scheduler;
-use crate::outbound::tls::OutboundTls;
+use crate::smtp_client::mx::DnsResolver;
+use crate::delivery::route::Router;
+use crate::delivery::scheduler::Scheduler;
+use crate::smtp_client::tls::OutboundTls;
 use crate::transport::maildir::MaildirTransport;
 use crate::transport::smtp::SmtpTransport;
 use crate::transport::webhook::WebhookTransport;
 use crate::app::Services;
-use crate::inbound;
+use crate::server::smtp;
 use crate::queue::Queue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,11 +54,11 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let directory = Arc::new(crate::directory::Directory::open(&cfg)?);
     directory.log_open_domains(&cfg).await;
     let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
-    let bound = inbound::listener::bind_all(&ctx).await?;
+    let bound = smtp::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     crate::http::start(&ctx, control).await?;
     for b in bound {
-        tokio::spawn(inbound::listener::serve(ctx.clone(), b));
+        tokio::spawn(smtp::listener::serve(ctx.clone(), b));
     }
     let scheduler = delivery(&cfg, &queue, &directory)?;
     tokio::spawn(scheduler.run(ctx.shutdown.clone()));
@@ -101,9 +101,9 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::
         }
     };
     let sts = d.mta_sts.then(|| {
-        let verify = tls.config(crate::outbound::tls::TlsPolicy::Verify).expect("verify config exists");
-        let fetcher = crate::outbound::mta_sts::StsFetcher::new(resolver.clone(), verify).with_port(d.mta_sts_port);
-        crate::outbound::sts_cache::StsCache::new(fetcher)
+        let verify = tls.config(crate::smtp_client::tls::TlsPolicy::Verify).expect("verify config exists");
+        let fetcher = crate::smtp_client::mta_sts::StsFetcher::new(resolver.clone(), verify).with_port(d.mta_sts_port);
+        crate::smtp_client::sts_cache::StsCache::new(fetcher)
     });
     let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts));
     let maildir = Arc::new(MaildirTransport::new(directory.clone(), &cfg.server.hostname));

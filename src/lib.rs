@@ -1,20 +1,20 @@
 //! postern: a mail transfer agent that replaces Postfix.
 pub mod app;
 pub mod config;
+pub mod delivery;
 pub mod daemon;
 pub mod dkim;
 pub mod dnscheck;
 pub mod directory;
 pub mod http;
-pub mod inbound;
 pub mod mailstore;
 pub mod metrics;
 pub mod net;
+pub mod proto;
 pub mod queue;
-pub mod smtp;
-pub mod outbound;
 pub mod rewrite;
-pub mod rfc5322;
 pub mod routing;
+pub mod server;
+pub mod smtp_client;
 pub mod transport;
 pub mod ratelimit;

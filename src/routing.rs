@@ -8,7 +8,7 @@
 //! Owns: the answer for one address, from the configuration alone. Must not touch:
 //! transports or the directory (both use it: it sits below them).
 use crate::config::{Config, RouteTransport};
-use crate::smtp::address::{normalize_address, normalize_domain};
+use crate::proto::smtp::address::{normalize_address, normalize_domain};
 
 /// The transport map's answer for one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,10 @@ mod support;
 use support::peers;
 
 use mail_parser::{MessageParser, MimeHeaders};
-use postern::outbound::dsn::{DsnAction, DsnInput, DsnRecipient, build_dsn};
-use postern::outbound::dsn_parse::parse_dsn;
-use postern::smtp::command::Ret;
-use postern::smtp::reply::Status;
+use postern::delivery::dsn::{DsnAction, DsnInput, DsnRecipient, build_dsn};
+use postern::delivery::dsn_parse::parse_dsn;
+use postern::proto::smtp::command::Ret;
+use postern::proto::smtp::reply::Status;
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -269,7 +269,7 @@ fn wire_input<'a>(original: &'a [u8], ret: Option<Ret>, actions: &[DsnAction]) -
         arrival_date: SystemTime::UNIX_EPOCH,
         original,
         ret,
-        return_limit: postern::outbound::dsn::DEFAULT_RETURN_LIMIT,
+        return_limit: postern::delivery::dsn::DEFAULT_RETURN_LIMIT,
         recipients: actions
             .iter()
             .map(|&action| DsnRecipient {

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use postern::outbound::client::{ClientError, OutcomeKind, SmtpClient, Stage, Timeouts};
+use postern::smtp_client::client::{ClientError, OutcomeKind, SmtpClient, Stage, Timeouts};
 use support::outbound::{message, quick};
 use support::proxy::RecordingProxy;
 use support::rcv::Receiver;

@@ -5,8 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use postern::outbound::client::{ClientError, OutcomeKind, SessionParams, open_session};
-use postern::outbound::tls::{OutboundTls, TlsPolicy};
+use postern::smtp_client::client::{ClientError, OutcomeKind, SessionParams, open_session};
+use postern::smtp_client::tls::{OutboundTls, TlsPolicy};
 use support::outbound::{message, quick};
 use support::postfix::{PASS, PostfixRelay, USER};
 
@@ -18,7 +18,7 @@ fn params<'a>(pf: &PostfixRelay, tls: &'a OutboundTls, policy: TlsPolicy) -> Ses
         tls_policy: policy,
         tls,
         implicit_tls: false,
-        auth: Some((USER, postern::outbound::client::Secret::Password(PASS))),
+        auth: Some((USER, postern::smtp_client::client::Secret::Password(PASS))),
         allow_plaintext_auth: false,
         timeouts: quick(),
     }
@@ -105,7 +105,7 @@ async fn starttls_and_auth_against_postfix() {
 
     // Wrong password: Postfix says 535, a temporary (configuration) failure for us.
     let mut p = params(&pf, &trusted, TlsPolicy::Verify);
-    p.auth = Some((USER, postern::outbound::client::Secret::Password("wrong")));
+    p.auth = Some((USER, postern::smtp_client::client::Secret::Password("wrong")));
     let err = open_session(&p).await.unwrap_err();
     match &err {
         ClientError::AuthFailed { reply, .. } => assert_eq!(

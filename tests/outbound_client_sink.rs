@@ -4,8 +4,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use postern::outbound::client::{ClientError, OutcomeKind, SmtpClient, Stage, Timeouts};
-use postern::smtp::command::{Notify, Ret};
+use postern::smtp_client::client::{ClientError, OutcomeKind, SmtpClient, Stage, Timeouts};
+use postern::proto::smtp::command::{Notify, Ret};
 use support::outbound::{message, quick};
 use support::proxy::RecordingProxy;
 use support::rcv::SmtpSink;
@@ -313,7 +313,7 @@ async fn auth_is_never_sent_in_plaintext_by_default() {
     let proxy = RecordingProxy::start(sink.addr).await;
     let mut c = session(proxy.addr).await;
     assert_eq!(c.extensions().auth, ["PLAIN", "LOGIN"]);
-    let err = c.auth("user", postern::outbound::client::Secret::Password("secret")).await.unwrap_err();
+    let err = c.auth("user", postern::smtp_client::client::Secret::Password("secret")).await.unwrap_err();
     assert!(
         matches!(err, ClientError::AuthUnavailable { .. }),
         "{err:?}"

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use support::outbound::{message, quick};
 use support::rcv::{Receiver, SmtpSink};
-use postern::outbound::client::{
+use postern::smtp_client::client::{
     ClientError, OutcomeKind, SessionParams, SmtpClient, open_session,
 };
-use postern::outbound::tls::{OutboundTls, TlsPolicy};
+use postern::smtp_client::tls::{OutboundTls, TlsPolicy};
 
 const BODY: &[u8] = b"Subject: tls\r\n\r\nhello\r\n";
 
@@ -176,7 +176,7 @@ async fn auth_login_and_plain_as_offered() {
         let rcv = Receiver::start(&["--auth", "alice:s3cret pass", "--auth-mechs", mechs]);
         let mut p = params(&tls, rcv.addr, TlsPolicy::None);
         p.allow_plaintext_auth = true;
-        p.auth = Some(("alice", postern::outbound::client::Secret::Password("s3cret pass")));
+        p.auth = Some(("alice", postern::smtp_client::client::Secret::Password("s3cret pass")));
         let mut c = open_session(&p).await.unwrap();
         assert_eq!(c.extensions().auth, [mechs]);
         deliver(&mut c).await;
@@ -186,7 +186,7 @@ async fn auth_login_and_plain_as_offered() {
             "{mechs}"
         );
 
-        p.auth = Some(("alice", postern::outbound::client::Secret::Password("wrong")));
+        p.auth = Some(("alice", postern::smtp_client::client::Secret::Password("wrong")));
         let err = open_session(&p).await.unwrap_err();
         match &err {
             ClientError::AuthFailed { reply, .. } => assert_eq!(reply.code, 535, "{mechs}"),

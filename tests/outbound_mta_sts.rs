@@ -5,9 +5,9 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use postern::outbound::mta_sts::{StsError, StsFetcher, StsMode};
-use postern::outbound::mx::{DnsResolver, MxHost};
-use postern::outbound::tls::{OutboundTls, TlsPolicy};
+use postern::smtp_client::mta_sts::{StsError, StsFetcher, StsMode};
+use postern::smtp_client::mx::{DnsResolver, MxHost};
+use postern::smtp_client::tls::{OutboundTls, TlsPolicy};
 use support::dns::Dnsmasq;
 use support::peers::{Peer, peer_file, spawn_printing_port};
 use support::pki::write_test_pki;

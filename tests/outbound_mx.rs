@@ -4,7 +4,7 @@ mod support;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use postern::outbound::mx::{DnsResolver, MxError};
+use postern::smtp_client::mx::{DnsResolver, MxError};
 use support::dns::Dnsmasq;
 use support::peers::free_udp_tcp_port;
 

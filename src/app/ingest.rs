@@ -5,8 +5,8 @@ use super::Services;
 use super::received;
 pub use super::received::Origin;
 use crate::queue::{Envelope, QueueId, Recipient};
-use crate::smtp::Reply;
-use crate::smtp::command::Ret;
+use crate::proto::smtp::Reply;
+use crate::proto::smtp::command::Ret;
 
 /// A message ready to be queued.
 pub struct Submission {
@@ -52,7 +52,7 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Resu
         id: id.clone(),
         mail_from: sub.mail_from,
         recipients: sub.recipients,
-        arrived: crate::rfc5322::unix_now(),
+        arrived: crate::proto::rfc5322::unix_now(),
         size: message.len() as u64,
         smtputf8: sub.smtputf8,
         body_8bit,

@@ -5,7 +5,7 @@
 //! hide another destination — `user%other@local`, `a!b@local`, `"u@other"@local`, source
 //! routes `@a,@b:u@c` — are judged by where they would really go.
 use crate::config::Config;
-use crate::smtp::{Address, ForwardPath, Reply, ReversePath};
+use crate::proto::smtp::{Address, ForwardPath, Reply, ReversePath};
 use std::net::IpAddr;
 
 /// May this client relay to non-local domains without authenticating?
@@ -22,8 +22,8 @@ fn destinations(rcpt: &ForwardPath) -> Vec<String> {
     let a = &rcpt.address;
     let mut out = vec![a.domain_ascii()];
     // An empty hidden domain (`"u@"@local`) is no destination of ours.
-    out.extend(a.routing_domain().map(|d| if d.is_empty() { "(invalid)".into() } else { crate::smtp::address::normalize_domain(&d) }));
-    out.extend(rcpt.source_route.iter().map(|d| crate::smtp::address::normalize_domain(d)));
+    out.extend(a.routing_domain().map(|d| if d.is_empty() { "(invalid)".into() } else { crate::proto::smtp::address::normalize_domain(&d) }));
+    out.extend(rcpt.source_route.iter().map(|d| crate::proto::smtp::address::normalize_domain(d)));
     out
 }
 
@@ -60,7 +60,7 @@ fn domain_in(a: &Address, list: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::address::{parse_forward_path, parse_reverse_path};
+    use crate::proto::smtp::address::{parse_forward_path, parse_reverse_path};
 
     fn cfg() -> Config {
         let mut c = Config::default();

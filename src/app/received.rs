@@ -56,7 +56,7 @@ pub fn header(
     if let Some(r) = single_rcpt {
         h.push_str(&format!("\r\n\tfor <{}>", clean(r)));
     }
-    h.push_str(&format!(";\r\n\t{}\r\n", crate::rfc5322::date_now()));
+    h.push_str(&format!(";\r\n\t{}\r\n", crate::proto::rfc5322::date_now()));
     h
 }
 

@@ -7,7 +7,7 @@
 //! Replies are read with postern's own `smtp::parse_reply`.
 //! Must not touch: anything but loopback (the target is checked).
 use clap::Parser;
-use postern::smtp::{Reply, parse_reply};
+use postern::proto::smtp::{Reply, parse_reply};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

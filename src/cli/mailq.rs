@@ -3,7 +3,7 @@ use postern::http::api::{QueueEntry, QueueMessage};
 use postern::queue::RcptState;
 
 fn date(unix: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix as i64).map(postern::rfc5322::date).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(unix as i64).map(postern::proto::rfc5322::date).unwrap_or_default()
 }
 
 /// Postfix `mailq` layout: id (`!` = held, `*` = being delivered is not tracked), size,

@@ -7,7 +7,7 @@
 use super::sendmail::{self, InputError, Options};
 use super::{SendArgs, daemon, exit};
 use postern::config::Config;
-use postern::smtp::address::Address;
+use postern::proto::smtp::address::Address;
 use std::io::Read;
 
 pub fn run(cfg: &Config, args: SendArgs) -> i32 {

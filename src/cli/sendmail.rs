@@ -135,7 +135,7 @@ pub fn prepare(input: &[u8], opts: &Options, cli_rcpts: &[String], sender: &str,
         out.extend(header_line("From", from));
     }
     if !has("date") {
-        out.extend(format!("Date: {}\r\n", postern::rfc5322::date_now()).into_bytes());
+        out.extend(format!("Date: {}\r\n", postern::proto::rfc5322::date_now()).into_bytes());
     }
     if !has("message-id") {
         out.extend(format!("Message-ID: <{}>\r\n", postern::http::mime::message_id(hostname)).into_bytes());

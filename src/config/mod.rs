@@ -83,7 +83,7 @@ pub fn load_with_env(
 fn normalize(c: &mut Config) {
     for list in [&mut c.relay.local_domains, &mut c.relay.allowed_sender_domains] {
         for d in list.iter_mut() {
-            *d = crate::smtp::address::normalize_domain(d);
+            *d = crate::proto::smtp::address::normalize_domain(d);
         }
     }
 }

@@ -156,7 +156,7 @@ pub fn validate(c: &super::Config, bad: &mut impl FnMut(&str, String)) {
         bad("mailboxes.recipient_delimiter", "must be one character other than @, or empty".into());
     }
     let srs_domain = c.srs.domain.trim_end_matches('.');
-    if !srs_domain.is_empty() && !c.is_local_domain(&crate::smtp::address::normalize_domain(srs_domain)) {
+    if !srs_domain.is_empty() && !c.is_local_domain(&crate::proto::smtp::address::normalize_domain(srs_domain)) {
         bad("srs.domain", format!("{srs_domain:?} must be one of relay.local_domains, or bounces to it are refused"));
     }
     for d in &c.rewrite.masquerade_domains {

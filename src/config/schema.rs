@@ -172,7 +172,7 @@ pub struct Limits {
     pub sender_rate: super::Rate,
     /// A CR or LF outside CRLF in message content: `normalize` stores it as CRLF (Postfix
     /// 3.9 default), `reject` refuses the message with 550 5.6.0.
-    pub bare_newline: crate::smtp::data::BareNewline,
+    pub bare_newline: crate::proto::smtp::data::BareNewline,
 }
 
 impl Default for Limits {
@@ -191,7 +191,7 @@ impl Default for Limits {
             connection_rate: super::Rate::default(),
             message_rate: super::Rate::default(),
             sender_rate: super::Rate::default(),
-            bare_newline: crate::smtp::data::BareNewline::default(),
+            bare_newline: crate::proto::smtp::data::BareNewline::default(),
         }
     }
 }

@@ -108,7 +108,7 @@ fn inbound(c: &Config, bad: &mut impl FnMut(&str, String)) {
 
 /// A DNS name (A-labels or U-labels) without a trailing dot.
 pub fn is_domain(d: &str) -> bool {
-    let Some(ascii) = crate::smtp::address::ascii_domain(d) else { return false };
+    let Some(ascii) = crate::proto::smtp::address::ascii_domain(d) else { return false };
     ascii.len() <= 253
         && ascii.split('.').all(|l| {
             !l.is_empty()

@@ -6,7 +6,7 @@
 //! "@old.example" = ["@new.example"]            # user@old.example -> user@new.example
 //! ```
 use super::{DirectoryError, normalize, normalize_domain};
-use crate::smtp::Address;
+use crate::proto::smtp::Address;
 use std::collections::HashMap;
 use std::path::Path;
 

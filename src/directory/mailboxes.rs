@@ -7,7 +7,7 @@
 //! quota = 104857600        # bytes; default mailboxes.quota (0 = unlimited)
 //! ```
 use super::{DirectoryError, normalize};
-use crate::smtp::Address;
+use crate::proto::smtp::Address;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;

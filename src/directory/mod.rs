@@ -38,7 +38,7 @@ pub enum DirectoryError {
 
 /// `local@domain` with the local part lower-cased and the domain in lower-case A-labels:
 /// the form every table is keyed by.
-pub use crate::smtp::address::{normalize_address as normalize, normalize_domain};
+pub use crate::proto::smtp::address::{normalize_address as normalize, normalize_domain};
 
 /// The directory: a backend plus the rules on top of it (SRS, subaddressing, quotas).
 pub struct Directory {

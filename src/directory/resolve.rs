@@ -8,7 +8,7 @@ use super::{Directory, DirectoryError, Srs, Unavailable, normalize};
 use crate::config::{Config, QuotaFull};
 use crate::routing::{self as route, Choice};
 use crate::queue::Recipient;
-use crate::smtp::Reply;
+use crate::proto::smtp::Reply;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -201,7 +201,7 @@ impl Directory {
             return Ok(());
         }
         if let Some(srs) = self.srs.as_ref().filter(|s| s.domain() == domain && Srs::is_srs_local(local)) {
-            return srs.reverse(rcpt, crate::rfc5322::unix_now()).map(|_| ()).map_err(|_| Refusal::UnknownUser);
+            return srs.reverse(rcpt, crate::proto::rfc5322::unix_now()).map(|_| ()).map_err(|_| Refusal::UnknownUser);
         }
         if matches!(self.resolve(rcpt).await?, Resolved::Alias(_)) || choice != Choice::Maildir {
             return Ok(());
@@ -219,7 +219,7 @@ impl Directory {
     /// reverses bounces to our SRS addresses. New recipients keep the DSN request of the one
     /// they came from, name it as ORCPT, and get an SRS sender when they leave by SMTP.
     pub async fn expand(&self, cfg: &Config, mail_from: &str, rcpts: Vec<Recipient>) -> Result<Vec<Recipient>, Unavailable> {
-        let now = crate::rfc5322::unix_now();
+        let now = crate::proto::rfc5322::unix_now();
         let mut out = Vec::with_capacity(rcpts.len());
         let mut seen = HashSet::new();
         for r in rcpts {
@@ -351,7 +351,7 @@ mod tests {
         assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(11)).await, Err(Refusal::OverQuota));
         assert_eq!(d.check_recipient(&cfg, "bob@example.com", Some(10)).await, Ok(()));
         assert_eq!(Refusal::UnknownUser.reply("n@example.com").code, 550);
-        assert_eq!(Refusal::OverQuota.reply("b@example.com").status, Some(crate::smtp::reply::Status(5, 2, 2)));
+        assert_eq!(Refusal::OverQuota.reply("b@example.com").status, Some(crate::proto::smtp::reply::Status(5, 2, 2)));
     }
 
     #[tokio::test]
@@ -380,7 +380,7 @@ mod tests {
     #[tokio::test]
     async fn srs_bounces_are_accepted_and_reversed() {
         let (_t, cfg, d) = dir("", MAILBOXES);
-        let srs = d.srs().unwrap().forward("s@origin.test", crate::rfc5322::unix_now()).unwrap();
+        let srs = d.srs().unwrap().forward("s@origin.test", crate::proto::rfc5322::unix_now()).unwrap();
         assert_eq!(d.check_recipient(&cfg, &srs, None).await, Ok(()));
         let forged = srs.replacen("SRS0=", "SRS0=x", 1);
         assert_eq!(d.check_recipient(&cfg, &forged, None).await, Err(Refusal::UnknownUser));

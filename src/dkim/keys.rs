@@ -88,7 +88,7 @@ pub(crate) fn normalize_domain(domain: &str) -> Result<String, DkimError> {
         reason,
     };
     let trimmed = domain.trim().trim_end_matches('.');
-    let ascii = crate::smtp::address::ascii_domain(trimmed).ok_or_else(|| bad("not a valid domain name"))?;
+    let ascii = crate::proto::smtp::address::ascii_domain(trimmed).ok_or_else(|| bad("not a valid domain name"))?;
     if ascii.len() > 253 {
         return Err(bad("must be 1 to 253 characters"));
     }

@@ -4,7 +4,7 @@ use super::dkim_key::{self, PublicKey};
 use super::report::{Finding, Status};
 use super::{Ctx, normalize_domain, zone};
 use crate::dkim::DkimKeyConfig;
-use crate::outbound::mx::MxError;
+use crate::smtp_client::mx::MxError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 

@@ -4,7 +4,7 @@
 //! DOMAIN, so both align under strict and relaxed modes when they pass.
 use super::report::{Finding, Status};
 use super::{Ctx, zone};
-use crate::outbound::mx::MxError;
+use crate::smtp_client::mx::MxError;
 use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::dmarc::{Alignment, Dmarc, Policy};
 

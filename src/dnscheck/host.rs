@@ -2,7 +2,7 @@
 //! the PTR of each IP (naming `server.hostname` and forward-confirmed), and the EHLO name.
 use super::report::{Finding, Status};
 use super::{Ctx, is_hostname, zone};
-use crate::outbound::mx::MxError;
+use crate::smtp_client::mx::MxError;
 use std::net::IpAddr;
 
 const PTR_OWNER: &str =

@@ -20,8 +20,8 @@ mod zone;
 pub use report::{Finding, Report, Status};
 
 use crate::config::Config;
-use crate::outbound::mta_sts::StsFetcher;
-use crate::outbound::mx::{DnsResolver, MxError};
+use crate::smtp_client::mta_sts::StsFetcher;
+use crate::smtp_client::mx::{DnsResolver, MxError};
 use mail_auth::MessageAuthenticator;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -48,7 +48,7 @@ pub enum CheckError {
     #[error("delivery.resolver: {0}")]
     Resolver(String),
     #[error("delivery.tls_ca_file: {0}")]
-    Tls(#[from] crate::outbound::tls::TlsConfigError),
+    Tls(#[from] crate::smtp_client::tls::TlsConfigError),
 }
 
 /// What every check needs.
@@ -92,7 +92,7 @@ fn context<'a>(cfg: &'a Config, domain: &str) -> Result<Ctx<'a>, CheckError> {
     let dns = resolver::dns(spec).map_err(CheckError::Resolver)?;
     let auth = resolver::authenticator(spec).map_err(CheckError::Resolver)?;
     let ca: Vec<_> = cfg.delivery.tls_ca_file.iter().cloned().collect();
-    let tls = Arc::new(crate::outbound::tls::verified_config(&ca)?);
+    let tls = Arc::new(crate::smtp_client::tls::verified_config(&ca)?);
     let sts = StsFetcher::new(dns.clone(), tls).with_port(cfg.delivery.mta_sts_port).with_timeout(STS_TIMEOUT);
     Ok(Ctx { cfg, domain, hostname, dns, auth, sts })
 }
@@ -101,7 +101,7 @@ fn context<'a>(cfg: &'a Config, domain: &str) -> Result<Ctx<'a>, CheckError> {
 fn normalize_domain(domain: &str) -> Result<String, CheckError> {
     let bad = |reason| CheckError::Domain { domain: domain.to_string(), reason };
     let trimmed = domain.trim().trim_end_matches('.');
-    let ascii = crate::smtp::address::ascii_domain(trimmed).ok_or_else(|| bad("not a valid domain name"))?;
+    let ascii = crate::proto::smtp::address::ascii_domain(trimmed).ok_or_else(|| bad("not a valid domain name"))?;
     if !is_hostname(&ascii) {
         return Err(bad("expected a domain name such as example.com"));
     }

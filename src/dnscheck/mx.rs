@@ -2,7 +2,7 @@
 //! senders whose domain has no mail exchanger or a null MX (RFC 7505 §4.2).
 use super::report::{Finding, Status};
 use super::{Ctx, zone};
-use crate::outbound::mx::{MxError, MxHost};
+use crate::smtp_client::mx::{MxError, MxHost};
 use mail_auth::hickory_resolver::proto::rr::RData;
 use std::net::IpAddr;
 

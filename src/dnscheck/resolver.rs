@@ -1,7 +1,7 @@
 //! The resolvers of `check dns`, both aimed at `delivery.resolver` so the check sees the
 //! DNS that delivery sees: postern's `DnsResolver` for plain lookups and mail-auth's
 //! `MessageAuthenticator` for SPF evaluation (the same verifier inbound checks use).
-use crate::outbound::mx::DnsResolver;
+use crate::smtp_client::mx::DnsResolver;
 use mail_auth::MessageAuthenticator;
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! `server.hostname` (what receivers check for bounces, whose MAIL FROM is empty).
 use super::report::{Finding, Status};
 use super::{Ctx, host::join, is_hostname, zone};
-use crate::outbound::mx::MxError;
+use crate::smtp_client::mx::MxError;
 use mail_auth::SpfResult;
 use mail_auth::spf::verify::SpfParameters;
 use std::net::IpAddr;

@@ -3,8 +3,8 @@
 //! the MX hosts, makes senders that enforce it unable to deliver.
 use super::report::{Finding, Status};
 use super::{Ctx, zone};
-use crate::outbound::mta_sts::{POLICY_PATH, StsMode, parse_policy, parse_txt};
-use crate::outbound::mx::MxError;
+use crate::smtp_client::mta_sts::{POLICY_PATH, StsMode, parse_policy, parse_txt};
+use crate::smtp_client::mx::MxError;
 use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::mta_sts::TlsRpt;
 

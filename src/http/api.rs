@@ -98,12 +98,12 @@ impl QueueFilter {
 
 /// A domain as given by an operator, in the form recipients are compared in.
 pub fn normalise_domain(d: &str) -> Result<String, String> {
-    crate::smtp::address::ascii_domain(d).ok_or_else(|| format!("{:?} is not a domain", d.trim().trim_end_matches('.')))
+    crate::proto::smtp::address::ascii_domain(d).ok_or_else(|| format!("{:?} is not a domain", d.trim().trim_end_matches('.')))
 }
 
 /// The domain of a recipient address in A-labels, lower case.
 pub fn domain_of(addr: &str) -> String {
-    crate::smtp::address::normalize_domain(addr.rsplit_once('@').map_or("", |(_, d)| d))
+    crate::proto::smtp::address::normalize_domain(addr.rsplit_once('@').map_or("", |(_, d)| d))
 }
 
 pub fn has_domain(env: &Envelope, domain: &str) -> bool {

@@ -61,7 +61,7 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 /// Converts LF and lone CR line endings to CRLF (files posted with `curl --data-binary`
 /// usually have bare LF; SMTP needs CRLF).
 pub fn crlf(input: &[u8]) -> Vec<u8> {
-    crate::smtp::data::to_crlf(input)
+    crate::proto::smtp::data::to_crlf(input)
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl ApiError {
     }
 
     /// Maps the SMTP reply `accept::enqueue` refused with: 4xx means try again (503).
-    pub fn from_reply(r: &crate::smtp::Reply) -> ApiError {
+    pub fn from_reply(r: &crate::proto::smtp::Reply) -> ApiError {
         if r.is_transient() {
             ApiError::Unavailable(r.text())
         } else {

@@ -44,7 +44,7 @@ pub async fn metrics(State(api): State<Shared>) -> Result<impl IntoResponse, Api
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::storage)?;
     let sessions = api.ctx.connections.open_sessions();
-    let text = crate::metrics::render(stats(&list, crate::rfc5322::unix_now()), sessions)
+    let text = crate::metrics::render(stats(&list, crate::proto::rfc5322::unix_now()), sessions)
         .ok_or_else(|| ApiError::Unavailable("metrics recorder not installed".into()))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
 }

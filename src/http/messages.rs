@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::state::{Client, Shared};
 use super::submit::{self, Envelope};
 use super::body;
-use crate::smtp::address::Address;
+use crate::proto::smtp::address::Address;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, Uri};

@@ -20,7 +20,7 @@ fn list(l: &[Mailbox]) -> Address<'static> {
 
 /// A fresh Message-ID `<random.time@hostname>`.
 pub fn message_id(hostname: &str) -> String {
-    format!("{:032x}.{}@{hostname}", rand::random::<u128>(), crate::rfc5322::unix_now())
+    format!("{:032x}.{}@{hostname}", rand::random::<u128>(), crate::proto::rfc5322::unix_now())
 }
 
 /// Builds the message; a caller-supplied `Message-ID` header replaces the generated one.
@@ -31,7 +31,7 @@ fn normalize_newlines(s: &str) -> String {
 }
 
 pub fn build(mail: Mail, hostname: &str) -> Vec<u8> {
-    let mut b = MessageBuilder::new().from(address(&mail.from)).date(crate::rfc5322::unix_now());
+    let mut b = MessageBuilder::new().from(address(&mail.from)).date(crate::proto::rfc5322::unix_now());
     if !mail.to.is_empty() {
         b = b.to(list(&mail.to));
     }

@@ -6,7 +6,7 @@
 //! list of `{name, value}`; attachments with base64 `content`.
 //! Everything that ends up in a header is checked for CR/LF here (header injection).
 use super::error::ApiError;
-use crate::smtp::address::Address;
+use crate::proto::smtp::address::Address;
 use base64::Engine;
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! What the queue stores about a message besides its bytes.
 use super::QueueId;
-use crate::smtp::command::{Notify, Ret};
+use crate::proto::smtp::command::{Notify, Ret};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,13 +2,13 @@
 //! with failover), reusing idle connections for the next message to the same server.
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::{Config, smarthost};
-use crate::outbound::client::{
+use crate::smtp_client::client::{
     ClientError, OutboundMessage, OutboundRcpt, RcptOutcome, Secret, SessionParams, SmtpClient, Timeouts, open_session,
 };
-use crate::outbound::mta_sts::StsMode;
-use crate::outbound::mx::{DnsResolver, MxHost};
-use crate::outbound::sts_cache::StsCache;
-use crate::outbound::tls::{OutboundTls, TlsPolicy};
+use crate::smtp_client::mta_sts::StsMode;
+use crate::smtp_client::mx::{DnsResolver, MxHost};
+use crate::smtp_client::sts_cache::StsCache;
+use crate::smtp_client::tls::{OutboundTls, TlsPolicy};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -148,7 +148,7 @@ impl SmtpTransport {
                 let mut tried_refresh = false;
                 loop {
                     let token = tokens.token().await.map_err(|e| ClientError::AuthUnavailable {
-                        peer: crate::outbound::client::Peer { name: hop.name.clone(), addr },
+                        peer: crate::smtp_client::client::Peer { name: hop.name.clone(), addr },
                         reason: e.to_string(),
                     })?;
                     match self.open(hop, addr, Some((user, Secret::Bearer(&token)))).await {
@@ -309,7 +309,7 @@ fn results(job: &Job, outcomes: Vec<RcptOutcome>, host: &str, addr: SocketAddr) 
     JobResult { rcpts, destination_failed: false }
 }
 
-fn reply_status(r: &crate::smtp::Reply, default: (u8, u16, u16)) -> (u8, u16, u16) {
+fn reply_status(r: &crate::proto::smtp::Reply, default: (u8, u16, u16)) -> (u8, u16, u16) {
     r.status.map(|s| (s.0, s.1, s.2)).unwrap_or(default)
 }
 

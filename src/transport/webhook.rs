@@ -24,7 +24,7 @@ pub enum WebhookError {
     #[error("token_file {path}: {source}")]
     TokenFile { path: String, source: std::io::Error },
     #[error("{0}")]
-    Tls(#[from] crate::outbound::tls::TlsConfigError),
+    Tls(#[from] crate::smtp_client::tls::TlsConfigError),
 }
 
 pub struct WebhookTransport {

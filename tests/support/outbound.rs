@@ -1,7 +1,7 @@
 //! Building blocks for the tests that drive postern's outbound SMTP client
-//! (`postern::outbound::client`) directly against real peers: short stage timeouts, plain
+//! (`postern::smtp_client::client`) directly against real peers: short stage timeouts, plain
 //! recipients and messages.
-use postern::outbound::client::{OutboundMessage, OutboundRcpt, Timeouts};
+use postern::smtp_client::client::{OutboundMessage, OutboundRcpt, Timeouts};
 use std::time::Duration;
 
 /// Short stage timeouts so failure tests finish quickly.

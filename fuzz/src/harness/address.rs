@@ -1,7 +1,7 @@
 //! Address and path parsers: never panic, and every parsed address displays as a mailbox
 //! that parses back to itself (the re-quoting promise the queue and DSNs rely on).
-use postern::smtp::address::{Address, parse_forward_path, parse_reverse_path};
-use postern::smtp::{ForwardPath, ReversePath};
+use postern::proto::smtp::address::{Address, parse_forward_path, parse_reverse_path};
+use postern::proto::smtp::{ForwardPath, ReversePath};
 
 pub fn run(data: &[u8]) {
     let (f, rest) = super::flags(data);

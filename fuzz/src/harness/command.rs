@@ -1,6 +1,6 @@
 //! SMTP command parser: any line either parses or yields an error with a valid reply,
 //! and a parsed command re-encodes to a line that parses to the same command.
-use postern::smtp::command::{parse, parse_with};
+use postern::proto::smtp::command::{parse, parse_with};
 
 pub fn run(data: &[u8]) {
     let (f, line) = super::flags(data);

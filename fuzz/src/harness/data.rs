@@ -2,7 +2,7 @@
 //! input is split into reads; content never exceeds the size limit; what `dot_stuff`
 //! sends is read back as the original lines; DATA and BDAT judge the same content alike;
 //! normalized content never holds a bare CR or LF.
-use postern::smtp::data::{BareNewline, DataError, DataReader, Feed, LineChecker, dot_stuff};
+use postern::proto::smtp::data::{BareNewline, DataError, DataReader, Feed, LineChecker, dot_stuff};
 
 /// Size limits the flags byte chooses between (small ones reach the TooBig paths).
 const LIMITS: [usize; 4] = [usize::MAX, 64, 1000, 4096];

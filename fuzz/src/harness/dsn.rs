@@ -4,7 +4,7 @@
 //! `parse_dsn` contains a mail-parser panic with `catch_unwind`. libFuzzer's panic hook
 //! would abort on that contained panic too, so the default hook is put back: a panic that
 //! escapes `parse_dsn` still reaches libfuzzer-sys's own `catch_unwind` and is a crash.
-use postern::outbound::dsn_parse::parse_dsn;
+use postern::delivery::dsn_parse::parse_dsn;
 use std::sync::Once;
 
 pub fn run(data: &[u8]) {

@@ -4,7 +4,7 @@
 //! Text is decoded lossily (an invalid byte becomes U+FFFD, 3 octets), so a line near the
 //! 4096-octet limit may outgrow it when written back; then the parser must say exactly
 //! that (`LineTooLong`) rather than misparse.
-use postern::smtp::reply::{MAX_REPLY_LINE, ReplyError, parse_reply};
+use postern::proto::smtp::reply::{MAX_REPLY_LINE, ReplyError, parse_reply};
 
 pub fn run(data: &[u8]) {
     let mut rest = data;

@@ -1,6 +1,6 @@
 //! SASL PLAIN / LOGIN decoding: any client response decodes or fails with a reply, and
 //! what we encode for the outbound client decodes back to the same credentials.
-use postern::smtp::sasl::{decode_login, decode_plain, encode_login, encode_plain, is_cancel};
+use postern::proto::smtp::sasl::{decode_login, decode_plain, encode_login, encode_plain, is_cancel};
 
 pub fn run(data: &[u8]) {
     let text = String::from_utf8_lossy(data);

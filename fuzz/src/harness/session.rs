@@ -12,12 +12,12 @@
 //! prints both sides of each conversation.
 use postern::config::{ListenerKind, load_with_env};
 use postern::directory::Directory;
-use postern::inbound::conn::Conn;
-use postern::inbound::session::Session;
+use postern::server::smtp::conn::Conn;
+use postern::server::smtp::session::Session;
 use postern::app::Services;
 use postern::net::tls;
 use postern::queue::{Queue, QueueId};
-use postern::smtp::{Reply, parse_reply};
+use postern::proto::smtp::{Reply, parse_reply};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

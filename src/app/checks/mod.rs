@@ -20,7 +20,7 @@ pub use report::QUARANTINE_HEADER;
 use super::Services;
 use super::received::Origin;
 use crate::config::{Config, Inbound, ListenerKind};
-use crate::smtp::Reply;
+use crate::proto::smtp::Reply;
 use mail_auth::MessageAuthenticator;
 
 /// Why the checker could not be built at start-up.

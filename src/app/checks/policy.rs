@@ -1,7 +1,7 @@
 //! What the results mean for the message: accept, mark for quarantine, reject or defer,
 //! following `[inbound]` (spf_fail, dmarc_reject, temperror). Pure, so every case is tested.
 use crate::config::{DmarcRejectAction, Inbound, SpfFailAction, TempErrorAction};
-use crate::smtp::Reply;
+use crate::proto::smtp::Reply;
 use mail_auth::dmarc::Policy;
 use mail_auth::{DmarcResult, SpfResult};
 

@@ -78,7 +78,7 @@ impl Target {
         let host = uri.host().ok_or_else(bad)?.trim_start_matches('[').trim_end_matches(']').to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = if https {
-            let mut cfg = crate::outbound::tls::verified_config(extra_ca)?;
+            let mut cfg = crate::smtp_client::tls::verified_config(extra_ca)?;
             cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
             Some(Arc::new(cfg))
         } else {

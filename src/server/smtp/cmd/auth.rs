@@ -1,10 +1,10 @@
 //! AUTH PLAIN / LOGIN (RFC 4954), only over TLS. Failures are counted per client IP;
 //! past the limit the client waits, then gets 421 and is disconnected.
 //! Passwords and SASL payloads are never logged.
-use crate::inbound::conn::{Conn, ConnError, Line};
-use crate::inbound::session::{Session, Step};
-use crate::smtp::Reply;
-use crate::smtp::sasl;
+use crate::server::smtp::conn::{Conn, ConnError, Line};
+use crate::server::smtp::session::{Session, Step};
+use crate::proto::smtp::Reply;
+use crate::proto::smtp::sasl;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// RFC 4954 §4: a SASL response line may be up to 12288 octets.

@@ -3,7 +3,7 @@
 //! SRS bounce routing and suppression. Takes untrusted bytes: never panics (proptest below,
 //! fuzzed), bounded work per input.
 use super::dsn::DsnAction;
-use crate::smtp::reply::Status;
+use crate::proto::smtp::reply::Status;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 
@@ -212,7 +212,7 @@ fn parse_status(value: &str) -> Option<Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbound::dsn::{DsnInput, DsnRecipient, build_dsn};
+    use crate::delivery::dsn::{DsnInput, DsnRecipient, build_dsn};
     use proptest::prelude::*;
     use std::time::SystemTime;
 

@@ -1,7 +1,7 @@
 //! STARTTLS (RFC 3207): drop anything pipelined after it, answer 220, hand over the stream.
-use crate::inbound::conn::{Conn, ConnError};
-use crate::inbound::session::{Session, Step};
-use crate::smtp::Reply;
+use crate::server::smtp::conn::{Conn, ConnError};
+use crate::server::smtp::session::{Session, Step};
+use crate::proto::smtp::Reply;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub async fn starttls<S: AsyncRead + AsyncWrite + Unpin>(

@@ -1,6 +1,6 @@
 //! EHLO / HELO: start over and say what this listener offers.
-use crate::inbound::session::{Session, Step};
-use crate::smtp::Reply;
+use crate::server::smtp::session::{Session, Step};
+use crate::proto::smtp::Reply;
 
 pub fn ehlo(s: &mut Session, name: String, esmtp: bool) -> Step {
     s.tx = None;

@@ -1,9 +1,9 @@
 //! MAIL FROM: open a transaction after the sequence, auth, size and sender checks.
 use crate::config::{InboundTls, ListenerKind};
 use crate::app::policy;
-use crate::inbound::session::{Session, Step, Transaction};
-use crate::smtp::command::Body;
-use crate::smtp::{MailParams, Reply, ReversePath};
+use crate::server::smtp::session::{Session, Step, Transaction};
+use crate::proto::smtp::command::Body;
+use crate::proto::smtp::{MailParams, Reply, ReversePath};
 
 pub fn mail(s: &mut Session, from: ReversePath, params: MailParams) -> Step {
     Step::Reply(match check(s, &from, &params) {

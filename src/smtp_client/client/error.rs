@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use super::timeouts::Stage;
-use crate::smtp::reply::{Reply, Status};
+use crate::proto::smtp::reply::{Reply, Status};
 
 /// The server we talk to: the name we looked up (or the IP) and the address we connected to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! instead of one per queued message. Any answer from it ends the backoff.
 use super::schedule;
 use crate::config::Delivery;
-use crate::rfc5322::unix_now;
+use crate::proto::rfc5322::unix_now;
 use crate::transport::JobResult;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;

@@ -8,7 +8,7 @@ use super::cmd;
 use super::conn::{Conn, ConnError, Line};
 use crate::net::tls::TlsInfo;
 use crate::config::ListenerKind;
-use crate::smtp::{self, Command, ForwardPath, MailParams, RcptParams, Reply, ReversePath};
+use crate::proto::smtp::{self, Command, ForwardPath, MailParams, RcptParams, Reply, ReversePath};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};

@@ -1,8 +1,8 @@
 //! RCPT TO: the recipient limit, SMTPUTF8, the relay policy, then the directory (unknown
 //! local users, full mailboxes and transport-map rejects are refused here, not bounced).
 use crate::app::policy;
-use crate::inbound::session::{Session, Step};
-use crate::smtp::{ForwardPath, RcptParams, Reply};
+use crate::server::smtp::session::{Session, Step};
+use crate::proto::smtp::{ForwardPath, RcptParams, Reply};
 
 pub async fn rcpt(s: &mut Session, to: ForwardPath, params: RcptParams) -> Step {
     let may_relay = s.may_relay();

@@ -1,11 +1,11 @@
 //! One mail transaction: MAIL, RCPTs, DATA and the body, with per-recipient outcomes.
 //! PIPELINING (RFC 2920) sends MAIL+RCPTs+DATA in one write; otherwise lockstep.
 use super::{ClientError, SmtpClient, Stage};
-use crate::smtp::Command;
-use crate::smtp::address::{Address, ForwardPath, ReversePath};
-use crate::smtp::command::{Body, MailParams, Notify, RcptParams, Ret};
-use crate::smtp::data::dot_stuff;
-use crate::smtp::reply::Reply;
+use crate::proto::smtp::Command;
+use crate::proto::smtp::address::{Address, ForwardPath, ReversePath};
+use crate::proto::smtp::command::{Body, MailParams, Notify, RcptParams, Ret};
+use crate::proto::smtp::data::dot_stuff;
+use crate::proto::smtp::reply::Reply;
 
 /// Largest single write of message data (each write gets the data-block timeout).
 const BODY_CHUNK: usize = 64 * 1024;

@@ -3,7 +3,7 @@
 //!
 //! Owns: the client side of the dialogue — greeting, EHLO/HELO, STARTTLS, AUTH, the mail
 //! transaction (pipelined or lockstep), timeouts per stage and error classification.
-//! Must not touch: MX choice, retry policy, the queue. Wire syntax comes from `crate::smtp`
+//! Must not touch: MX choice, retry policy, the queue. Wire syntax comes from `crate::proto::smtp`
 //! (`Command::encode`, `parse_reply`, `dot_stuff`, SASL encoders); nothing is re-implemented.
 mod ehlo;
 mod error;
@@ -23,8 +23,8 @@ pub use send::{OutboundMessage, OutboundRcpt, OutcomeKind, RcptOutcome};
 pub use session::{SessionParams, open_session};
 pub use timeouts::{Stage, Timeouts};
 
-use crate::smtp::Command;
-use crate::smtp::reply::{Reply, parse_reply};
+use crate::proto::smtp::Command;
+use crate::proto::smtp::reply::{Reply, parse_reply};
 use stream::Stream;
 
 /// A client connection. After a timeout, lost connection or protocol error it is unusable

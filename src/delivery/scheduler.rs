@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::ratelimit::RateLimiter;
 use crate::queue::{Envelope, Outcome, OutcomeKind, Queue, QueueId, RcptState};
-use crate::rfc5322::unix_now;
+use crate::proto::rfc5322::unix_now;
 use crate::transport::{Job, JobResult, RcptResult, Verdict};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};

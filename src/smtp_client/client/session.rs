@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use super::{ClientError, Secret, SmtpClient, Stage, Timeouts};
-use crate::outbound::tls::{OutboundTls, TlsPolicy};
+use crate::smtp_client::tls::{OutboundTls, TlsPolicy};
 
 /// Everything needed to reach one server address.
 #[derive(Debug, Clone)]

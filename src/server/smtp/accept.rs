@@ -1,9 +1,9 @@
 //! The end of an SMTP transaction: the message checks of port 25, then ingest.
 use crate::app::ingest::{Origin, Submission, enqueue};
-use crate::inbound::session::{Session, Transaction};
+use crate::server::smtp::session::{Session, Transaction};
 use crate::queue::Recipient;
-use crate::smtp::command::Body;
-use crate::smtp::{Reply, ReversePath};
+use crate::proto::smtp::command::Body;
+use crate::proto::smtp::{Reply, ReversePath};
 
 /// Ends an SMTP transaction: queue it and produce the reply to DATA / BDAT LAST.
 pub async fn from_session(s: &Session, tx: Transaction, body: Vec<u8>) -> Reply {

@@ -5,7 +5,7 @@ use super::conn::Conn;
 use super::session::{Next, Session};
 use crate::net::tls::TlsInfo;
 use crate::config::ListenerKind;
-use crate::smtp::Reply;
+use crate::proto::smtp::Reply;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! (RFC 2920: a server may batch replies to pipelined commands). The read buffer is
 //! explicit so STARTTLS can discard what a client pipelined before the handshake, and
 //! DATA/BDAT can take bytes that arrived together with the command.
-use crate::smtp::Reply;
+use crate::proto::smtp::Reply;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;

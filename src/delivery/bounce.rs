@@ -5,9 +5,9 @@ use super::dsn::{DsnAction, DsnInput, DsnRecipient, build_dsn};
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::queue::{Envelope, Queue, QueueId, RcptState, Recipient};
-use crate::rfc5322::unix_now;
-use crate::smtp::command::Notify;
-use crate::smtp::reply::Status;
+use crate::proto::rfc5322::unix_now;
+use crate::proto::smtp::command::Notify;
+use crate::proto::smtp::reply::Status;
 use crate::transport::{RcptResult, Verdict};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

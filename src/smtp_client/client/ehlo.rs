@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{ClientError, SmtpClient, Stage};
-use crate::smtp::Command;
-use crate::smtp::reply::Reply;
-use crate::smtp::sasl::{encode_login, encode_plain, encode_xoauth2};
+use crate::proto::smtp::Command;
+use crate::proto::smtp::reply::Reply;
+use crate::proto::smtp::sasl::{encode_login, encode_plain, encode_xoauth2};
 
 /// What proves who we are to a smarthost.
 #[derive(Debug, Clone, Copy)]

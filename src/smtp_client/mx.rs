@@ -409,7 +409,7 @@ fn absolute_name(domain: &str) -> Result<Name, MxError> {
     if trimmed.is_empty() {
         return Err(invalid());
     }
-    let ascii = crate::smtp::address::ascii_domain(trimmed).ok_or_else(invalid)?;
+    let ascii = crate::proto::smtp::address::ascii_domain(trimmed).ok_or_else(invalid)?;
     Name::from_ascii(format!("{ascii}.")).map_err(|_| invalid())
 }
 

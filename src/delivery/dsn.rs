@@ -5,8 +5,8 @@
 //! Owns: the DSN wire format. Must not touch: the queue or transports; the caller decides
 //! when a DSN is due (NOTIFY), sends it with the null reverse-path `<>`, and never bounces a
 //! message whose own sender is `<>`.
-use crate::smtp::command::Ret;
-use crate::smtp::reply::Status;
+use crate::proto::smtp::command::Ret;
+use crate::proto::smtp::reply::Status;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 use time::OffsetDateTime;
@@ -473,7 +473,7 @@ fn part_head(out: &mut String, boundary: &str, description: &str, ctype: &str) {
 
 /// Bare LF and bare CR become CRLF; the result ends with CRLF unless empty.
 fn crlf(input: &[u8]) -> Vec<u8> {
-    let mut out = crate::smtp::data::to_crlf(input);
+    let mut out = crate::proto::smtp::data::to_crlf(input);
     if !out.is_empty() && !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }

@@ -1,10 +1,10 @@
 //! DATA: read the message up to the one true end, CRLF.CRLF, then queue it. Bare
 //! newlines are normalized or refused as `limits.bare_newline` says (see `smtp::data`).
-use crate::inbound::accept;
-use crate::inbound::conn::{Conn, ConnError};
-use crate::inbound::session::{Session, Step};
-use crate::smtp::Reply;
-use crate::smtp::data::DataReader;
+use crate::server::smtp::accept;
+use crate::server::smtp::conn::{Conn, ConnError};
+use crate::server::smtp::session::{Session, Step};
+use crate::proto::smtp::Reply;
+use crate::proto::smtp::data::DataReader;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub async fn data<S: AsyncRead + AsyncWrite + Unpin>(

@@ -1,10 +1,10 @@
 //! BDAT (RFC 3030 CHUNKING): exactly `size` octets follow, whatever our verdict, so the
 //! chunk is always consumed to stay in sync; the message is queued after `LAST`.
-use crate::inbound::accept;
-use crate::inbound::conn::{Conn, ConnError};
-use crate::inbound::session::{Session, Step};
-use crate::smtp::Reply;
-use crate::smtp::data::{LineChecker, to_crlf};
+use crate::server::smtp::accept;
+use crate::server::smtp::conn::{Conn, ConnError};
+use crate::server::smtp::session::{Session, Step};
+use crate::proto::smtp::Reply;
+use crate::proto::smtp::data::{LineChecker, to_crlf};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The message assembled from BDAT chunks so far.
