@@ -1,8 +1,8 @@
 //! Micro-benchmarks of the I/O-free SMTP code: the command parser (commands/s) and the
 //! DATA reader / BDAT line checker (MB/s) on 1 KiB and 100 KB messages fed in 16 KiB reads.
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use postern::smtp::command::parse;
-use postern::smtp::data::{BareNewline, DataReader, LineChecker, dot_stuff};
+use postern::proto::smtp::command::parse;
+use postern::proto::smtp::data::{BareNewline, DataReader, LineChecker, dot_stuff};
 use std::hint::black_box;
 
 const COMMANDS: &[&[u8]] = &[
