@@ -41,6 +41,11 @@ fn list(raw: &str) -> Value {
     )
 }
 
+/// A number as a TOML integer; anything else stays a string for validation to name.
+fn integer(v: &str) -> Value {
+    v.trim().parse::<i64>().map(Value::Integer).unwrap_or_else(|_| Value::String(v.into()))
+}
+
 /// Postfix TLS security levels onto postern's: dane/secure/verify all mean "verify".
 fn tls_level(raw: &str) -> Value {
     let level = match raw.trim().to_ascii_lowercase().as_str() {
@@ -151,9 +156,7 @@ pub fn apply(table: &mut toml::Table, vars: &BTreeMap<String, String>) -> Result
         ("SERVER_HOSTNAME", "server", "hostname", |v| Value::String(v.trim().into())),
         ("RELAY_MYHOSTNAME", "server", "hostname", |v| Value::String(v.trim().into())),
         ("ALLOWED_SENDER_DOMAINS", "relay", "allowed_sender_domains", list),
-        ("MESSAGE_SIZE_LIMIT", "limits", "message_size", |v| {
-            v.trim().parse::<i64>().map(Value::Integer).unwrap_or_else(|_| Value::String(v.into()))
-        }),
+        ("MESSAGE_SIZE_LIMIT", "limits", "message_size", integer),
     ];
     for (var, section, key, f) in simple {
         if let Some(v) = vars.get(var) {

@@ -84,7 +84,7 @@ impl Directory {
         let check = move || match hash {
             Some(h) => password::verify(&h, &password),
             None => {
-                password::verify(&users::DUMMY_HASH, &password);
+                password::verify(&password::DUMMY_HASH, &password);
                 false
             }
         };

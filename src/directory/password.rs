@@ -77,6 +77,10 @@ pub fn verify(stored: &str, password: &str) -> bool {
     }
 }
 
+/// Verifying against this when a login is unknown keeps response time from telling which
+/// names exist.
+pub static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash("not a real password"));
+
 /// A new argon2id PHC string for `password`.
 pub fn hash(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);

@@ -49,9 +49,6 @@ pub struct Users {
     env: BTreeMap<String, String>,
 }
 
-/// Verifying against this when the user is unknown keeps response time from telling
-/// which user names exist.
-pub(crate) static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| password::hash("not a real password"));
 
 impl Users {
     /// Reads the file; a missing file means no accounts.
@@ -103,15 +100,6 @@ impl Users {
     /// TOML file's.
     pub fn hash(&self, name: &str) -> Option<&str> {
         self.env.get(name).or_else(|| self.extra.get(name)).or_else(|| self.by_name.get(name)).map(String::as_str)
-    }
-
-    /// Checks a password (CPU-heavy: call from a blocking thread).
-    pub fn verify(&self, name: &str, password: &str) -> bool {
-        let (stored, exists) = match self.hash(name) {
-            Some(h) => (h, true),
-            None => (DUMMY_HASH.as_str(), false),
-        };
-        password::verify(stored, password) && exists
     }
 
     /// Adds or replaces a user and writes the file.
@@ -195,6 +183,11 @@ pub(crate) fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Does `password` match `name`'s stored hash?
+    fn verify(u: &Users, name: &str, pw: &str) -> bool {
+        u.hash(name).is_some_and(|h| password::verify(h, pw))
+    }
+
     #[test]
     fn add_verify_delete_round_trip() {
         let dir = tempfile::tempdir().unwrap();
@@ -203,9 +196,9 @@ mod tests {
         assert!(u.is_empty());
         u.set_password(&path, "alice", "s3cret").unwrap();
         let u2 = Users::load(&path).unwrap();
-        assert!(u2.verify("alice", "s3cret"));
-        assert!(!u2.verify("alice", "wrong"));
-        assert!(!u2.verify("bob", "s3cret"));
+        assert!(verify(&u2, "alice", "s3cret"));
+        assert!(!verify(&u2, "alice", "wrong"));
+        assert!(!verify(&u2, "bob", "s3cret"));
         assert!(std::fs::read_to_string(&path).unwrap().contains("$argon2id$"));
         let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);
@@ -227,9 +220,9 @@ mod tests {
             env_accounts: vec![crate::config::EnvAccount { name: "app".into(), password: "s3".into() }],
         };
         let u = Users::load_all(&cfg, None).unwrap();
-        assert!(u.verify("user1@example.com", "pw") && !u.verify("user1@example.com", "x"));
-        assert!(u.verify("user2@example.com", "plain pw"));
-        assert!(u.verify("app", "s3") && !u.verify("app", "s4"));
+        assert!(verify(&u, "user1@example.com", "pw") && !verify(&u, "user1@example.com", "x"));
+        assert!(verify(&u, "user2@example.com", "plain pw"));
+        assert!(verify(&u, "app", "s3") && !verify(&u, "app", "s4"));
         assert_eq!(u.names().count(), 3);
         let again = Users::load_all(&cfg, Some(&u)).unwrap();
         assert_eq!(again.env, u.env, "environment hashes are reused on reload");

@@ -1,7 +1,7 @@
 //! `POSTFIX_<main.cf parameter>` variables (boky/postfix passes any of them to postconf;
 //! seed images use the upper-case spelling): the parameters with a postern equivalent
 //! become settings, every other one is reported so nothing is ignored silently.
-use super::{Setting, list, tls_level};
+use super::{Setting, integer, list, tls_level};
 use std::collections::BTreeMap;
 use toml::Value;
 
@@ -105,10 +105,6 @@ fn expand(raw: &str, params: &BTreeMap<String, (String, String)>, hostname: &str
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn integer(v: &str) -> Value {
-    v.trim().parse::<i64>().map(Value::Integer).unwrap_or_else(|_| Value::String(v.into()))
 }
 
 /// `5d`, `300s`, `2h`, `90m`, `1w` or a bare number in `unit` → a postern duration.
