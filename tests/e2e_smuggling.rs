@@ -3,21 +3,23 @@
 //! DATA, the smuggled transaction is never executed and the session stays in step:
 //! `reject` answers 550 5.6.0 and queues nothing; `normalize` (the default, like Postfix
 //! 3.9) queues the one legitimate message with the would-be commands as its content.
+//!
+//! The sessions run in process (`support::session`): the same listener code, no daemon.
 
 mod support;
 
-use support::{Dialog, TestServer};
+use support::session::InProcess;
+use support::config::Config;
 
 const SMUGGLED: &str = "MAIL FROM:<smuggler@evil.test>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n";
 
 /// Sends a transaction whose body is `hello` + `ending` + SMUGGLED (which ends in the real
 /// CRLF.CRLF) under `mode`, then checks the reply, the session and the queue.
 fn smuggling_is_defeated(ending: &str, mode: &str) {
-    let server = TestServer::builder()
-        .park_delivery()
-        .set("limits.bare_newline", mode)
-        .start();
-    let mut d = Dialog::connect(server.smtp());
+    let mut config = Config::standard();
+    config.set("limits.bare_newline", mode);
+    let server = InProcess::new(config);
+    let mut d = server.connect("smtp", "127.0.0.1:40000");
     d.ehlo();
     d.expect("MAIL FROM:<legit@example.org>", 250);
     d.expect("RCPT TO:<rcpt@example.com>", 250);
@@ -48,18 +50,18 @@ fn smuggling_is_defeated(ending: &str, mode: &str) {
     d.expect("QUIT", 221);
     assert_eq!(d.read_until_close(), vec![], "extra replies after QUIT");
 
-    let q = server.queue_json();
-    let senders: Vec<&str> = q.iter().map(|m| m.sender()).collect();
-    assert!(!senders.contains(&"smuggler@evil.test"), "smuggled message queued: {q:#?}");
-    assert_eq!(support::queue::find(&q, &id).sender(), "after@example.org");
+    let q = server.queued();
+    let find = |id: &str| q.iter().find(|m| m.id.to_string() == id).unwrap_or_else(|| panic!("{id} not queued: {q:#?}"));
+    assert!(q.iter().all(|m| m.mail_from != "smuggler@evil.test"), "smuggled message queued: {q:#?}");
+    assert_eq!(find(&id).mail_from, "after@example.org");
     match legit {
         None => assert_eq!(q.len(), 1, "only the clean message may be queued: {q:#?}"),
         Some(legit) => {
             assert_eq!(q.len(), 2, "{q:#?}");
-            let m = support::queue::find(&q, &legit);
-            assert_eq!((m.sender(), m.rcpt_addresses()), ("legit@example.org", vec!["rcpt@example.com"]));
-            let raw = server.cli(&["queue", "show", "--raw", &legit], b"");
-            let body = String::from_utf8_lossy(&raw.stdout).into_owned();
+            let m = find(&legit);
+            let rcpts: Vec<&str> = m.recipients.iter().map(|r| r.address.as_str()).collect();
+            assert_eq!((m.mail_from.as_str(), rcpts), ("legit@example.org", vec!["rcpt@example.com"]));
+            let body = String::from_utf8_lossy(&server.body(&legit)).into_owned();
             assert!(body.contains("MAIL FROM:<smuggler@evil.test>\r\n"), "{body:?}");
             assert!(
                 !body.replace("\r\n", "").contains(['\r', '\n']),
@@ -114,8 +116,8 @@ fn bare_lf_inside_a_line() {
 /// carrying the would-be smuggled text; no message from the smuggler.
 #[test]
 fn dot_stuffed_line_is_content() {
-    let server = TestServer::parked();
-    let mut d = Dialog::connect(server.smtp());
+    let server = InProcess::standard();
+    let mut d = server.connect("smtp", "127.0.0.1:40000");
     d.ehlo();
     let body = format!(
         "Subject: legit\r\n\r\nhello\r\n..\r\n{}",
@@ -123,12 +125,9 @@ fn dot_stuffed_line_is_content() {
     );
     let id = d.send_mail("legit@example.org", &["rcpt@example.com"], &body);
     d.expect("QUIT", 221);
-    let q = server.queue_json();
+    let q = server.queued();
     assert_eq!(q.len(), 1, "{q:#?}");
-    assert_eq!(
-        (q[0].id.as_str(), q[0].sender()),
-        (id.as_str(), "legit@example.org")
-    );
+    assert_eq!((q[0].id.to_string(), q[0].mail_from.as_str()), (id, "legit@example.org"));
     assert!(
         q[0].size as usize >= body.len() - 1,
         "size {} for a {}-byte body",

@@ -11,7 +11,7 @@ use super::route::{self, Router};
 use super::schedule;
 use crate::config::Config;
 use crate::directory::Directory;
-use crate::ratelimit::RateLimiter;
+use crate::limits::{Key, Limiter};
 use crate::queue::{Envelope, Outcome, OutcomeKind, Queue, QueueId, RcptState};
 use crate::proto::rfc5322::unix_now;
 use crate::transport::{Job, JobResult, RcptResult, Verdict};
@@ -37,7 +37,7 @@ pub struct Scheduler {
     /// Delivery status notices go to the sender's alias targets like any other mail.
     directory: Arc<Directory>,
     /// delivery.destination_rate, per destination key.
-    rate: Arc<RateLimiter<String>>,
+    rate: Arc<dyn Limiter>,
 }
 
 impl Scheduler {
@@ -45,7 +45,7 @@ impl Scheduler {
         Arc::new(Scheduler {
             directory,
             total: Arc::new(Semaphore::new(cfg.delivery.concurrency)),
-            rate: Arc::new(RateLimiter::for_rate(&cfg.delivery.destination_rate)),
+            rate: crate::limits::new(&cfg.delivery.destination_rate),
             queue,
             cfg,
             router,
@@ -318,7 +318,7 @@ async fn run_job(
     transport: Arc<dyn crate::transport::Transport>,
     dest: Arc<Destination>,
     total: Arc<Semaphore>,
-    rate: Arc<RateLimiter<String>>,
+    rate: Arc<dyn Limiter>,
     cfg: Arc<Config>,
     forced: bool,
 ) -> Vec<RcptResult> {
@@ -335,7 +335,7 @@ async fn run_job(
             return rcpts;
         }
     };
-    if let Err(wait) = rate.check(job.destination.clone(), std::time::Instant::now()) {
+    if let Err(wait) = rate.take(Key::Name(&job.destination)).await {
         let until = now + wait.as_secs().max(1);
         let text = format!("delivery to {} is rate limited ({}), next try in {}s", job.destination, cfg.delivery.destination_rate, until - now);
         let mut rcpts = JobResult::all(&job, Verdict::Deferred, (4, 7, 0), text, "none").rcpts;

@@ -4,13 +4,13 @@ use super::auth::{self, Scope};
 use super::error::{self, ApiError};
 use super::state::{Client, Shared};
 use super::tls::TlsListener;
+use crate::limits::Key;
 use super::{health, messages, queue, send};
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::time::Instant;
 use tokio::net::TcpListener;
 
 pub fn router(api: Shared) -> Router {
@@ -70,7 +70,7 @@ async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    match api.limiter.check(client.addr.ip(), Instant::now()) {
+    match api.limiter.take(Key::Ip(client.addr.ip())).await {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let limit = api.limiter.count();

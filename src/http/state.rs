@@ -1,6 +1,6 @@
 //! What every HTTP handler shares: the daemon context plus the API's own settings.
 use super::auth::Tokens;
-use crate::ratelimit::RateLimiter;
+use crate::limits::Limiter;
 use crate::app::Services;
 use crate::net::tls::TlsInfo;
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ pub struct Api {
     pub ctx: Arc<Services>,
     pub send_tokens: Tokens,
     pub admin_tokens: Tokens,
-    pub limiter: RateLimiter,
+    pub limiter: Arc<dyn Limiter>,
     /// `http.body_limit` for the public routes.
     pub body_limit: u64,
 }
@@ -23,7 +23,7 @@ impl Api {
         Arc::new(Api {
             send_tokens: Tokens::new(&http.tokens),
             admin_tokens: Tokens::new(&http.admin_tokens),
-            limiter: RateLimiter::per_minute(http.rate_limit),
+            limiter: crate::limits::per_minute(http.rate_limit),
             body_limit: http.body_limit,
             ctx,
         })

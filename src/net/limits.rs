@@ -1,5 +1,6 @@
 //! Per-IP and total connection counting, and AUTH failure tracking per client IP.
 use std::collections::HashMap;
+use crate::limits::Limiter;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,18 +57,17 @@ impl Drop for ConnGuard {
 /// messages per authenticated user.
 #[derive(Debug)]
 pub struct Rates {
-    pub connections: crate::ratelimit::RateLimiter<IpAddr>,
-    pub messages: crate::ratelimit::RateLimiter<IpAddr>,
-    pub senders: crate::ratelimit::RateLimiter<String>,
+    pub connections: Arc<dyn Limiter>,
+    pub messages: Arc<dyn Limiter>,
+    pub senders: Arc<dyn Limiter>,
 }
 
 impl Rates {
     pub fn new(l: &crate::config::Limits) -> Rates {
-        use crate::ratelimit::RateLimiter;
         Rates {
-            connections: RateLimiter::for_rate(&l.connection_rate),
-            messages: RateLimiter::for_rate(&l.message_rate),
-            senders: RateLimiter::for_rate(&l.sender_rate),
+            connections: crate::limits::new(&l.connection_rate),
+            messages: crate::limits::new(&l.message_rate),
+            senders: crate::limits::new(&l.sender_rate),
         }
     }
 }

@@ -58,9 +58,13 @@ pub fn queued_id(text: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
+/// The connection under the dialog: TCP to a daemon, or one end of a socket pair served in
+/// process (`support::session`).
+type Wire = Box<dyn ReadWrite + Send>;
+
 enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Plain(Wire),
+    Tls(Box<StreamOwned<ClientConnection, Wire>>),
     Closed,
 }
 
@@ -87,13 +91,19 @@ pub struct Dialog {
 impl Dialog {
     /// Connects in plain text and reads the greeting (asserted 220).
     pub fn connect(addr: SocketAddr) -> Dialog {
-        let tcp = tcp_connect(addr);
-        Self::start(Stream::Plain(tcp))
+        Self::start(Stream::Plain(Box::new(tcp_connect(addr))))
+    }
+
+    /// Talks over an already connected stream (an in-process session's socket).
+    pub fn over(wire: std::os::unix::net::UnixStream) -> Dialog {
+        wire.set_read_timeout(Some(TIMEOUT)).unwrap();
+        wire.set_write_timeout(Some(TIMEOUT)).unwrap();
+        Self::start(Stream::Plain(Box::new(wire)))
     }
 
     /// Connects with implicit TLS (submissions), trusting `cert` for `localhost`.
     pub fn connect_tls(addr: SocketAddr, cert: &Path) -> Dialog {
-        let tcp = tcp_connect(addr);
+        let tcp: Wire = Box::new(tcp_connect(addr));
         Self::start(Stream::Tls(Box::new(tls_handshake(tcp, cert))))
     }
 
@@ -267,7 +277,7 @@ pub fn client_config(cert: &Path) -> Arc<ClientConfig> {
     Arc::new(cfg)
 }
 
-fn tls_handshake(mut tcp: TcpStream, cert: &Path) -> StreamOwned<ClientConnection, TcpStream> {
+fn tls_handshake(mut tcp: Wire, cert: &Path) -> StreamOwned<ClientConnection, Wire> {
     let name = ServerName::try_from("localhost").unwrap();
     let mut conn = ClientConnection::new(client_config(cert), name).expect("tls client");
     while conn.is_handshaking() {

@@ -3,6 +3,8 @@
 //!
 //! - server, config, queue: the real `postern` binary in a temp dir (`TestServer`), its
 //!   config and certificate, its queue (`postern queue list --json`) and the queue poller;
+//! - session: in-process sessions (`InProcess`: the daemon's services without a process,
+//!   each connection a socket pair), for dialogue tests;
 //! - dialog: a raw-socket SMTP client; outbound: driving postern's outbound client directly;
 //! - peers: finding and running third-party peers, free ports, kill-on-drop; wait: the one
 //!   polling loop;
@@ -26,6 +28,7 @@ pub mod queue;
 pub mod rcv;
 pub mod routing;
 pub mod server;
+pub mod session;
 pub mod wait;
 
 pub use config::Config;

@@ -5,12 +5,13 @@ use super::conn::Conn;
 use super::session::{Next, Session};
 use crate::net::tls::TlsInfo;
 use crate::config::ListenerKind;
+use crate::limits::Key;
 use crate::proto::smtp::Reply;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 /// How long a client may take to complete the TLS handshake.
@@ -59,19 +60,25 @@ pub async fn serve(ctx: Arc<Services>, bound: Bound) {
             },
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
         };
+        let _ = tcp.set_nodelay(true);
         let ctx = ctx.clone();
         tokio::spawn(async move { handle(ctx, tcp, peer, bound.kind).await });
     }
 }
 
-async fn handle(ctx: Arc<Services>, mut tcp: TcpStream, peer: SocketAddr, kind: ListenerKind) {
-    let _ = tcp.set_nodelay(true);
+/// Runs one client connection from its greeting to its end: connection limits, implicit
+/// TLS or the STARTTLS switch, the session. Any byte stream works (TCP from `serve`; the
+/// in-process test harness passes one end of a socket pair).
+pub async fn handle<S>(ctx: Arc<Services>, mut tcp: S, peer: SocketAddr, kind: ListenerKind)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     let Some(_guard) = ctx.connections.try_acquire(peer.ip()) else {
         tracing::warn!(client = %peer.ip(), "too many connections");
         let _ = tcp.write_all(&Reply::too_many_connections().to_wire()).await;
         return;
     };
-    if ctx.rates.connections.check(peer.ip(), std::time::Instant::now()).is_err() {
+    if ctx.rates.connections.take(Key::Ip(peer.ip())).await.is_err() {
         tracing::warn!(client = %peer.ip(), "connection rate limit exceeded");
         let _ = tcp.write_all(&Reply::rate_limited().to_wire()).await;
         return;
@@ -113,11 +120,10 @@ where
     }
 }
 
-async fn handshake(
-    ctx: &Services,
-    tcp: TcpStream,
-    peer: SocketAddr,
-) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsInfo)> {
+async fn handshake<S>(ctx: &Services, tcp: S, peer: SocketAddr) -> Option<(tokio_rustls::server::TlsStream<S>, TlsInfo)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_acceptor().accept(tcp)).await {
         Ok(Ok(tls)) => {
             crate::metrics::tls_handshake("inbound", true);

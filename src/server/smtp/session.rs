@@ -145,7 +145,7 @@ impl Session {
         Ok(match command {
             Command::Ehlo(name) => cmd::ehlo::ehlo(self, name, true),
             Command::Helo(name) => cmd::ehlo::ehlo(self, name, false),
-            Command::Mail { from, params } => cmd::mail::mail(self, from, params),
+            Command::Mail { from, params } => Box::pin(cmd::mail::mail(self, from, params)).await,
             Command::Rcpt { to, params } => Box::pin(cmd::rcpt::rcpt(self, to, params)).await,
             Command::Data => Box::pin(cmd::data::data(self, conn)).await?,
             Command::Bdat { size, last } => Box::pin(cmd::bdat::bdat(self, conn, size, last)).await?,

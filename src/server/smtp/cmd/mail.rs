@@ -1,12 +1,13 @@
 //! MAIL FROM: open a transaction after the sequence, auth, size and sender checks.
 use crate::config::{InboundTls, ListenerKind};
 use crate::app::policy;
+use crate::limits::Key;
 use crate::server::smtp::session::{Session, Step, Transaction};
 use crate::proto::smtp::command::Body;
 use crate::proto::smtp::{MailParams, Reply, ReversePath};
 
-pub fn mail(s: &mut Session, from: ReversePath, params: MailParams) -> Step {
-    Step::Reply(match check(s, &from, &params) {
+pub async fn mail(s: &mut Session, from: ReversePath, params: MailParams) -> Step {
+    Step::Reply(match check(s, &from, &params).await {
         Err(r) => r,
         Ok(()) => {
             tracing::debug!(client = %s.peer.ip(), from = %fmt_path(&from), "mail from");
@@ -16,7 +17,7 @@ pub fn mail(s: &mut Session, from: ReversePath, params: MailParams) -> Step {
     })
 }
 
-fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(), Reply> {
+async fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(), Reply> {
     if s.helo.is_none() {
         return Err(Reply::need_ehlo());
     }
@@ -47,9 +48,11 @@ fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(), Rep
         return Err(Reply::smtputf8_required());
     }
     policy::check_sender(&s.ctx.config, from, s.may_relay())?;
-    let now = std::time::Instant::now();
-    let over_ip = s.ctx.rates.messages.check(s.peer.ip(), now).is_err();
-    let over_user = s.auth_user.as_ref().is_some_and(|u| s.ctx.rates.senders.check(u.clone(), now).is_err());
+    let over_ip = s.ctx.rates.messages.take(Key::Ip(s.peer.ip())).await.is_err();
+    let over_user = match &s.auth_user {
+        Some(u) => s.ctx.rates.senders.take(Key::Name(u)).await.is_err(),
+        None => false,
+    };
     if over_ip || over_user {
         tracing::warn!(client = %s.peer.ip(), user = s.auth_user.as_deref().unwrap_or(""), "message rate limit exceeded");
         return Err(Reply::rate_limited_transient());
