@@ -51,7 +51,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
     let checks = crate::app::checks::Checker::from_config(&cfg)?;
-    let directory = Arc::new(crate::directory::Directory::open(&cfg)?);
+    let directory = Arc::new(crate::directory::Directory::connect(&cfg).await?);
     directory.log_open_domains(&cfg).await;
     let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
     let bound = smtp::listener::bind_all(&ctx).await?;

@@ -29,7 +29,8 @@ fn destinations(rcpt: &ForwardPath) -> Vec<String> {
 
 fn is_local(cfg: &Config, domain: &str) -> bool {
     // The bare `<postmaster>` recipient has no domain and is always ours (RFC 5321 §4.5.1).
-    domain.is_empty() || cfg.is_local_domain(domain.trim_end_matches('.'))
+    let domain = domain.trim_end_matches('.');
+    domain.is_empty() || cfg.is_local_domain(domain) || cfg.is_relay_domain(domain)
 }
 
 /// Checks one RCPT TO.

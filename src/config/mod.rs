@@ -14,7 +14,7 @@ mod validate;
 
 pub use duration::Duration;
 pub use rate::Rate;
-pub use routing::{Aliases, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs, parse_header_tag};
+pub use routing::{Aliases, Directory, DirectoryBackend, DirectorySchema, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs, parse_header_tag};
 pub use schema::*;
 pub use validate::is_domain;
 
@@ -97,6 +97,7 @@ impl Config {
             &mut c.delivery.xoauth2_client_secret,
             &mut c.delivery.xoauth2_refresh_token,
             &mut c.delivery.xoauth2_access_token,
+            &mut c.directory.url,
         ] {
             if !secret.is_empty() {
                 *secret = "********".into();
@@ -114,8 +115,21 @@ impl Config {
         toml::to_string_pretty(&c).unwrap_or_default()
     }
 
+    /// A final destination of ours: `relay.local_domains`, or a domain the directory lists.
     pub fn is_local_domain(&self, ascii_domain: &str) -> bool {
         self.relay.local_domains.iter().any(|d| d.eq_ignore_ascii_case(ascii_domain))
+            || self.relay.listed.is_local(&ascii_domain.to_ascii_lowercase())
+    }
+
+    /// A domain we are backup MX for (the directory's `backupmx` domains): accepted from
+    /// anyone, relayed on.
+    pub fn is_relay_domain(&self, ascii_domain: &str) -> bool {
+        self.relay.listed.is_relay(&ascii_domain.to_ascii_lowercase())
+    }
+
+    /// Where Maildirs live: `mailboxes.root`, else `data_dir/mail`.
+    pub fn mail_root(&self) -> PathBuf {
+        if self.mailboxes.root.as_os_str().is_empty() { self.server.data_dir.join("mail") } else { self.mailboxes.root.clone() }
     }
 }
 

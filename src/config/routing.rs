@@ -102,6 +102,9 @@ pub struct Mailboxes {
     pub quota_full: QuotaFull,
     /// `user+tag@d` is delivered to `user@d` when no entry names it exactly; "" disables.
     pub recipient_delimiter: String,
+    /// Where Maildirs live; empty: `data_dir/mail`. A directory that stores a path per
+    /// mailbox (PostfixAdmin's `maildir` column) has it under this root (e.g. `/var/vmail`).
+    pub root: PathBuf,
 }
 
 impl Default for Mailboxes {
@@ -111,7 +114,70 @@ impl Default for Mailboxes {
             quota: 0,
             quota_full: QuotaFull::Reject,
             recipient_delimiter: "+".into(),
+            root: PathBuf::new(),
         }
+    }
+}
+
+/// Where accounts, aliases and domains are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectoryBackend {
+    /// `users.file`, `mailboxes.file`, `aliases.file` (TOML).
+    Files,
+    Sqlite,
+    Postgres,
+}
+
+/// The table layout of an SQL directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectorySchema {
+    /// postern's own tables (created and migrated at start).
+    Postern,
+    /// An existing PostfixAdmin database, used as it is.
+    Postfixadmin,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Directory {
+    pub backend: DirectoryBackend,
+    /// `sqlite:///var/lib/postern/directory.db`, `postgres://user:pass@host/db`; a secret
+    /// (never logged). Empty: read `url_file`.
+    pub url: String,
+    /// File holding the URL (first line), for secrets kept out of the config.
+    pub url_file: Option<PathBuf>,
+    pub schema: DirectorySchema,
+    /// How long a looked-up account, alias or domain list is reused.
+    pub cache_ttl: Duration,
+    /// Replace a verified hash of an older scheme by argon2id (writable backends).
+    pub rehash: bool,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory {
+            backend: DirectoryBackend::Files,
+            url: String::new(),
+            url_file: None,
+            schema: DirectorySchema::Postern,
+            cache_ttl: Duration::from_secs(30),
+            rehash: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("backend", &self.backend)
+            .field("url", &if self.url.is_empty() { "" } else { "********" })
+            .field("url_file", &self.url_file)
+            .field("schema", &self.schema)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("rehash", &self.rehash)
+            .finish()
     }
 }
 

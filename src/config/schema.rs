@@ -26,6 +26,7 @@ pub struct Config {
     pub routes: Vec<super::routing::Route>,
     pub aliases: super::routing::Aliases,
     pub mailboxes: super::routing::Mailboxes,
+    pub directory: super::routing::Directory,
     pub srs: super::routing::Srs,
     pub rewrite: super::routing::Rewrite,
     pub inbound: Inbound,
@@ -205,6 +206,40 @@ pub struct Relay {
     pub trusted_networks: Vec<IpNet>,
     /// When set, authenticated/trusted clients may only use these sender domains.
     pub allowed_sender_domains: Vec<String>,
+    /// An authenticated client may use only MAIL FROM addresses its login owns: the login
+    /// itself or an alias whose targets include it (Postfix reject_sender_login_mismatch).
+    pub sender_login: bool,
+    /// Domains the directory lists (its SQL `domain` table), kept current by the directory:
+    /// local like `local_domains`, or relayed for when a backup MX.
+    #[serde(skip)]
+    pub listed: ListedDomains,
+}
+
+/// The domains an SQL directory lists, shared between the directory (which refreshes them
+/// every `directory.cache_ttl`) and the relay policy and transport map (which read them).
+#[derive(Debug, Clone, Default)]
+pub struct ListedDomains(std::sync::Arc<std::sync::RwLock<DomainSets>>);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DomainSets {
+    /// Final destination: mailboxes and aliases live here.
+    pub local: std::collections::HashSet<String>,
+    /// Backup MX: accepted from anyone and relayed on.
+    pub relay: std::collections::HashSet<String>,
+}
+
+impl ListedDomains {
+    pub fn replace(&self, sets: DomainSets) {
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = sets;
+    }
+
+    pub fn is_local(&self, domain: &str) -> bool {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).local.contains(domain)
+    }
+
+    pub fn is_relay(&self, domain: &str) -> bool {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).relay.contains(domain)
+    }
 }
 
 impl Default for Relay {
@@ -213,6 +248,8 @@ impl Default for Relay {
             local_domains: Vec::new(),
             trusted_networks: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
             allowed_sender_domains: Vec::new(),
+            sender_login: false,
+            listed: ListedDomains::default(),
         }
     }
 }

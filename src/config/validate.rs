@@ -16,6 +16,14 @@ pub fn validate(c: &Config) -> Vec<String> {
     if c.tls.cert.is_some() != c.tls.key.is_some() {
         bad("tls", "set both cert and key, or neither (a self-signed pair is generated)".into());
     }
+    let d = &c.directory;
+    let sql = d.backend != super::DirectoryBackend::Files;
+    if sql && d.url.is_empty() && d.url_file.is_none() {
+        bad("directory.url", format!("backend = {:?} needs the database URL (url, url_file or POSTERN_DIRECTORY__URL)", d.backend).to_lowercase());
+    }
+    if !sql && d.schema == super::DirectorySchema::Postfixadmin {
+        bad("directory.schema", "\"postfixadmin\" needs backend = \"sqlite\" or \"postgres\"".into());
+    }
     let l = &c.limits;
     for (key, zero) in [
         ("limits.message_size", l.message_size == 0),

@@ -35,7 +35,8 @@ pub struct Account {
     pub active: bool,
 }
 
-/// A directory store. Implementations: `files` (TOML files, re-read when they change).
+/// A directory store. Implementations: `files` (TOML files, re-read when they change),
+/// `sql` (SQLite, PostgreSQL).
 pub trait Backend: Send + Sync {
     /// The account with this login (exact name, or normalized address).
     fn account<'a>(&'a self, login: &'a str) -> Lookup<'a, Option<Account>>;
@@ -44,6 +45,11 @@ pub trait Backend: Send + Sync {
     /// Targets of the catch-all `@domain` (normalized domain); `@other` targets keep the
     /// local part.
     fn catch_all<'a>(&'a self, domain: &'a str) -> Lookup<'a, Option<Vec<String>>>;
+    /// The domain this alias domain stands for (PostfixAdmin `alias_domain`): `u@alias`
+    /// is `u@target` when that exists.
+    fn alias_domain<'a>(&'a self, _domain: &'a str) -> Lookup<'a, Option<String>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
     /// True when the domain lists its users (has any mailbox or alias): an unlisted local
     /// part there is unknown. A local domain listing nothing accepts every local part.
     fn lists_users<'a>(&'a self, domain: &'a str) -> Lookup<'a, bool>;

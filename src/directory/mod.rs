@@ -3,7 +3,7 @@
 //!
 //! Owns: `Directory`, the one handle the rest of postern asks "does this recipient exist,
 //! where does it really go, may this login in?" (`resolve.rs`), on top of any `Backend`
-//! (`backend.rs`; `files.rs` today). Every answer can be "unavailable", which callers turn
+//! (`backend.rs`; `files.rs`, `sql/`). Every answer can be "unavailable", which callers turn
 //! into temporary failures. Read by `inbound` (RCPT, AUTH, alias expansion), `transport`
 //! (Maildir location, quota) and `outbound` (bounces follow aliases).
 pub mod aliases;
@@ -12,6 +12,7 @@ pub mod files;
 pub mod mailboxes;
 pub mod password;
 mod resolve;
+pub mod sql;
 pub mod srs;
 pub mod users;
 
@@ -34,6 +35,8 @@ pub enum DirectoryError {
     SrsSecret { path: String, source: std::io::Error },
     #[error("{0}")]
     Users(#[from] UserError),
+    #[error("{0}")]
+    Sql(#[from] sql::SqlError),
 }
 
 /// `local@domain` with the local part lower-cased and the domain in lower-case A-labels:
@@ -51,7 +54,20 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// The files backend and the SRS secret; errors are fatal at start.
+    /// The configured backend (`directory.backend`) and the SRS secret; errors are fatal
+    /// at start (a database that is down is not an error: its lookups are "unavailable").
+    pub async fn connect(cfg: &Config) -> Result<Directory, DirectoryError> {
+        match cfg.directory.backend {
+            crate::config::DirectoryBackend::Files => Directory::open(cfg),
+            crate::config::DirectoryBackend::Sqlite | crate::config::DirectoryBackend::Postgres => {
+                let backend = Arc::new(sql::SqlBackend::open(cfg).await?);
+                backend.spawn_refresh();
+                Directory::with_backend(cfg, backend)
+            }
+        }
+    }
+
+    /// The files backend and the SRS secret.
     pub fn open(cfg: &Config) -> Result<Directory, DirectoryError> {
         let files = files::FilesBackend::open(cfg)?;
         let (aliases, mailboxes) = files.counts();
@@ -67,7 +83,7 @@ impl Directory {
             delimiter: cfg.mailboxes.recipient_delimiter.chars().next(),
             default_quota: cfg.mailboxes.quota,
             quota_full: cfg.mailboxes.quota_full,
-            mail_root: cfg.server.data_dir.join("mail"),
+            mail_root: cfg.mail_root(),
         })
     }
 

@@ -16,6 +16,8 @@ use std::path::PathBuf;
 const MAX_DEPTH: usize = 20;
 /// Recipients one address may expand to (Postfix: virtual_alias_expansion_limit).
 const MAX_EXPANSION: usize = 1000;
+/// Alias domains followed one after another at most (a → b → c).
+const MAX_ALIAS_DOMAINS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolved {
@@ -152,22 +154,59 @@ impl Directory {
 
     /// What `address` is.
     pub async fn resolve(&self, address: &str) -> Result<Resolved, Unavailable> {
-        let key = normalize(address);
-        for k in std::iter::once(key.clone()).chain(self.base(&key)) {
-            if let Some(t) = self.backend.alias(&k).await? {
-                return Ok(Resolved::Alias(t));
+        self.resolve_at(address, 0).await
+    }
+
+    /// `resolve`, `depth` alias domains deep (boxed: an alias domain recurses).
+    fn resolve_at<'a>(&'a self, address: &'a str, depth: usize) -> super::backend::Lookup<'a, Resolved> {
+        Box::pin(async move {
+            let key = normalize(address);
+            for k in std::iter::once(key.clone()).chain(self.base(&key)) {
+                if let Some(t) = self.backend.alias(&k).await? {
+                    return Ok(Resolved::Alias(t));
+                }
+                if self.mailbox_account(&k).await?.is_some() {
+                    return Ok(Resolved::Mailbox(k));
+                }
             }
-            if self.mailbox_account(&k).await?.is_some() {
-                return Ok(Resolved::Mailbox(k));
+            let Some((local, domain)) = address.rsplit_once('@') else { return Ok(Resolved::Unlisted) };
+            let domain = super::normalize_domain(domain);
+            // An alias domain: u@alias is u@target when that is known (PostfixAdmin's
+            // alias-domain maps); unknown there, it is unknown here too.
+            if let Some(target) = self.backend.alias_domain(&domain).await?.filter(|t| *t != domain)
+                && depth < MAX_ALIAS_DOMAINS
+            {
+                let mapped = format!("{}@{target}", key.rsplit_once('@').map_or(local, |(l, _)| l));
+                if self.resolve_at(&mapped, depth + 1).await? != Resolved::Unlisted {
+                    return Ok(Resolved::Alias(vec![mapped]));
+                }
+            }
+            Ok(match self.backend.catch_all(&domain).await? {
+                Some(targets) => Resolved::Alias(
+                    targets.iter().map(|t| t.strip_prefix('@').map_or_else(|| t.clone(), |d| format!("{local}@{d}"))).collect(),
+                ),
+                None => Resolved::Unlisted,
+            })
+        })
+    }
+
+    /// May `login` send as `sender` (`relay.sender_login`)? Yes when the sender is the login
+    /// itself (or its `+tag` form), or an alias whose targets include the login (Postfix
+    /// `smtpd_sender_login_maps` over the alias table, as PostfixAdmin sets it up).
+    pub async fn owns_sender(&self, login: &str, sender: &str) -> Result<bool, Unavailable> {
+        let (login, sender) = (normalize(login), normalize(sender));
+        let base = self.base(&sender);
+        if sender == login || base.as_deref() == Some(login.as_str()) {
+            return Ok(true);
+        }
+        for k in std::iter::once(&sender).chain(base.as_ref()) {
+            if let Some(targets) = self.backend.alias(k).await?
+                && targets.iter().any(|t| normalize(t) == login)
+            {
+                return Ok(true);
             }
         }
-        let Some((local, domain)) = address.rsplit_once('@') else { return Ok(Resolved::Unlisted) };
-        Ok(match self.backend.catch_all(&super::normalize_domain(domain)).await? {
-            Some(targets) => Resolved::Alias(
-                targets.iter().map(|t| t.strip_prefix('@').map_or_else(|| t.clone(), |d| format!("{local}@{d}"))).collect(),
-            ),
-            None => Resolved::Unlisted,
-        })
+        Ok(false)
     }
 
     /// The Maildir mailbox mail for `address` goes to, or None for an unknown user of a

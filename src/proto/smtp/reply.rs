@@ -394,6 +394,16 @@ impl Reply {
     }
 
     /// The directory could not answer for this recipient (Postfix's reply).
+    /// MAIL FROM an address the authenticated login does not own (`relay.sender_login`).
+    pub fn sender_not_owned(sender: impl fmt::Display, login: &str) -> Reply {
+        Reply::new(553, Some(Status(5, 7, 1)), format!("<{sender}>: Sender address rejected: not owned by user {login}"))
+    }
+
+    /// The directory could not say whether the login owns the sender address.
+    pub fn sender_lookup_unavailable(sender: impl fmt::Display) -> Reply {
+        Reply::new(451, Some(Status(4, 3, 0)), format!("<{sender}>: Sender address rejected: Temporary lookup failure"))
+    }
+
     pub fn directory_unavailable(rcpt: impl fmt::Display) -> Reply {
         Reply::new(451, Some(Status(4, 3, 0)), format!("<{rcpt}>: Temporary lookup failure"))
     }

@@ -48,6 +48,21 @@ async fn check(s: &Session, from: &ReversePath, params: &MailParams) -> Result<(
         return Err(Reply::smtputf8_required());
     }
     policy::check_sender(&s.ctx.config, from, s.may_relay())?;
+    if s.ctx.config.relay.sender_login
+        && let (Some(login), ReversePath::Path(a)) = (&s.auth_user, from)
+    {
+        match s.ctx.directory.owns_sender(login, &a.to_string()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(client = %s.peer.ip(), user = %login, sender = %a, "sender not owned by the login");
+                return Err(Reply::sender_not_owned(a, login));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sender login lookup failed; answering 451");
+                return Err(Reply::sender_lookup_unavailable(a));
+            }
+        }
+    }
     let over_ip = s.ctx.rates.messages.take(Key::Ip(s.peer.ip())).await.is_err();
     let over_user = match &s.auth_user {
         Some(u) => s.ctx.rates.senders.take(Key::Name(u)).await.is_err(),
