@@ -67,6 +67,10 @@ pub fn parse(stored: &str) -> Result<(Scheme, &str), String> {
             Some(Scheme::Bcrypt)
         } else if hash.starts_with("$1$") {
             Some(Scheme::Md5Crypt)
+        } else if hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            // PostfixAdmin's `encrypt = 'md5'` stores bare hex MD5 (Dovecot reads it with
+            // default_pass_scheme = PLAIN-MD5).
+            Some(Scheme::PlainMd5)
         } else {
             None
         }
@@ -191,6 +195,7 @@ mod tests {
         // base64(sha1(b"pw" + b"salt") + b"salt"); base64(sha256(b"pw")).
         for stored in [
             "{PLAIN-MD5}8fe4c11451281c094a6578e6ddbf5eed",
+            "8fe4c11451281c094a6578e6ddbf5eed",
             "{MD5}j+TBFFEoHAlKZXjm3b9e7Q==",
             "$1$saltsalt$6SNdNaZLKst2LlSm7oPPL1",
             "{MD5-CRYPT}$1$saltsalt$6SNdNaZLKst2LlSm7oPPL1",

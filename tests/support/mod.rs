@@ -10,6 +10,8 @@
 //!   polling loop;
 //! - dns (dnsmasq), rcv (aiosmtpd receiver, smtp-sink), postfix (a private Postfix relay),
 //!   pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
+//! - pg (a private PostgreSQL server, fixtures in tests/fixtures/), hashes (password hashes
+//!   from doveadm, mkpasswd, passlib): the SQL directory's world;
 //! - mx, routing, inbound: the worlds of the delivery, routing/Maildir/webhook and inbound
 //!   authentication suites.
 #![allow(dead_code, unused_imports)]
@@ -17,10 +19,12 @@
 pub mod config;
 pub mod dialog;
 pub mod dns;
+pub mod hashes;
 pub mod inbound;
 pub mod mx;
 pub mod outbound;
 pub mod peers;
+pub mod pg;
 pub mod pki;
 pub mod postfix;
 pub mod proxy;

@@ -50,7 +50,7 @@ impl InProcess {
             let tls = postern::net::tls::load(&cfg).expect("tls");
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
             let checks = postern::app::checks::Checker::from_config(&cfg).expect("checks");
-            let directory = Arc::new(postern::directory::Directory::open(&cfg).expect("directory"));
+            let directory = Arc::new(postern::directory::Directory::connect(&cfg).await.expect("directory"));
             Services::new(cfg.clone(), queue, tls, dkim, checks, directory, stop_rx)
         });
         InProcess { dir, services, rt, _stop: stop }

@@ -28,7 +28,7 @@ pub fn queries(schema: DirectorySchema) -> &'static Queries {
 
 const POSTFIXADMIN: Queries = Queries {
     account: "SELECT m.username AS login, m.password AS password_hash, true AS mailbox, m.maildir AS maildir, \
-              m.quota AS quota, m.name AS name \
+              CAST(m.quota AS BIGINT) AS quota, m.name AS name \
               FROM mailbox m JOIN domain d ON d.domain = m.domain \
               WHERE m.username = $1 AND m.active = true AND d.active = true",
     alias: "SELECT a.goto AS targets FROM alias a JOIN domain d ON d.domain = a.domain \
@@ -41,7 +41,7 @@ const POSTFIXADMIN: Queries = Queries {
 
 const POSTERN: Queries = Queries {
     account: "SELECT a.login AS login, a.password AS password_hash, a.mailbox AS mailbox, a.maildir AS maildir, \
-              a.quota AS quota, a.name AS name FROM postern_accounts a \
+              CAST(a.quota AS BIGINT) AS quota, a.name AS name FROM postern_accounts a \
               LEFT JOIN postern_domains d ON d.domain = a.domain \
               WHERE a.login = $1 AND a.active = true AND (d.domain IS NULL OR d.active = true)",
     alias: "SELECT a.targets AS targets FROM postern_aliases a \
