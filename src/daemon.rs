@@ -52,6 +52,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
     let checks = crate::app::checks::Checker::from_config(&cfg)?;
     let directory = Arc::new(crate::directory::Directory::connect(&cfg).await?);
+    directory.spawn_poll();
     directory.log_open_domains(&cfg).await;
     let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
     let bound = smtp::listener::bind_all(&ctx).await?;

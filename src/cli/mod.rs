@@ -2,6 +2,7 @@
 //!
 //! Owns: clap definitions, exit codes (sysexits), human output, and the sendmail/mailq
 //! personalities chosen by the name the binary is invoked as. Calls the library only.
+mod accounts;
 mod check;
 mod daemon;
 mod dkim;
@@ -40,6 +41,15 @@ pub enum Command {
     /// Manage SMTP AUTH accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the directory's domains (any backend: files, sqlite, postgres).
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Manage mailboxes: an address with a password, a quota and a Maildir.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+    /// Manage aliases (`@domain` is a catch-all).
+    #[command(subcommand)]
+    Alias(AliasCommand),
     /// Inspect and act on the mail queue (through the running daemon).
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -96,6 +106,69 @@ pub enum UserCommand {
     List,
     /// Delete a user.
     Delete { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DomainCommand {
+    /// Add a domain we receive mail for.
+    Add {
+        domain: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// We are its backup MX: accept from anyone and relay on, store nothing.
+        #[arg(long)]
+        backupmx: bool,
+    },
+    /// List domains.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a domain that has no mailboxes or aliases left.
+    Delete { domain: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailboxCommand {
+    /// Add a mailbox; the password is read from stdin.
+    Add {
+        address: String,
+        /// Bytes (0: unlimited; default: mailboxes.quota).
+        #[arg(long)]
+        quota: Option<u64>,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List mailboxes.
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a mailbox's password (read from stdin).
+    Passwd { address: String },
+    /// Delete a mailbox (its Maildir stays on disk).
+    Delete { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AliasCommand {
+    /// Add an alias: mail for ADDRESS goes to every TARGET.
+    Add {
+        address: String,
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// List aliases.
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an alias.
+    Delete { address: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +332,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(CheckCommand::Config { print }) => check::config(&loaded, print),
         Command::Check(CheckCommand::Dns { domain, ips }) => check::dns(&loaded.config, domain, ips),
         Command::User(u) => user::run(&loaded.config, u),
+        Command::Domain(c) => accounts::run(&loaded.config, accounts::Cmd::Domain(c)),
+        Command::Mailbox(c) => accounts::run(&loaded.config, accounts::Cmd::Mailbox(c)),
+        Command::Alias(c) => accounts::run(&loaded.config, accounts::Cmd::Alias(c)),
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),
         Command::Health => health::run(&loaded.config),

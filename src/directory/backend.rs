@@ -14,7 +14,7 @@ use std::pin::Pin;
 pub struct Unavailable(pub String);
 
 /// One answer of a backend.
-pub type Lookup<'a, T> = Pin<Box<dyn Future<Output = Result<T, Unavailable>> + Send + 'a>>;
+pub type Lookup<'a, T, E = Unavailable> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
 
 /// One account: a login with a password, and a mailbox when it receives mail. SMTP AUTH
 /// (and IMAP/POP3 next) log in with it; the Maildir transport delivers into its mailbox.
@@ -55,4 +55,7 @@ pub trait Backend: Send + Sync {
     fn lists_users<'a>(&'a self, domain: &'a str) -> Lookup<'a, bool>;
     /// Re-read the store now (SIGHUP); stores that notice changes by themselves ignore it.
     fn reload(&self) {}
+    /// Notice changes made elsewhere (called every second by the daemon): the domains a
+    /// store lists must be current before any lookup asks for them.
+    fn poll(&self) {}
 }

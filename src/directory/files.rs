@@ -10,7 +10,7 @@ use super::aliases::AliasTable;
 use super::backend::{Account, Backend, Lookup, Unavailable};
 use super::mailboxes::MailboxTable;
 use super::{DirectoryError, Users, normalize};
-use crate::config::Config;
+use crate::config::{Config, DomainSets, ListedDomains};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,10 +25,17 @@ struct Tables {
 }
 
 impl Tables {
-    fn load(aliases: &Path, mailboxes: &Path) -> Result<Tables, DirectoryError> {
+    /// Reads both files; the `[[domain]]` entries become local (or relayed) domains in
+    /// `listed`.
+    fn load(aliases: &Path, mailboxes: &Path, listed: &ListedDomains) -> Result<Tables, DirectoryError> {
         let aliases = AliasTable::parse(&read_optional(aliases)?, aliases)?;
         let mailboxes = MailboxTable::parse(&read_optional(mailboxes)?, mailboxes)?;
         let listed_domains = aliases.domains().chain(mailboxes.domains()).map(str::to_string).collect();
+        let mut sets = DomainSets::default();
+        for (d, backup) in mailboxes.listed_domains() {
+            if *backup { sets.relay.insert(d.clone()) } else { sets.local.insert(d.clone()) };
+        }
+        listed.replace(sets);
         Ok(Tables { aliases, mailboxes, listed_domains })
     }
 }
@@ -90,6 +97,9 @@ impl<T> Watched<T> {
 
 pub struct FilesBackend {
     cfg: crate::config::Users,
+    listed: ListedDomains,
+    /// `relay.local_domains`: domains of the config file, shown but not changed by `Admin`.
+    pub(super) config_domains: Vec<String>,
     aliases_file: PathBuf,
     mailboxes_file: PathBuf,
     tables: Watched<Tables>,
@@ -100,11 +110,13 @@ impl FilesBackend {
     /// Reads every file once; an unreadable or invalid file is an error at start.
     pub fn open(cfg: &Config) -> Result<FilesBackend, DirectoryError> {
         let (aliases_file, mailboxes_file) = (cfg.aliases.file.clone(), cfg.mailboxes.file.clone());
-        let tables = Tables::load(&aliases_file, &mailboxes_file)?;
+        let tables = Tables::load(&aliases_file, &mailboxes_file, &cfg.relay.listed)?;
         let users = Users::load_all(&cfg.users, None)?;
         let user_files = std::iter::once(cfg.users.file.clone()).chain(cfg.users.accounts_file.clone()).collect();
         Ok(FilesBackend {
             cfg: cfg.users.clone(),
+            listed: cfg.relay.listed.clone(),
+            config_domains: cfg.relay.local_domains.clone(),
             tables: Watched::new(vec![aliases_file.clone(), mailboxes_file.clone()], tables),
             users: Watched::new(user_files, users),
             aliases_file,
@@ -113,11 +125,30 @@ impl FilesBackend {
     }
 
     fn tables(&self) -> Arc<Tables> {
-        self.tables.get("directory", |_| Tables::load(&self.aliases_file, &self.mailboxes_file).map_err(|e| e.to_string()))
+        self.tables.get("directory", |_| Tables::load(&self.aliases_file, &self.mailboxes_file, &self.listed).map_err(|e| e.to_string()))
     }
 
     fn users(&self) -> Arc<Users> {
         self.users.get("users", |old| Users::load_all(&self.cfg, Some(old)).map_err(|e| e.to_string()))
+    }
+
+    pub(super) fn mailboxes_path(&self) -> &Path {
+        &self.mailboxes_file
+    }
+
+    pub(super) fn aliases_path(&self) -> &Path {
+        &self.aliases_file
+    }
+
+    pub(super) fn users_path(&self) -> &Path {
+        &self.cfg.file
+    }
+
+    /// Re-reads every file now (after a change made through `Admin`).
+    pub(super) fn reload_now(&self) {
+        self.tables.invalidate();
+        self.users.invalidate();
+        let _ = (self.tables(), self.users());
     }
 
     /// Sizes of the tables, for the start-up log.
@@ -161,8 +192,10 @@ impl Backend for FilesBackend {
     }
 
     fn reload(&self) {
-        self.tables.invalidate();
-        self.users.invalidate();
-        let _ = (self.tables(), self.users());
+        self.reload_now();
+    }
+
+    fn poll(&self) {
+        let _ = self.tables();
     }
 }

@@ -5,45 +5,77 @@
 //! [[mailbox]]
 //! address = "bob@example.com"
 //! quota = 104857600        # bytes; default mailboxes.quota (0 = unlimited)
+//! name = "Bob"              # optional
+//! active = false            # optional: an inactive mailbox acts as absent
+//! [[domain]]                # a domain of ours (beside relay.local_domains)
+//! domain = "example.net"
 //! ```
 use super::{DirectoryError, normalize};
 use crate::proto::smtp::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+pub struct File {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain: Vec<crate::directory::admin::DomainEntry>,
     #[serde(default)]
-    mailbox: Vec<Entry>,
+    pub mailbox: Vec<Entry>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct Entry {
-    address: String,
-    quota: Option<u64>,
+pub struct Entry {
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<u64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl File {
+    pub fn parse(text: &str, path: &Path) -> Result<File, DirectoryError> {
+        toml::from_str(text).map_err(|e| DirectoryError::Parse { path: path.display().to_string(), msg: e.to_string() })
+    }
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct MailboxTable {
-    /// Normalized address -> its own quota, if it has one.
+    /// Normalized address -> its own quota, if it has one (active mailboxes only).
     by_address: HashMap<String, Option<u64>>,
+    /// The `[[domain]]` entries: (normalized name, backup MX), active ones only.
+    domains: Vec<(String, bool)>,
 }
 
 impl MailboxTable {
     pub fn parse(text: &str, path: &Path) -> Result<MailboxTable, DirectoryError> {
         let err = |msg: String| DirectoryError::Parse { path: path.display().to_string(), msg };
-        let file: File = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let file = File::parse(text, path)?;
         let mut by_address = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, m) in file.mailbox.into_iter().enumerate() {
             Address::parse(&m.address, true).map_err(|e| err(format!("mailbox[{i}].address {:?}: {e}", m.address)))?;
-            if by_address.insert(normalize(&m.address), m.quota).is_some() {
+            if !seen.insert(normalize(&m.address)) {
                 return Err(err(format!("mailbox[{i}].address {:?} is listed twice", m.address)));
             }
+            if m.active {
+                by_address.insert(normalize(&m.address), m.quota);
+            }
         }
-        Ok(MailboxTable { by_address })
+        let domains = file.domain.iter().filter(|d| d.active).map(|d| (super::normalize_domain(&d.domain), d.backupmx)).collect();
+        Ok(MailboxTable { by_address, domains })
     }
 
     /// `Some(own quota)` when `address` (normalized) is a mailbox.
@@ -51,8 +83,15 @@ impl MailboxTable {
         self.by_address.get(address).copied()
     }
 
+    /// Domains with a mailbox, and the local `[[domain]]` entries.
     pub fn domains(&self) -> impl Iterator<Item = &str> {
-        self.by_address.keys().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d))
+        let listed = self.domains.iter().filter(|(_, backup)| !backup).map(|(d, _)| d.as_str());
+        self.by_address.keys().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d)).chain(listed)
+    }
+
+    /// The active `[[domain]]` entries: (name, backup MX).
+    pub fn listed_domains(&self) -> &[(String, bool)] {
+        &self.domains
     }
 
     pub fn len(&self) -> usize {

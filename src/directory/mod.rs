@@ -6,9 +6,11 @@
 //! (`backend.rs`; `files.rs`, `sql/`). Every answer can be "unavailable", which callers turn
 //! into temporary failures. Read by `inbound` (RCPT, AUTH, alias expansion), `transport`
 //! (Maildir location, quota) and `outbound` (bounces follow aliases).
+pub mod admin;
 pub mod aliases;
 pub mod backend;
 pub mod files;
+mod files_admin;
 pub mod mailboxes;
 pub mod password;
 mod resolve;
@@ -46,6 +48,8 @@ pub use crate::proto::smtp::address::{normalize_address as normalize, normalize_
 /// The directory: a backend plus the rules on top of it (SRS, subaddressing, quotas).
 pub struct Directory {
     backend: Arc<dyn Backend>,
+    /// The same store, for changes (None: a read-only backend).
+    admin: Option<Arc<dyn admin::Admin>>,
     srs: Option<Srs>,
     delimiter: Option<char>,
     default_quota: u64,
@@ -62,7 +66,7 @@ impl Directory {
             crate::config::DirectoryBackend::Sqlite | crate::config::DirectoryBackend::Postgres => {
                 let backend = Arc::new(sql::SqlBackend::open(cfg).await?);
                 backend.spawn_refresh();
-                Directory::with_backend(cfg, backend)
+                Ok(Directory { admin: Some(backend.clone()), ..Directory::with_backend(cfg, backend)? })
             }
         }
     }
@@ -72,19 +76,39 @@ impl Directory {
         let files = files::FilesBackend::open(cfg)?;
         let (aliases, mailboxes) = files.counts();
         tracing::debug!(aliases, mailboxes, "directory files read");
-        Directory::with_backend(cfg, Arc::new(files))
+        let files = Arc::new(files);
+        Ok(Directory { admin: Some(files.clone()), ..Directory::with_backend(cfg, files)? })
     }
 
     /// The directory over any backend.
     pub fn with_backend(cfg: &Config, backend: Arc<dyn Backend>) -> Result<Directory, DirectoryError> {
         Ok(Directory {
             backend,
+            admin: None,
             srs: resolve::load_srs(cfg)?,
             delimiter: cfg.mailboxes.recipient_delimiter.chars().next(),
             default_quota: cfg.mailboxes.quota,
             quota_full: cfg.mailboxes.quota_full,
             mail_root: cfg.mail_root(),
         })
+    }
+
+    /// The store's change interface (`postern domain|mailbox|alias`, the admin API).
+    pub fn admin(&self) -> Option<&dyn admin::Admin> {
+        self.admin.as_deref()
+    }
+
+    /// Keeps noticing changes made elsewhere (files edited by hand or by the CLI): polls the
+    /// backend every second until the process ends.
+    pub fn spawn_poll(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let Some(me) = me.upgrade() else { return };
+                me.backend.poll();
+            }
+        });
     }
 
     /// Re-read the backend's store now (SIGHUP).

@@ -117,6 +117,13 @@ impl Users {
         self.save(path)
     }
 
+    /// Adds or replaces a user with an already made hash and writes the file.
+    pub fn set_hash(&mut self, path: &Path, name: &str, hash: String) -> Result<(), UserError> {
+        password::parse(&hash).map_err(|e| UserError::Parse { path: path.display().to_string(), msg: e })?;
+        self.by_name.insert(name.into(), hash);
+        self.save(path)
+    }
+
     pub fn delete(&mut self, path: &Path, name: &str) -> Result<(), UserError> {
         self.by_name.remove(name).ok_or_else(|| UserError::NoSuchUser(name.into()))?;
         self.save(path)

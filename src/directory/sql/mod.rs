@@ -4,6 +4,7 @@
 //! Owns: the connection pool, the lookup cache (`directory.cache_ttl`), the refresh of
 //! the listed domains into `relay.listed`, and turning every database failure into
 //! `Unavailable` (a temporary answer, never "no such user"). Keys are normalized addresses.
+pub mod admin;
 pub mod schema;
 
 use super::backend::{Account, Backend, Lookup, Unavailable};
@@ -217,6 +218,7 @@ fn unavailable(e: sqlx::Error) -> Unavailable {
 /// The SQL directory backend.
 pub struct SqlBackend {
     db: Db,
+    schema: DirectorySchema,
     queries: &'static Queries,
     accounts: Cache<Option<Account>>,
     aliases: Cache<Option<Vec<String>>>,
@@ -235,6 +237,7 @@ impl SqlBackend {
         let db = Db::open(cfg.directory.backend, &url(cfg)?)?;
         let ttl = cfg.directory.cache_ttl.get();
         let backend = SqlBackend {
+            schema: cfg.directory.schema,
             queries: schema::queries(cfg.directory.schema),
             accounts: Cache::new(ttl),
             aliases: Cache::new(ttl),

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS postern_domains (
 );
 CREATE TABLE IF NOT EXISTS postern_accounts (
     login TEXT PRIMARY KEY,
+    local_part TEXT NOT NULL DEFAULT '',
     domain TEXT NOT NULL DEFAULT '',
     password TEXT,
     name TEXT NOT NULL DEFAULT '',

@@ -1,0 +1,164 @@
+//! Changing the directory: domains, mailboxes and aliases as `postern domain|mailbox|alias`
+//! and the admin API (`/v1/admin/...`) see them. Every backend implements it: `files`
+//! rewrites its TOML files, `sql` writes its tables (postern's or PostfixAdmin's).
+//!
+//! Owns: the entry types (never a password or hash on the way out), the validation of
+//! what a client sends (each error names its field), and the `Admin` trait.
+use super::backend::{Lookup, Unavailable};
+use super::{normalize, normalize_domain};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainEntry {
+    pub domain: String,
+    #[serde(default)]
+    pub description: String,
+    /// We are a backup MX: mail is accepted from anyone and relayed on, not stored.
+    #[serde(default)]
+    pub backupmx: bool,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxEntry {
+    pub address: String,
+    #[serde(default)]
+    pub name: String,
+    /// Bytes; None: `mailboxes.quota`; 0: unlimited.
+    #[serde(default)]
+    pub quota: Option<u64>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Where the Maildir is, relative to `mailboxes.root` (set by the store).
+    #[serde(default)]
+    pub maildir: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasEntry {
+    /// `user@domain`, or `@domain` for a catch-all.
+    pub address: String,
+    pub targets: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Exists(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// The store could not be written (file system, constraint of the database).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<Unavailable> for AdminError {
+    fn from(e: Unavailable) -> AdminError {
+        AdminError::Unavailable(e.to_string())
+    }
+}
+
+pub fn invalid(field: &'static str, message: impl Into<String>) -> AdminError {
+    AdminError::Invalid { field, message: message.into() }
+}
+
+pub type Change<'a, T> = Lookup<'a, T, AdminError>;
+
+/// What every backend can change. `create_*` fails with `Exists`, `update_*` and
+/// `delete_*` with `NotFound`; a mailbox or alias needs its domain to exist.
+pub trait Admin: Send + Sync {
+    fn domains(&self) -> Change<'_, Vec<DomainEntry>>;
+    fn create_domain(&self, d: DomainEntry) -> Change<'_, ()>;
+    fn update_domain(&self, d: DomainEntry) -> Change<'_, ()>;
+    /// Refused while the domain still has mailboxes or aliases.
+    fn delete_domain<'a>(&'a self, domain: &'a str) -> Change<'a, ()>;
+
+    fn mailboxes<'a>(&'a self, domain: Option<&'a str>) -> Change<'a, Vec<MailboxEntry>>;
+    /// `password_hash`: a hash `password::verify` accepts (new ones are argon2id).
+    fn create_mailbox(&self, m: MailboxEntry, password_hash: String) -> Change<'_, ()>;
+    fn update_mailbox(&self, m: MailboxEntry) -> Change<'_, ()>;
+    fn set_password<'a>(&'a self, address: &'a str, password_hash: String) -> Change<'a, ()>;
+    fn delete_mailbox<'a>(&'a self, address: &'a str) -> Change<'a, ()>;
+
+    fn aliases<'a>(&'a self, domain: Option<&'a str>) -> Change<'a, Vec<AliasEntry>>;
+    fn create_alias(&self, a: AliasEntry) -> Change<'_, ()>;
+    fn update_alias(&self, a: AliasEntry) -> Change<'_, ()>;
+    fn delete_alias<'a>(&'a self, address: &'a str) -> Change<'a, ()>;
+}
+
+/// A domain name as stored: lower-case A-labels, a valid host name.
+pub fn check_domain(field: &'static str, domain: &str) -> Result<String, AdminError> {
+    let d = normalize_domain(domain.trim());
+    if d.is_empty() || !crate::config::is_domain(&d) {
+        return Err(invalid(field, format!("{domain:?} is not a domain name")));
+    }
+    Ok(d)
+}
+
+/// A mailbox address as stored (normalized), and its domain.
+pub fn check_address(field: &'static str, address: &str) -> Result<(String, String), AdminError> {
+    let a = address.trim();
+    crate::proto::smtp::Address::parse(a, true).map_err(|e| invalid(field, format!("{a:?}: {e}")))?;
+    let key = normalize(a);
+    let domain = key.rsplit_once('@').map(|(_, d)| d.to_string()).ok_or_else(|| invalid(field, "needs a domain"))?;
+    check_domain(field, &domain)?;
+    Ok((key, domain))
+}
+
+/// An alias address (`user@domain` or `@domain`) and its domain.
+pub fn check_alias_address(address: &str) -> Result<(String, String), AdminError> {
+    match address.trim().strip_prefix('@') {
+        Some(d) => check_domain("address", d).map(|d| (format!("@{d}"), d)),
+        None => check_address("address", address),
+    }
+}
+
+/// Alias targets: at least one, each an address (or `@domain` for a catch-all of
+/// `@domain`).
+pub fn check_targets(address: &str, targets: &[String]) -> Result<Vec<String>, AdminError> {
+    if targets.is_empty() {
+        return Err(invalid("targets", "needs at least one address"));
+    }
+    targets
+        .iter()
+        .map(|t| match t.trim().strip_prefix('@') {
+            Some(d) if address.starts_with('@') => check_domain("targets", d).map(|d| format!("@{d}")),
+            _ => check_address("targets", t).map(|(a, _)| a),
+        })
+        .collect()
+}
+
+/// Rejects a mailbox entry a client cannot set.
+pub fn check_mailbox(m: &MailboxEntry) -> Result<(String, String), AdminError> {
+    if m.name.chars().any(char::is_control) {
+        return Err(invalid("name", "must not contain control characters"));
+    }
+    check_address("address", &m.address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(check_address("address", "Alice@Example.ORG").unwrap(), ("alice@example.org".into(), "example.org".into()));
+        assert!(matches!(check_address("address", "no-at-sign"), Err(AdminError::Invalid { field: "address", .. })));
+        assert!(matches!(check_domain("domain", "bad domain"), Err(AdminError::Invalid { field: "domain", .. })));
+        assert_eq!(check_alias_address("@Example.org").unwrap().0, "@example.org");
+        assert!(matches!(check_targets("a@x.test", &[]), Err(AdminError::Invalid { field: "targets", .. })));
+        assert_eq!(check_targets("@x.test", &["@y.test".into()]).unwrap(), vec!["@y.test".to_string()]);
+        assert!(check_targets("a@x.test", &["@y.test".into()]).is_err(), "only a catch-all maps to a domain");
+    }
+}
