@@ -154,6 +154,15 @@ impl SqlBackend {
     }
 }
 
+/// A hash as the schema stores it: PostfixAdmin databases are read by Dovecot too, which
+/// needs the `{SCHEME}` prefix (PostfixAdmin's `encrypt = 'dovecot:ARGON2ID'` writes it).
+fn stored_hash(hash: String, schema: DirectorySchema) -> String {
+    match schema {
+        DirectorySchema::Postfixadmin if hash.starts_with("$argon2id$") => format!("{{ARGON2ID}}{hash}"),
+        _ => hash,
+    }
+}
+
 fn db_quota(q: Option<u64>, schema: DirectorySchema) -> Param {
     match schema {
         // PostfixAdmin has no "default": 0 is unlimited there.
@@ -232,7 +241,7 @@ impl Admin for SqlBackend {
             let maildir = format!("{domain}/{local}/");
             let params = [
                 text(&address),
-                Param::Text(password_hash),
+                Param::Text(stored_hash(password_hash, self.schema)),
                 text(&m.name),
                 Param::Text(maildir),
                 db_quota(m.quota, self.schema),
@@ -261,7 +270,7 @@ impl Admin for SqlBackend {
     fn set_password<'a>(&'a self, address: &'a str, password_hash: String) -> Change<'a, ()> {
         Box::pin(async move {
             let (address, _) = admin::check_address("address", address)?;
-            let n = self.db.execute(self.st().set_password, &[text(&address), Param::Text(password_hash)]).await;
+            let n = self.db.execute(self.st().set_password, &[text(&address), Param::Text(stored_hash(password_hash, self.schema))]).await;
             self.changed(n, &format!("mailbox {address}")).await
         })
     }

@@ -1,0 +1,160 @@
+//! One directory suite on every backend: `files` (TOML), `sqlite` and `postgres` in the
+//! postern schema, and a PostfixAdmin database in PostgreSQL. Accounts are made with
+//! `postern domain|mailbox|alias`, then the running daemon is checked with real clients:
+//! RCPT, AUTH (swaks), delivery into the Maildir, and changes made while it runs.
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::peers::{require_tool, run};
+use support::pg::{self, Postgres};
+use support::{Dialog, ServerBuilder, TestServer, wait};
+
+#[track_caller]
+fn cli_ok(server: &TestServer, args: &[&str], stdin: &str) -> String {
+    let out = server.cli(args, stdin.as_bytes());
+    assert!(out.status.success(), "postern {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[track_caller]
+fn cli_fails(server: &TestServer, args: &[&str], code: i32, needle: &str) {
+    let out = server.cli(args, b"pw\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "postern {args:?}: {err}");
+    assert!(err.contains(needle), "postern {args:?}: {err:?} lacks {needle:?}");
+}
+
+fn rcpt(server: &TestServer, rcpt: &str) -> u16 {
+    let mut d = Dialog::connect(server.smtp());
+    d.ehlo();
+    d.expect("MAIL FROM:<sender@remote.test>", 250);
+    let code = d.cmd(&format!("RCPT TO:<{rcpt}>")).code;
+    d.expect("QUIT", 221);
+    code
+}
+
+fn auth(server: &TestServer, login: &str, password: &str) -> bool {
+    let mut c = Command::new(require_tool("swaks"));
+    c.args(["--server", &server.submission().to_string(), "--helo", "client.test", "--quit-after", "AUTH"])
+        .args(["--tls", "--tls-verify", "--tls-ca-path"])
+        .arg(server.cert_path())
+        .args(["--auth", "PLAIN", "--auth-user", login, "--auth-password", password]);
+    run(&mut c, b"").code() == Some(0)
+}
+
+fn wait_new(dir: &Path, n: usize) {
+    wait::until(
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || std::fs::read_dir(dir.join("new")).map(|r| r.count()).unwrap_or(0),
+        |c| *c >= n,
+        |c| format!("{} has {c} messages, want {n}", dir.display()),
+    );
+}
+
+/// The suite: `builder` names the backend; `vmail` is `mailboxes.root`.
+fn suite(builder: ServerBuilder, vmail: &Path) {
+    let mut server = builder
+        .set("mailboxes.root", vmail.display().to_string())
+        .set("directory.cache_ttl", "1s")
+        .list("relay.local_domains", &[])
+        .list("relay.trusted_networks", &[])
+        .set("delivery.retry_initial", "1h")
+        .prepare();
+    cli_ok(&server, &["domain", "add", "example.org", "--description", "main"], "");
+    cli_ok(&server, &["mailbox", "add", "alice@example.org", "--name", "Alice", "--quota", "1000000"], "alice pw\n");
+    cli_ok(&server, &["mailbox", "add", "Bob@Example.org"], "bob pw\n");
+    cli_ok(&server, &["alias", "add", "sales@example.org", "alice@example.org", "bob@example.org"], "");
+    cli_ok(&server, &["alias", "add", "@example.org", "alice@example.org"], "");
+    cli_fails(&server, &["mailbox", "add", "alice@example.org"], 65, "already exists");
+    cli_fails(&server, &["mailbox", "add", "x@unknown.test"], 65, "domain unknown.test does not exist");
+    cli_fails(&server, &["domain", "delete", "example.org"], 65, "still has");
+    cli_fails(&server, &["mailbox", "delete", "nobody@example.org"], 67, "not found");
+    let list = cli_ok(&server, &["mailbox", "list"], "");
+    assert!(list.contains("alice@example.org\t1000000\tactive\tAlice") && list.contains("bob@example.org"), "{list}");
+    let json: serde_json::Value = serde_json::from_str(&cli_ok(&server, &["alias", "list", "--json"], "")).unwrap();
+    assert!(json.as_array().unwrap().iter().any(|a| a["address"] == "sales@example.org"), "{json}");
+    assert!(cli_ok(&server, &["domain", "list"], "").contains("example.org"));
+
+    server.spawn();
+    assert_eq!(rcpt(&server, "alice@example.org"), 250);
+    assert_eq!(rcpt(&server, "sales@example.org"), 250);
+    assert_eq!(rcpt(&server, "anyone@example.org"), 250, "catch-all");
+    assert_eq!(rcpt(&server, "x@elsewhere.test"), 554);
+    assert!(auth(&server, "alice@example.org", "alice pw"), "alice logs in\n{}", server.log_text());
+    assert!(!auth(&server, "alice@example.org", "bob pw"));
+    assert!(auth(&server, "bob@example.org", "bob pw"));
+
+    let mut d = Dialog::connect(server.smtp());
+    d.ehlo();
+    d.send_mail("sender@remote.test", &["sales@example.org"], "Subject: to sales\r\n\r\nhello\r\n");
+    d.expect("QUIT", 221);
+    wait_new(&vmail.join("example.org/alice"), 1);
+    wait_new(&vmail.join("example.org/bob"), 1);
+
+    // Changes while the daemon runs are seen without a restart.
+    cli_ok(&server, &["alias", "delete", "@example.org"], "");
+    cli_ok(&server, &["domain", "add", "example.net"], "");
+    cli_ok(&server, &["mailbox", "add", "carol@example.net"], "carol pw\n");
+    echo_passwd(&server, "alice@example.org", "new alice pw");
+    wait::until(
+        Duration::from_secs(10),
+        Duration::from_millis(300),
+        || (rcpt(&server, "anyone@example.org"), rcpt(&server, "carol@example.net"), auth(&server, "alice@example.org", "new alice pw")),
+        |v| *v == (550, 250, true),
+        |v| format!("changes not seen: (catch-all gone, new domain, new password) = {v:?}"),
+    );
+    assert!(!auth(&server, "alice@example.org", "alice pw"), "the old password must stop working");
+    cli_ok(&server, &["mailbox", "delete", "bob@example.org"], "");
+    wait::until(
+        Duration::from_secs(10),
+        Duration::from_millis(300),
+        || rcpt(&server, "bob@example.org"),
+        |c| *c == 550,
+        |c| format!("deleted mailbox still accepted: {c}"),
+    );
+}
+
+fn echo_passwd(server: &TestServer, address: &str, password: &str) {
+    cli_ok(server, &["mailbox", "passwd", address], &format!("{password}\n"));
+}
+
+#[test]
+fn files_backend() {
+    let vmail = tempfile::tempdir().unwrap();
+    suite(ServerBuilder::new(), vmail.path());
+}
+
+#[test]
+fn sqlite_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("directory.db").display());
+    suite(ServerBuilder::new().set("directory.backend", "sqlite").set("directory.url", url), &dir.path().join("vmail"));
+}
+
+#[test]
+fn postgres_backends() {
+    let pg = Postgres::start();
+    let vmail = tempfile::tempdir().unwrap();
+    // postern's own schema, the URL from a file as a secret would be.
+    let url_file = vmail.path().join("directory-url");
+    std::fs::write(&url_file, format!("{}\n", pg.create_db("postern"))).unwrap();
+    suite(
+        ServerBuilder::new().set("directory.backend", "postgres").set("directory.url_file", url_file.display().to_string()),
+        &vmail.path().join("postern"),
+    );
+    // An existing PostfixAdmin database: the CLI writes rows as PostfixAdmin does.
+    let url = pg.create_db("postfixadmin");
+    pg.psql("postfixadmin", &pg::fixture("postfixadmin/pgsql.sql"));
+    suite(
+        ServerBuilder::new().set("directory.backend", "postgres").set("directory.url", url).set("directory.schema", "postfixadmin"),
+        &vmail.path().join("postfixadmin"),
+    );
+    let rows = pg.psql("postfixadmin", "SELECT username, maildir, local_part, domain FROM mailbox ORDER BY username");
+    assert_eq!(rows.trim(), "alice@example.org|example.org/alice/|alice|example.org\ncarol@example.net|example.net/carol/|carol|example.net");
+    let self_alias = pg.psql("postfixadmin", "SELECT goto FROM alias WHERE address = 'carol@example.net'");
+    assert_eq!(self_alias.trim(), "carol@example.net", "PostfixAdmin keeps a self-alias per mailbox");
+}
