@@ -86,8 +86,9 @@ fn postfixadmin_rows() -> String {
 }
 
 /// postern over the database, Maildirs under `vmail`, nobody trusted (relay only by AUTH).
-fn server(backend: &str, url: &str, vmail: &Path, quota_full: &str) -> TestServer {
+fn server(backend: &str, url: &str, vmail: &Path, quota_full: &str, rehash: bool) -> TestServer {
     ServerBuilder::new()
+        .set("directory.rehash", rehash)
         .set("directory.backend", backend)
         .set("directory.url", url)
         .set("directory.schema", "postfixadmin")
@@ -199,7 +200,7 @@ fn postfixadmin_database_in_postgresql() {
     pg.psql("postfixadmin", &pg::fixture("postfixadmin/pgsql.sql"));
     pg.psql("postfixadmin", &postfixadmin_rows());
     let vmail = tempfile::tempdir().unwrap();
-    let server = server("postgres", &url, vmail.path(), "defer");
+    let server = server("postgres", &url, vmail.path(), "defer", false);
     rcpt_rules(&server);
     logins_and_delivery(&server, vmail.path());
 
@@ -268,7 +269,7 @@ fn postfixadmin_database_in_sqlite() {
     );
     assert_eq!(out.code(), Some(0), "{}", out.all());
     let vmail = dir.path().join("vmail");
-    let server = server("sqlite", &format!("sqlite://{}", db.display()), &vmail, "reject");
+    let server = server("sqlite", &format!("sqlite://{}", db.display()), &vmail, "reject", true);
     rcpt_rules(&server);
     // quota_full = reject: a message announced bigger than the room left is refused at RCPT.
     let mut d = Dialog::connect(server.smtp());
@@ -278,4 +279,16 @@ fn postfixadmin_database_in_sqlite() {
     d.expect("RCPT TO:<alice@example.org>", 250);
     d.expect("QUIT", 221);
     logins_and_delivery(&server, &vmail);
+    // directory.rehash: each older hash became argon2id (prefixed for Dovecot) at its first
+    // login, and still logs in.
+    let out = run(
+        Command::new(support::peers::require_python(&["sqlite3"]))
+            .args(["-c", "import sqlite3, sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT password FROM mailbox WHERE username = ?', (sys.argv[2],))))"])
+            .arg(&db)
+            .arg("md5crypt@example.org"),
+        b"",
+    );
+    assert!(out.stdout.trim().starts_with("{ARGON2ID}$argon2id$"), "not rehashed: {}", out.all());
+    let (ok, t) = swaks(&server, "md5crypt@example.org", PASSWORD, "alice@example.org");
+    assert!(ok, "login after the rehash:\n{t}");
 }

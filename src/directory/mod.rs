@@ -55,6 +55,8 @@ pub struct Directory {
     default_quota: u64,
     quota_full: QuotaFull,
     mail_root: PathBuf,
+    /// `directory.rehash`: store argon2id after a login with an older scheme.
+    rehash: bool,
 }
 
 impl Directory {
@@ -90,6 +92,7 @@ impl Directory {
             default_quota: cfg.mailboxes.quota,
             quota_full: cfg.mailboxes.quota_full,
             mail_root: cfg.mail_root(),
+            rehash: cfg.directory.rehash,
         })
     }
 
@@ -120,15 +123,32 @@ impl Directory {
     /// wrong password, so timing does not tell which names exist.
     pub async fn authenticate(&self, login: &str, password: &str) -> Result<bool, Unavailable> {
         let hash = self.backend.account(login).await?.filter(|a| a.active).and_then(|a| a.password_hash);
-        let password = password.to_string();
-        let check = move || match hash {
-            Some(h) => password::verify(&h, &password),
+        let owned = password.to_string();
+        let stored = hash.clone();
+        let check = move || match stored {
+            Some(h) => password::verify(&h, &owned),
             None => {
-                password::verify(&password::DUMMY_HASH, &password);
+                password::verify(&password::DUMMY_HASH, &owned);
                 false
             }
         };
-        Ok(tokio::task::spawn_blocking(check).await.unwrap_or(false))
+        let ok = tokio::task::spawn_blocking(check).await.unwrap_or(false);
+        if ok && self.rehash && hash.as_deref().and_then(|h| password::parse(h).ok()).is_some_and(|(s, _)| s != password::Scheme::Argon2) {
+            self.upgrade_hash(login, password).await;
+        }
+        Ok(ok)
+    }
+
+    /// Replaces a verified older hash by argon2id (`directory.rehash`); a store that cannot
+    /// be written keeps the old one.
+    async fn upgrade_hash(&self, login: &str, password: &str) {
+        let Some(admin) = self.admin() else { return };
+        let owned = password.to_string();
+        let Ok(fresh) = tokio::task::spawn_blocking(move || password::hash(&owned)).await else { return };
+        match admin.set_password(login, fresh).await {
+            Ok(()) => tracing::info!(login, "password hash upgraded to argon2id"),
+            Err(e) => tracing::info!(login, error = %e, "password hash not upgraded"),
+        }
     }
 
     pub fn srs(&self) -> Option<&Srs> {
