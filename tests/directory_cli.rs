@@ -157,4 +157,50 @@ fn postgres_backends() {
     assert_eq!(rows.trim(), "alice@example.org|example.org/alice/|alice|example.org\ncarol@example.net|example.net/carol/|carol|example.net");
     let self_alias = pg.psql("postfixadmin", "SELECT goto FROM alias WHERE address = 'carol@example.net'");
     assert_eq!(self_alias.trim(), "carol@example.net", "PostfixAdmin keeps a self-alias per mailbox");
+
+    // PostfixAdmin -> postern schema in SQLite: the accounts keep their passwords.
+    let from = ServerBuilder::new().set("directory.backend", "postgres").set("directory.url", pg.url("postfixadmin")).set("directory.schema", "postfixadmin").prepare();
+    let db = vmail.path().join("migrated.db");
+    let to = format!("sqlite://{}", db.display());
+    let out = from.cli(&["directory", "migrate", "--to", &to], b"");
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && report.contains("mailboxes: 2 copied, 0 already there"), "{report}");
+    let out = from.cli(&["directory", "migrate", "--to", &to], b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mailboxes: 0 copied, 2 already there"), "a second run keeps what is there");
+    let server = ServerBuilder::new()
+        .set("directory.backend", "sqlite")
+        .set("directory.url", to)
+        .list("relay.local_domains", &[])
+        .list("relay.trusted_networks", &[])
+        .start();
+    assert!(auth(&server, "alice@example.org", "new alice pw"), "migrated password\n{}", server.log_text());
+    assert!(auth(&server, "carol@example.net", "carol pw"));
+    assert_eq!(rcpt(&server, "sales@example.org"), 250);
+    assert_eq!(rcpt(&server, "nobody@example.org"), 550);
+}
+
+#[test]
+fn migrate_files_to_sqlite() {
+    let from = ServerBuilder::new().list("relay.local_domains", &[]).prepare();
+    cli_ok(&from, &["domain", "add", "example.org"], "");
+    cli_ok(&from, &["mailbox", "add", "alice@example.org", "--quota", "5000"], "alice pw\n");
+    cli_ok(&from, &["alias", "add", "sales@example.org", "alice@example.org"], "");
+    cli_ok(&from, &["alias", "add", "@example.org", "alice@example.org"], "");
+    let dir = tempfile::tempdir().unwrap();
+    let to = format!("sqlite://{}", dir.path().join("directory.db").display());
+    let out = from.cli(&["directory", "migrate", "--to", &to], b"");
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("domains: 1 copied") && report.contains("mailboxes: 1 copied") && report.contains("aliases: 2 copied"), "{report}");
+    let server = ServerBuilder::new()
+        .set("directory.backend", "sqlite")
+        .set("directory.url", to)
+        .list("relay.local_domains", &[])
+        .list("relay.trusted_networks", &[])
+        .start();
+    assert!(auth(&server, "alice@example.org", "alice pw"), "migrated password\n{}", server.log_text());
+    assert_eq!(rcpt(&server, "sales@example.org"), 250);
+    assert_eq!(rcpt(&server, "whoever@example.org"), 250, "catch-all migrated");
+    let list = cli_ok(&server, &["mailbox", "list"], "");
+    assert!(list.contains("alice@example.org\t5000\t"), "{list}");
 }

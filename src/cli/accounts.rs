@@ -43,6 +43,69 @@ pub fn run(cfg: &Config, cmd: Cmd) -> i32 {
     })
 }
 
+/// `postern directory migrate --to URL [--schema S]`.
+pub fn migrate(cfg: &Config, to: &str, schema: &str) -> i32 {
+    use postern::config::{DirectoryBackend, DirectorySchema, ListedDomains};
+    let backend = if to.starts_with("sqlite:") {
+        DirectoryBackend::Sqlite
+    } else if to.starts_with("postgres:") || to.starts_with("postgresql:") {
+        DirectoryBackend::Postgres
+    } else {
+        eprintln!("postern: --to: use sqlite:///path/to/file.db or postgres://user@host/db");
+        return exit::USAGE;
+    };
+    let schema = match schema {
+        "postern" => DirectorySchema::Postern,
+        "postfixadmin" => DirectorySchema::Postfixadmin,
+        other => {
+            eprintln!("postern: --schema {other:?}: postern or postfixadmin");
+            return exit::USAGE;
+        }
+    };
+    let mut target = cfg.clone();
+    target.directory.backend = backend;
+    target.directory.url = to.to_string();
+    target.directory.url_file = None;
+    target.directory.schema = schema;
+    target.relay.listed = ListedDomains::default();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("postern: {e}");
+            return exit::SOFTWARE;
+        }
+    };
+    rt.block_on(async {
+        let (from, into) = match (Directory::connect(cfg).await, Directory::connect(&target).await) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("postern: {e}");
+                return exit::CONFIG;
+            }
+        };
+        let (Some(from), Some(into)) = (from.admin(), into.admin()) else {
+            eprintln!("postern: this directory cannot be changed");
+            return exit::CONFIG;
+        };
+        match postern::directory::migrate::copy(from, into).await {
+            Ok(r) => {
+                let line = |what: &str, (new, kept): (usize, usize)| eprintln!("{what}: {new} copied, {kept} already there");
+                line("domains", r.domains);
+                line("mailboxes", r.mailboxes);
+                line("aliases", r.aliases);
+                for a in &r.without_password {
+                    eprintln!("note: {a} had no password and cannot log in until `postern mailbox passwd {a}`");
+                }
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("postern: {e}");
+                code(&e)
+            }
+        }
+    })
+}
+
 fn code(e: &AdminError) -> i32 {
     match e {
         AdminError::Unavailable(_) => exit::TEMPFAIL,

@@ -50,6 +50,9 @@ pub enum Command {
     /// Manage aliases (`@domain` is a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Move the directory to another store.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Inspect and act on the mail queue (through the running daemon).
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -150,6 +153,20 @@ pub enum MailboxCommand {
     Passwd { address: String },
     /// Delete a mailbox (its Maildir stays on disk).
     Delete { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DirectoryCommand {
+    /// Copy domains, mailboxes (with their password hashes) and aliases of the configured
+    /// directory into the database at URL (sqlite:///path or postgres://...); entries it
+    /// already has are kept. Then point directory.url at it.
+    Migrate {
+        #[arg(long)]
+        to: String,
+        /// The target's table layout: postern (created when missing) or postfixadmin.
+        #[arg(long, default_value = "postern")]
+        schema: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -335,6 +352,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Domain(c) => accounts::run(&loaded.config, accounts::Cmd::Domain(c)),
         Command::Mailbox(c) => accounts::run(&loaded.config, accounts::Cmd::Mailbox(c)),
         Command::Alias(c) => accounts::run(&loaded.config, accounts::Cmd::Alias(c)),
+        Command::Directory(DirectoryCommand::Migrate { to, schema }) => accounts::migrate(&loaded.config, &to, &schema),
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),
         Command::Health => health::run(&loaded.config),

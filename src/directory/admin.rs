@@ -90,6 +90,9 @@ pub trait Admin: Send + Sync {
     fn update_mailbox(&self, m: MailboxEntry) -> Change<'_, ()>;
     fn set_password<'a>(&'a self, address: &'a str, password_hash: String) -> Change<'a, ()>;
     fn delete_mailbox<'a>(&'a self, address: &'a str) -> Change<'a, ()>;
+    /// The stored hash, for copying a mailbox to another store (`postern directory
+    /// migrate`); never shown to clients.
+    fn password_hash<'a>(&'a self, address: &'a str) -> Change<'a, Option<String>>;
 
     fn aliases<'a>(&'a self, domain: Option<&'a str>) -> Change<'a, Vec<AliasEntry>>;
     fn create_alias(&self, a: AliasEntry) -> Change<'_, ()>;

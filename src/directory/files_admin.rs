@@ -166,7 +166,9 @@ impl Admin for FilesBackend {
             if f.mailbox.iter().any(|e| normalize(&e.address) == address) || self.alias_table()?.contains_key(&address) {
                 return Err(AdminError::Exists(address));
             }
-            self.edit_users(|u, p| u.set_hash(p, &address, password_hash))?;
+            if !password_hash.is_empty() {
+                self.edit_users(|u, p| u.set_hash(p, &address, password_hash))?;
+            }
             f.mailbox.push(Entry { address, quota: m.quota, name: m.name, active: m.active });
             self.done(self.save_mailboxes(&f))
         })
@@ -210,6 +212,14 @@ impl Admin for FilesBackend {
                 other => other,
             });
             self.done(r)
+        })
+    }
+
+    fn password_hash<'a>(&'a self, address: &'a str) -> Change<'a, Option<String>> {
+        Box::pin(async move {
+            let (address, _) = admin::check_address("address", address)?;
+            let users = Users::load(self.users_path()).map_err(|e| AdminError::Failed(e.to_string()))?;
+            Ok(users.hash(&address).map(str::to_string))
         })
     }
 

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod files;
 mod files_admin;
 pub mod mailboxes;
+pub mod migrate;
 pub mod password;
 mod resolve;
 pub mod sql;

@@ -77,7 +77,7 @@ fn env() -> &'static Env {
             let queue = Queue::open(&dir).expect("queue");
             let tls = tls::load(&cfg).expect("tls");
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
-            let directory = Arc::new(Directory::open(&cfg).expect("directory"));
+            let directory = Arc::new(Directory::connect(&cfg).await.expect("directory"));
             Services::new(cfg.clone(), queue, tls, dkim, None, directory, stop_rx)
         });
         Env { rt, ctx, _stop: stop }

@@ -23,6 +23,7 @@ struct Statements {
     set_password: &'static str,
     delete_mailbox: &'static str,
     delete_self_alias: Option<&'static str>,
+    password: &'static str,
     aliases: &'static str,
     alias_exists: &'static str,
     create_alias: &'static str,
@@ -49,6 +50,7 @@ const POSTFIXADMIN: Statements = Statements {
     set_password: "UPDATE mailbox SET password = $2 WHERE username = $1",
     delete_mailbox: "DELETE FROM mailbox WHERE username = $1",
     delete_self_alias: Some("DELETE FROM alias WHERE address = $1 AND goto = $1"),
+    password: "SELECT password AS hash FROM mailbox WHERE username = $1",
     aliases: "SELECT address, goto AS targets, active FROM alias WHERE address <> goto AND ($1 = '' OR domain = $1) ORDER BY address",
     alias_exists: "SELECT address, goto AS targets, active FROM alias WHERE address = $1",
     create_alias: "INSERT INTO alias (address, goto, domain, active) VALUES ($1, $2, $3, $4)",
@@ -74,6 +76,7 @@ const POSTERN: Statements = Statements {
     set_password: "UPDATE postern_accounts SET password = $2 WHERE login = $1",
     delete_mailbox: "DELETE FROM postern_accounts WHERE login = $1",
     delete_self_alias: None,
+    password: "SELECT password AS hash FROM postern_accounts WHERE login = $1",
     aliases: "SELECT address, targets, active FROM postern_aliases WHERE ($1 = '' OR domain = $1) ORDER BY address",
     alias_exists: "SELECT address, targets, active FROM postern_aliases WHERE address = $1",
     create_alias: "INSERT INTO postern_aliases (address, targets, domain, active) VALUES ($1, $2, $3, $4)",
@@ -110,6 +113,11 @@ struct AliasRow {
     address: String,
     targets: String,
     active: bool,
+}
+
+#[derive(FromRow)]
+struct HashRow {
+    hash: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -284,6 +292,14 @@ impl Admin for SqlBackend {
                 self.db.execute(sql, &[text(&address)]).await.map_err(failed)?;
             }
             Ok(())
+        })
+    }
+
+    fn password_hash<'a>(&'a self, address: &'a str) -> Change<'a, Option<String>> {
+        Box::pin(async move {
+            let (address, _) = admin::check_address("address", address)?;
+            let row: Option<HashRow> = self.db.fetch_optional(self.st().password, &[text(&address)]).await.map_err(failed)?;
+            Ok(row.and_then(|r| r.hash).filter(|h| !h.is_empty()))
         })
     }
 
