@@ -163,14 +163,19 @@ impl Admin for FilesBackend {
             let (address, domain) = admin::check_mailbox(&m)?;
             self.need_domain(&domain)?;
             let mut f = self.mailbox_file()?;
-            if f.mailbox.iter().any(|e| normalize(&e.address) == address) || self.alias_table()?.contains_key(&address) {
+            let users = Users::load(self.users_path()).map_err(|e| AdminError::Failed(e.to_string()))?;
+            if f.mailbox.iter().any(|e| normalize(&e.address) == address)
+                || self.alias_table()?.contains_key(&address)
+                || users.hash(&address).is_some()
+            {
                 return Err(AdminError::Exists(address));
             }
-            if !password_hash.is_empty() {
-                self.edit_users(|u, p| u.set_hash(p, &address, password_hash))?;
-            }
-            f.mailbox.push(Entry { address, quota: m.quota, name: m.name, active: m.active });
-            self.done(self.save_mailboxes(&f))
+            // The mailbox first: a failure in between leaves a mailbox nobody can log in to,
+            // never a login without its mailbox.
+            f.mailbox.push(Entry { address: address.clone(), quota: m.quota, name: m.name, active: m.active });
+            self.save_mailboxes(&f)?;
+            let r = if password_hash.is_empty() { Ok(()) } else { self.edit_users(|u, p| u.set_hash(p, &address, password_hash)) };
+            self.done(r)
         })
     }
 
@@ -260,10 +265,9 @@ impl Admin for FilesBackend {
                 return Err(AdminError::NotFound(format!("alias {address}")));
             };
             if !a.active {
-                t.remove(&key);
-            } else {
-                t.insert(key, toml::Value::Array(targets.into_iter().map(toml::Value::String).collect()));
+                return Err(admin::invalid("active", "the files backend keeps no inactive aliases (delete it instead)"));
             }
+            t.insert(key, toml::Value::Array(targets.into_iter().map(toml::Value::String).collect()));
             self.done(self.save_aliases(&t))
         })
     }

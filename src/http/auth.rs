@@ -77,7 +77,7 @@ pub fn check(scope: Scope, tokens: &Tokens, headers: &HeaderMap, trusted: bool) 
                 "no http.tokens configured: only clients in relay.trusted_networks may send",
             )),
             Scope::Admin => Err(ApiError::NotAllowed(
-                "no http.admin_tokens configured: administer the queue with `postern queue` on the host",
+                "no http.admin_tokens configured: administer the host with `postern queue|domain|mailbox|alias`",
             )),
         };
     }

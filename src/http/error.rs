@@ -1,7 +1,8 @@
 //! API errors: one enum, one mapping to an HTTP status, one JSON shape.
 //!
 //! Owns: every error text the HTTP API answers with. Handlers return `ApiError`;
-//! `IntoResponse` turns it into `{"ok":false,"error":"..."}` with the right status.
+//! `IntoResponse` turns it into `{"ok":false,"error":"..."}` with the right status (plus
+//! `"field"` for a validation error that names the request field at fault).
 use super::api::ErrorBody;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,6 +19,9 @@ pub enum ApiError {
     NotAllowed(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// A request field that is wrong; answered with `"field"` naming it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("invalid address {address:?} in {field}: {reason}")]
     BadAddress { field: String, address: String, reason: String },
     #[error("sender domain {0:?} is not in relay.allowed_sender_domains")]
@@ -33,6 +37,9 @@ pub enum ApiError {
     Forbidden(u32),
     #[error("{0}")]
     NotFound(String),
+    /// The entry already exists (409).
+    #[error("{0}")]
+    Conflict(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("unsupported content type: {0}")]
@@ -42,6 +49,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// The server cannot do this at all (501), e.g. a directory that cannot be changed.
+    #[error("{0}")]
+    NotImplemented(String),
 }
 
 impl ApiError {
@@ -49,6 +59,7 @@ impl ApiError {
         match self {
             ApiError::MissingToken | ApiError::BadToken | ApiError::NotAllowed(_) => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_)
+            | ApiError::Invalid { .. }
             | ApiError::BadAddress { .. }
             | ApiError::SenderNotAllowed(_)
             | ApiError::HeaderInjection(_) => StatusCode::BAD_REQUEST,
@@ -56,10 +67,12 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         }
     }
 
@@ -88,7 +101,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut resp = (status, Json(ErrorBody { ok: false, error: self.to_string() })).into_response();
+        let error = self.to_string();
+        let mut resp = match &self {
+            ApiError::Invalid { field, .. } => (status, Json(FieldErrorBody { ok: false, error, field: field.clone() })).into_response(),
+            _ => (status, Json(ErrorBody { ok: false, error })).into_response(),
+        };
         let h = resp.headers_mut();
         match &self {
             ApiError::MissingToken | ApiError::BadToken | ApiError::NotAllowed(_) => {
@@ -104,6 +121,14 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// `ErrorBody` plus the request field at fault.
+#[derive(serde::Serialize)]
+struct FieldErrorBody {
+    ok: bool,
+    error: String,
+    field: String,
 }
 
 /// Fallback for unknown paths, so even a 404 is JSON.

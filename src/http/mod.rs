@@ -1,10 +1,11 @@
-//! HTTP: the public API on `http.bind` (send, raw messages, health, metrics, queue
-//! admin) and the same admin and submission routes on the local control socket.
+//! HTTP: the public API on `http.bind` (send, raw messages, health, metrics, queue and
+//! directory admin) and the queue admin and submission routes on the local control socket.
 //!
 //! Owns: routes, bearer-token scopes, rate limits, request bodies, MIME building for
 //! `/v1/send`, and the JSON shapes shared with the CLI (`api`, `client`).
 //! Must not touch: sled (goes through `queue`), SMTP sessions. Messages are queued only
 //! through `inbound::accept::enqueue`, the path that adds Received and DKIM.
+mod admin;
 pub mod api;
 mod auth;
 pub mod body;

@@ -5,7 +5,7 @@ use super::error::{self, ApiError};
 use super::state::{Client, Shared};
 use super::tls::TlsListener;
 use crate::limits::Key;
-use super::{health, messages, queue, send};
+use super::{admin, health, messages, queue, send};
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
@@ -19,7 +19,7 @@ pub fn router(api: Shared) -> Router {
         .route("/send", post(send::send))
         .route("/v1/messages", post(messages::public))
         .route_layer(from_fn_with_state(api.clone(), require_send));
-    let admin = queue::routes().route_layer(from_fn_with_state(api.clone(), require_admin));
+    let admin = queue::routes().merge(admin::routes()).route_layer(from_fn_with_state(api.clone(), require_admin));
     let limited = sending.merge(admin).route_layer(from_fn_with_state(api.clone(), rate_limit));
     Router::new()
         .route("/health", get(health::health))

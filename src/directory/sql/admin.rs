@@ -72,9 +72,9 @@ const POSTERN: Statements = Statements {
     create_mailbox: "INSERT INTO postern_accounts (login, password, name, maildir, quota, local_part, domain, active, mailbox) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)",
     create_self_alias: None,
-    update_mailbox: "UPDATE postern_accounts SET name = $2, quota = $3, active = $4 WHERE login = $1",
-    set_password: "UPDATE postern_accounts SET password = $2 WHERE login = $1",
-    delete_mailbox: "DELETE FROM postern_accounts WHERE login = $1",
+    update_mailbox: "UPDATE postern_accounts SET name = $2, quota = $3, active = $4 WHERE login = $1 AND mailbox = true",
+    set_password: "UPDATE postern_accounts SET password = $2 WHERE login = $1 AND mailbox = true",
+    delete_mailbox: "DELETE FROM postern_accounts WHERE login = $1 AND mailbox = true",
     delete_self_alias: None,
     password: "SELECT password AS hash FROM postern_accounts WHERE login = $1",
     aliases: "SELECT address, targets, active FROM postern_aliases WHERE ($1 = '' OR domain = $1) ORDER BY address",

@@ -1,0 +1,459 @@
+//! The directory's admin API on the public listener (admin token scope): domains,
+//! mailboxes and aliases under `/v1/admin/...`, the same changes `postern domain|mailbox|
+//! alias` makes, on whichever backend `Directory::admin()` is (files, sqlite, postgres).
+//!
+//! Owns: the request bodies (unknown fields refused), turning a partial PUT into the full
+//! entry the `Admin` trait takes, hashing new passwords (argon2id, on a blocking thread),
+//! mapping `AdminError` to HTTP statuses, and the info line logged for every change.
+//! Must not touch: the stores themselves (only through `directory::admin::Admin`), and
+//! passwords beyond hashing them: never logged, never answered (a `MailboxEntry` has none).
+use super::error::ApiError;
+use super::state::Shared;
+use super::body;
+use crate::directory::admin::{self, Admin, AdminError, AliasEntry, DomainEntry, MailboxEntry};
+use crate::directory::{normalize, normalize_domain, password};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/admin/domains", get(list_domains).post(create_domain))
+        .route("/v1/admin/domains/{domain}", get(get_domain).put(update_domain).delete(delete_domain))
+        .route("/v1/admin/mailboxes", get(list_mailboxes).post(create_mailbox))
+        .route("/v1/admin/mailboxes/{address}", get(get_mailbox).put(update_mailbox).delete(delete_mailbox))
+        .route("/v1/admin/aliases", get(list_aliases).post(create_alias))
+        .route("/v1/admin/aliases/{address}", get(get_alias).put(update_alias).delete(delete_alias))
+}
+
+// ---- answers ----
+
+#[derive(Serialize)]
+struct Domains {
+    ok: bool,
+    domains: Vec<DomainEntry>,
+}
+
+#[derive(Serialize)]
+struct OneDomain {
+    ok: bool,
+    domain: DomainEntry,
+}
+
+#[derive(Serialize)]
+struct Mailboxes {
+    ok: bool,
+    mailboxes: Vec<MailboxEntry>,
+}
+
+#[derive(Serialize)]
+struct OneMailbox {
+    ok: bool,
+    mailbox: MailboxEntry,
+}
+
+#[derive(Serialize)]
+struct Aliases {
+    ok: bool,
+    aliases: Vec<AliasEntry>,
+}
+
+#[derive(Serialize)]
+struct OneAlias {
+    ok: bool,
+    alias: AliasEntry,
+}
+
+type Created<T> = Result<(StatusCode, Json<T>), ApiError>;
+
+// ---- request bodies ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewDomain {
+    domain: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    backupmx: bool,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainChange {
+    /// Optional; must name the domain of the path.
+    domain: Option<String>,
+    description: Option<String>,
+    backupmx: Option<bool>,
+    active: Option<bool>,
+}
+
+/// No `Debug`: it holds a password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMailbox {
+    address: Option<String>,
+    password: Option<String>,
+    #[serde(default)]
+    name: String,
+    /// Bytes; null or absent: `mailboxes.quota`; 0: unlimited.
+    #[serde(default)]
+    quota: Option<u64>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+/// No `Debug`: it may hold a password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailboxChange {
+    address: Option<String>,
+    password: Option<String>,
+    name: Option<String>,
+    /// Absent: unchanged; null: back to `mailboxes.quota`.
+    #[serde(default, deserialize_with = "present")]
+    quota: Option<Option<u64>>,
+    active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAlias {
+    address: Option<String>,
+    targets: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasChange {
+    address: Option<String>,
+    targets: Option<Vec<String>>,
+    active: Option<bool>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainFilter {
+    domain: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A field that is present (even as null) is `Some`, so null can be told from absent.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+// ---- plumbing ----
+
+fn directory(api: &Shared) -> Result<&dyn Admin, ApiError> {
+    api.ctx
+        .directory
+        .admin()
+        .ok_or_else(|| ApiError::NotImplemented("this directory backend cannot be changed".into()))
+}
+
+fn failure(e: AdminError) -> ApiError {
+    match e {
+        AdminError::Invalid { field, message } => ApiError::Invalid { field: field.into(), message },
+        e @ AdminError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        e @ AdminError::Exists(_) => ApiError::Conflict(e.to_string()),
+        AdminError::Unavailable(m) => ApiError::Unavailable(m),
+        AdminError::Failed(m) => {
+            // The details (paths, database messages) go to the log, not to the client.
+            tracing::error!(error = %m, "admin API: the directory could not be changed");
+            ApiError::Internal("the directory could not be changed (the server log has the details)".into())
+        }
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    failure(admin::invalid(field, message))
+}
+
+/// A JSON body (`application/json`, at most `http.body_limit` bytes) naming what is
+/// wrong with it: the field for a wrong value, the problem for broken JSON.
+async fn json<T: DeserializeOwned>(api: &Shared, headers: &HeaderMap, req: axum::body::Body) -> Result<T, ApiError> {
+    body::require_json(headers)?;
+    let raw = body::read(headers, req, api.body_limit).await?;
+    let de = &mut serde_json::Deserializer::from_slice(&raw);
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ApiError::bad_request(format!("invalid JSON: {inner}"))
+        } else {
+            let field = path.split(['.', '[']).next().unwrap_or(&path).to_string();
+            ApiError::Invalid { field, message: format!("invalid JSON at {path}: {inner}") }
+        }
+    })?;
+    de.end().map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    Ok(value)
+}
+
+fn query<T: DeserializeOwned + Default>(uri: &Uri) -> Result<T, ApiError> {
+    if uri.query().is_none() {
+        return Ok(T::default());
+    }
+    axum::extract::Query::try_from_uri(uri).map(|q| q.0).map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))
+}
+
+/// A body field naming the entry must agree with the path.
+fn same(field: &'static str, given: Option<&str>, key: &str, normalized: impl Fn(&str) -> Result<String, AdminError>) -> Result<(), ApiError> {
+    match given {
+        Some(g) if normalized(g).ok().as_deref() != Some(key) => {
+            Err(invalid(field, format!("{g:?} differs from {key} in the path (the path names the entry)")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn required<T>(field: &'static str, v: Option<T>) -> Result<T, ApiError> {
+    v.ok_or_else(|| invalid(field, "required"))
+}
+
+/// argon2id of a non-empty password, on a blocking thread.
+async fn hash(password: Option<String>) -> Result<String, ApiError> {
+    let p = required("password", password)?;
+    if p.is_empty() {
+        return Err(invalid("password", "must not be empty"));
+    }
+    tokio::task::spawn_blocking(move || password::hash(&p)).await.map_err(|e| ApiError::Internal(format!("hashing the password failed: {e}")))
+}
+
+fn changed(entity: &str, action: &str, key: &str) {
+    tracing::info!(entity = %entity, action = %action, key = %key, "directory changed through the admin API");
+}
+
+fn domain_key(d: &str) -> Result<String, AdminError> {
+    admin::check_domain("domain", d)
+}
+
+fn alias_key(a: &str) -> String {
+    match a.trim().strip_prefix('@') {
+        Some(d) => format!("@{}", normalize_domain(d)),
+        None => normalize(a.trim()),
+    }
+}
+
+async fn find_domain(a: &dyn Admin, key: &str) -> Result<DomainEntry, ApiError> {
+    a.domains()
+        .await
+        .map_err(failure)?
+        .into_iter()
+        .find(|d| normalize_domain(&d.domain) == key)
+        .ok_or_else(|| ApiError::NotFound(format!("domain {key} not found")))
+}
+
+async fn find_mailbox(a: &dyn Admin, key: &str, domain: &str) -> Result<MailboxEntry, ApiError> {
+    a.mailboxes(Some(domain))
+        .await
+        .map_err(failure)?
+        .into_iter()
+        .find(|m| normalize(&m.address) == key)
+        .ok_or_else(|| ApiError::NotFound(format!("mailbox {key} not found")))
+}
+
+async fn find_alias(a: &dyn Admin, key: &str, domain: &str) -> Result<AliasEntry, ApiError> {
+    a.aliases(Some(domain))
+        .await
+        .map_err(failure)?
+        .into_iter()
+        .find(|e| alias_key(&e.address) == key)
+        .ok_or_else(|| ApiError::NotFound(format!("alias {key} not found")))
+}
+
+// ---- domains ----
+
+async fn list_domains(State(api): State<Shared>) -> Result<Json<Domains>, ApiError> {
+    let domains = directory(&api)?.domains().await.map_err(failure)?;
+    Ok(Json(Domains { ok: true, domains }))
+}
+
+async fn get_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Result<Json<OneDomain>, ApiError> {
+    let key = domain_key(&domain).map_err(failure)?;
+    let domain = find_domain(directory(&api)?, &key).await?;
+    Ok(Json(OneDomain { ok: true, domain }))
+}
+
+async fn create_domain(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneDomain> {
+    let a = directory(&api)?;
+    let b: NewDomain = json(&api, &headers, req).await?;
+    let key = domain_key(&required("domain", b.domain)?).map_err(failure)?;
+    let entry = DomainEntry { domain: key.clone(), description: b.description, backupmx: b.backupmx, active: b.active };
+    a.create_domain(entry).await.map_err(failure)?;
+    changed("domain", "create", &key);
+    Ok((StatusCode::CREATED, Json(OneDomain { ok: true, domain: find_domain(a, &key).await? })))
+}
+
+async fn update_domain(
+    State(api): State<Shared>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    req: axum::body::Body,
+) -> Result<Json<OneDomain>, ApiError> {
+    let a = directory(&api)?;
+    let key = domain_key(&domain).map_err(failure)?;
+    let b: DomainChange = json(&api, &headers, req).await?;
+    same("domain", b.domain.as_deref(), &key, domain_key)?;
+    let now = find_domain(a, &key).await?;
+    let entry = DomainEntry {
+        domain: key.clone(),
+        description: b.description.unwrap_or(now.description),
+        backupmx: b.backupmx.unwrap_or(now.backupmx),
+        active: b.active.unwrap_or(now.active),
+    };
+    a.update_domain(entry).await.map_err(failure)?;
+    changed("domain", "update", &key);
+    Ok(Json(OneDomain { ok: true, domain: find_domain(a, &key).await? }))
+}
+
+async fn delete_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Result<StatusCode, ApiError> {
+    let key = domain_key(&domain).map_err(failure)?;
+    directory(&api)?.delete_domain(&key).await.map_err(failure)?;
+    changed("domain", "delete", &key);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- mailboxes ----
+
+fn mailbox_key(address: &str) -> Result<(String, String), ApiError> {
+    admin::check_address("address", address).map_err(failure)
+}
+
+async fn list_mailboxes(State(api): State<Shared>, uri: Uri) -> Result<Json<Mailboxes>, ApiError> {
+    let f: DomainFilter = query(&uri)?;
+    let mailboxes = directory(&api)?.mailboxes(f.domain.as_deref()).await.map_err(failure)?;
+    Ok(Json(Mailboxes { ok: true, mailboxes }))
+}
+
+async fn get_mailbox(State(api): State<Shared>, Path(address): Path<String>) -> Result<Json<OneMailbox>, ApiError> {
+    let (key, domain) = mailbox_key(&address)?;
+    let mailbox = find_mailbox(directory(&api)?, &key, &domain).await?;
+    Ok(Json(OneMailbox { ok: true, mailbox }))
+}
+
+async fn create_mailbox(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneMailbox> {
+    let a = directory(&api)?;
+    let b: NewMailbox = json(&api, &headers, req).await?;
+    let entry = MailboxEntry { address: required("address", b.address)?, name: b.name, quota: b.quota, active: b.active, maildir: None };
+    // Everything cheap is checked before the (deliberately slow) hash.
+    let (key, domain) = admin::check_mailbox(&entry).map_err(failure)?;
+    let hash = hash(b.password).await?;
+    a.create_mailbox(MailboxEntry { address: key.clone(), ..entry }, hash).await.map_err(failure)?;
+    changed("mailbox", "create", &key);
+    Ok((StatusCode::CREATED, Json(OneMailbox { ok: true, mailbox: find_mailbox(a, &key, &domain).await? })))
+}
+
+async fn update_mailbox(
+    State(api): State<Shared>,
+    Path(address): Path<String>,
+    headers: HeaderMap,
+    req: axum::body::Body,
+) -> Result<Json<OneMailbox>, ApiError> {
+    let a = directory(&api)?;
+    let (key, domain) = mailbox_key(&address)?;
+    let b: MailboxChange = json(&api, &headers, req).await?;
+    same("address", b.address.as_deref(), &key, |g| admin::check_address("address", g).map(|(k, _)| k))?;
+    let now = find_mailbox(a, &key, &domain).await?;
+    let settings = b.name.is_some() || b.quota.is_some() || b.active.is_some();
+    let entry = MailboxEntry {
+        address: key.clone(),
+        name: b.name.unwrap_or(now.name),
+        quota: b.quota.unwrap_or(now.quota),
+        active: b.active.unwrap_or(now.active),
+        maildir: now.maildir,
+    };
+    admin::check_mailbox(&entry).map_err(failure)?;
+    let hash = match b.password {
+        Some(p) => Some(hash(Some(p)).await?),
+        None => None,
+    };
+    if settings {
+        a.update_mailbox(entry).await.map_err(failure)?;
+        changed("mailbox", "update", &key);
+    }
+    if let Some(h) = hash {
+        a.set_password(&key, h).await.map_err(failure)?;
+        changed("mailbox", "set_password", &key);
+    }
+    Ok(Json(OneMailbox { ok: true, mailbox: find_mailbox(a, &key, &domain).await? }))
+}
+
+async fn delete_mailbox(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
+    let (key, _) = mailbox_key(&address)?;
+    directory(&api)?.delete_mailbox(&key).await.map_err(failure)?;
+    changed("mailbox", "delete", &key);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- aliases ----
+
+fn alias_path(address: &str) -> Result<(String, String), ApiError> {
+    admin::check_alias_address(address).map_err(failure)
+}
+
+/// The files backend keeps no inactive aliases: refused before the change, as on create
+/// (its `update_alias` would drop the alias instead).
+fn inactive_possible(api: &Shared, active: bool) -> Result<(), ApiError> {
+    if !active && api.ctx.config.directory.backend == crate::config::DirectoryBackend::Files {
+        return Err(invalid("active", "the files backend keeps no inactive aliases (delete the alias instead)"));
+    }
+    Ok(())
+}
+
+async fn list_aliases(State(api): State<Shared>, uri: Uri) -> Result<Json<Aliases>, ApiError> {
+    let f: DomainFilter = query(&uri)?;
+    let aliases = directory(&api)?.aliases(f.domain.as_deref()).await.map_err(failure)?;
+    Ok(Json(Aliases { ok: true, aliases }))
+}
+
+async fn get_alias(State(api): State<Shared>, Path(address): Path<String>) -> Result<Json<OneAlias>, ApiError> {
+    let (key, domain) = alias_path(&address)?;
+    let alias = find_alias(directory(&api)?, &key, &domain).await?;
+    Ok(Json(OneAlias { ok: true, alias }))
+}
+
+async fn create_alias(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneAlias> {
+    let a = directory(&api)?;
+    let b: NewAlias = json(&api, &headers, req).await?;
+    let (key, domain) = alias_path(&required("address", b.address)?)?;
+    let entry = AliasEntry { address: key.clone(), targets: required("targets", b.targets)?, active: b.active };
+    a.create_alias(entry).await.map_err(failure)?;
+    changed("alias", "create", &key);
+    Ok((StatusCode::CREATED, Json(OneAlias { ok: true, alias: find_alias(a, &key, &domain).await? })))
+}
+
+async fn update_alias(
+    State(api): State<Shared>,
+    Path(address): Path<String>,
+    headers: HeaderMap,
+    req: axum::body::Body,
+) -> Result<Json<OneAlias>, ApiError> {
+    let a = directory(&api)?;
+    let (key, domain) = alias_path(&address)?;
+    let b: AliasChange = json(&api, &headers, req).await?;
+    same("address", b.address.as_deref(), &key, |g| admin::check_alias_address(g).map(|(k, _)| k))?;
+    let now = find_alias(a, &key, &domain).await?;
+    let entry = AliasEntry { address: key.clone(), targets: b.targets.unwrap_or(now.targets), active: b.active.unwrap_or(now.active) };
+    inactive_possible(&api, entry.active)?;
+    a.update_alias(entry).await.map_err(failure)?;
+    changed("alias", "update", &key);
+    Ok(Json(OneAlias { ok: true, alias: find_alias(a, &key, &domain).await? }))
+}
+
+async fn delete_alias(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
+    let (key, _) = alias_path(&address)?;
+    directory(&api)?.delete_alias(&key).await.map_err(failure)?;
+    changed("alias", "delete", &key);
+    Ok(StatusCode::NO_CONTENT)
+}
