@@ -204,3 +204,38 @@ fn migrate_files_to_sqlite() {
     let list = cli_ok(&server, &["mailbox", "list"], "");
     assert!(list.contains("alice@example.org\t5000\t"), "{list}");
 }
+
+/// relay.sender_login: an authenticated login may use only the senders it owns.
+#[test]
+fn sender_login_mismatch_is_refused() {
+    let mut server = ServerBuilder::new().list("relay.local_domains", &[]).set("relay.sender_login", true).prepare();
+    cli_ok(&server, &["domain", "add", "example.org"], "");
+    cli_ok(&server, &["mailbox", "add", "alice@example.org"], "alice pw\n");
+    cli_ok(&server, &["mailbox", "add", "bob@example.org"], "bob pw\n");
+    cli_ok(&server, &["alias", "add", "sales@example.org", "alice@example.org", "bob@example.org"], "");
+    cli_ok(&server, &["alias", "add", "ceo@example.org", "bob@example.org"], "");
+    server.spawn();
+    let mut d = Dialog::connect(server.submission());
+    d.ehlo();
+    d.starttls(&server.cert_path());
+    d.ehlo();
+    d.auth_plain("alice@example.org", "alice pw").assert(235, "2.7.0");
+    for (sender, code) in [
+        ("alice@example.org", 250),
+        ("ALICE+news@example.org", 250),
+        ("sales@example.org", 250),
+        ("ceo@example.org", 553),
+        ("bob@example.org", 553),
+        ("", 250),
+    ] {
+        let r = d.cmd(&format!("MAIL FROM:<{sender}>"));
+        assert_eq!(r.code, code, "MAIL FROM:<{sender}> as alice: {r:?}");
+        if code == 553 {
+            assert_eq!(r.enhanced(), Some("5.7.1"));
+            assert!(r.text().contains("not owned by user alice@example.org"), "{r:?}");
+        } else {
+            d.expect("RSET", 250);
+        }
+    }
+    d.expect("QUIT", 221);
+}

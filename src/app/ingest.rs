@@ -64,9 +64,14 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Resu
         held: false,
     };
     let (from, nrcpt, size) = (env.mail_from.clone(), env.recipients.len(), env.size);
+    let vacation = super::vacation::prepare(ctx, &env, &body);
     if let Err(e) = ctx.queue.enqueue(env, message).await {
         tracing::error!(client = %sub.origin.ip, error = %e, "cannot queue message");
         return Err(if e.is_storage_full() { Reply::insufficient_storage() } else { Reply::local_error() });
+    }
+    // Auto-replies once the message is durable, in a task of their own.
+    if let Some(v) = vacation {
+        v.spawn();
     }
     crate::metrics::accepted(sub.origin.via);
     tracing::info!(id = %id, client = %sub.origin.ip, from = %format!("<{from}>"), nrcpt, size, via = %sub.origin.via, "queued");

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod ingest;
 pub mod policy;
 pub mod received;
+pub mod vacation;
 
 use crate::config::Config;
 use crate::queue::Queue;

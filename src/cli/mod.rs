@@ -14,6 +14,7 @@ mod send;
 mod sendmail;
 mod serve;
 mod user;
+mod vacation;
 
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Manage aliases (`@domain` is a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Vacation auto-replies of mailboxes (RFC 3834; any backend).
+    #[command(subcommand)]
+    Vacation(VacationCommand),
     /// Move the directory to another store.
     #[command(subcommand)]
     Directory(DirectoryCommand),
@@ -186,6 +190,39 @@ pub enum AliasCommand {
     },
     /// Delete an alias.
     Delete { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VacationCommand {
+    /// Switch a mailbox's auto-reply on (replacing the one it had).
+    Set {
+        address: String,
+        /// Subject of the replies; "": "Auto: " and the subject answered ($SUBJECT is
+        /// replaced by that subject).
+        #[arg(long)]
+        subject: String,
+        /// The reply text (UTF-8 plain text); "-": stdin.
+        #[arg(long, value_name = "FILE")]
+        body_file: PathBuf,
+        /// First day (YYYY-MM-DD, UTC) or time (RFC 3339) to answer; default: now.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD, through its end, UTC) or time (RFC 3339); default: until
+        /// switched off.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Seconds before the same sender is answered again (0: only once).
+        #[arg(long, default_value_t = 604_800)]
+        interval: u64,
+    },
+    /// Switch it off (its text is kept).
+    Off { address: String },
+    /// Show it.
+    Show {
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -352,6 +389,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Domain(c) => accounts::run(&loaded.config, accounts::Cmd::Domain(c)),
         Command::Mailbox(c) => accounts::run(&loaded.config, accounts::Cmd::Mailbox(c)),
         Command::Alias(c) => accounts::run(&loaded.config, accounts::Cmd::Alias(c)),
+        Command::Vacation(c) => vacation::run(&loaded.config, c),
         Command::Directory(DirectoryCommand::Migrate { to, schema }) => accounts::migrate(&loaded.config, &to, &schema),
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),

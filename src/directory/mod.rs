@@ -18,6 +18,7 @@ mod resolve;
 pub mod sql;
 pub mod srs;
 pub mod users;
+pub mod vacation;
 
 pub use backend::{Account, Backend, Unavailable};
 pub use resolve::{Mailbox, Refusal, Resolved};
@@ -51,6 +52,8 @@ pub struct Directory {
     backend: Arc<dyn Backend>,
     /// The same store, for changes (None: a read-only backend).
     admin: Option<Arc<dyn admin::Admin>>,
+    /// Mailboxes' vacation auto-replies (None: a backend without them).
+    vacations: Option<Arc<dyn vacation::VacationStore>>,
     srs: Option<Srs>,
     delimiter: Option<char>,
     default_quota: u64,
@@ -69,7 +72,7 @@ impl Directory {
             crate::config::DirectoryBackend::Sqlite | crate::config::DirectoryBackend::Postgres => {
                 let backend = Arc::new(sql::SqlBackend::open(cfg).await?);
                 backend.spawn_refresh();
-                Ok(Directory { admin: Some(backend.clone()), ..Directory::with_backend(cfg, backend)? })
+                Ok(Directory { admin: Some(backend.clone()), vacations: Some(backend.clone()), ..Directory::with_backend(cfg, backend)? })
             }
         }
     }
@@ -80,7 +83,8 @@ impl Directory {
         let (aliases, mailboxes) = files.counts();
         tracing::debug!(aliases, mailboxes, "directory files read");
         let files = Arc::new(files);
-        Ok(Directory { admin: Some(files.clone()), ..Directory::with_backend(cfg, files)? })
+        let vacations = Arc::new(vacation::FilesVacations::new(cfg, files.clone()));
+        Ok(Directory { admin: Some(files.clone()), vacations: Some(vacations), ..Directory::with_backend(cfg, files)? })
     }
 
     /// The directory over any backend.
@@ -88,6 +92,7 @@ impl Directory {
         Ok(Directory {
             backend,
             admin: None,
+            vacations: None,
             srs: resolve::load_srs(cfg)?,
             delimiter: cfg.mailboxes.recipient_delimiter.chars().next(),
             default_quota: cfg.mailboxes.quota,
@@ -100,6 +105,11 @@ impl Directory {
     /// The store's change interface (`postern domain|mailbox|alias`, the admin API).
     pub fn admin(&self) -> Option<&dyn admin::Admin> {
         self.admin.as_deref()
+    }
+
+    /// The store of vacation auto-replies (`postern vacation`, `app::vacation`).
+    pub fn vacations(&self) -> Option<&dyn vacation::VacationStore> {
+        self.vacations.as_deref()
     }
 
     /// Keeps noticing changes made elsewhere (files edited by hand or by the CLI): polls the

@@ -263,6 +263,11 @@ impl SqlBackend {
         &self.db
     }
 
+    /// The table layout (the vacation store picks its statements by it).
+    pub(in crate::directory) fn schema(&self) -> DirectorySchema {
+        self.schema
+    }
+
     /// Re-reads the listed domains into `relay.listed`; their number.
     async fn refresh_domains(&self) -> Result<usize, Unavailable> {
         let rows: Vec<DomainRow> = self.db.fetch_all(self.queries.domains, &[]).await.map_err(unavailable)?;

@@ -88,4 +88,20 @@ CREATE TABLE IF NOT EXISTS postern_alias_domains (
     target_domain TEXT NOT NULL,
     active BOOLEAN NOT NULL DEFAULT true
 );
+CREATE TABLE IF NOT EXISTS postern_vacation (
+    address TEXT PRIMARY KEY,
+    domain TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '',
+    active_from BIGINT,
+    active_until BIGINT,
+    interval_secs BIGINT NOT NULL DEFAULT 0,
+    active BOOLEAN NOT NULL DEFAULT true
+);
+CREATE TABLE IF NOT EXISTS postern_vacation_notified (
+    address TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    notified_at BIGINT NOT NULL,
+    PRIMARY KEY (address, sender)
+);
 ";
