@@ -200,6 +200,25 @@ fn scenario(server: &TestServer) {
     assert_eq!(put["alias"]["targets"], json!(["alice@example.org", "bob@example.net"]));
     admin(server, "PUT", "/v1/admin/aliases/info@example.org", Some(json!({"address": "@example.org"}))).invalid("address");
 
+    // Vacation: set, read, refused without a body or with a bad date, switched off.
+    admin(server, "GET", "/v1/admin/vacation/alice%40example.org", None).error(404, "no vacation");
+    let v = admin(
+        server,
+        "PUT",
+        "/v1/admin/vacation/alice%40example.org",
+        Some(serde_json::json!({"subject": "Away", "body": "Back on Monday.", "until": "2099-01-31", "interval": 3600})),
+    )
+    .json(200);
+    assert_eq!((v["vacation"]["subject"].as_str(), v["state"].as_str(), v["vacation"]["interval"].as_u64()), (Some("Away"), Some("on"), Some(3600)), "{v}");
+    let got = admin(server, "GET", "/v1/admin/vacation/alice@example.org", None).json(200);
+    assert_eq!(got["vacation"]["body"], "Back on Monday.", "{got}");
+    admin(server, "PUT", "/v1/admin/vacation/alice%40example.org", Some(serde_json::json!({"subject": "x"}))).invalid("body");
+    admin(server, "PUT", "/v1/admin/vacation/alice%40example.org", Some(serde_json::json!({"body": "x", "from": "soon"}))).invalid("from");
+    admin(server, "PUT", "/v1/admin/vacation/nobody%40example.org", Some(serde_json::json!({"body": "x"}))).error(404, "not found");
+    assert_eq!(admin(server, "DELETE", "/v1/admin/vacation/alice%40example.org", None).status, 204);
+    let off = admin(server, "GET", "/v1/admin/vacation/alice%40example.org", None).json(200);
+    assert_eq!(off["state"], "off", "{off}");
+
     // A domain in use cannot go.
     admin(server, "DELETE", "/v1/admin/domains/example.org", None).invalid("domain");
 

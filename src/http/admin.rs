@@ -1,5 +1,5 @@
 //! The directory's admin API on the public listener (admin token scope): domains,
-//! mailboxes and aliases under `/v1/admin/...`, the same changes `postern domain|mailbox|
+//! mailboxes, aliases and vacation replies under `/v1/admin/...`, the same changes `postern domain|mailbox|
 //! alias` makes, on whichever backend `Directory::admin()` is (files, sqlite, postgres).
 //!
 //! Owns: the request bodies (unknown fields refused), turning a partial PUT into the full
@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::state::Shared;
 use super::body;
 use crate::directory::admin::{self, Admin, AdminError, AliasEntry, DomainEntry, MailboxEntry};
+use crate::directory::vacation::{self, Vacation};
 use crate::directory::{normalize, normalize_domain, password};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -27,6 +28,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/admin/mailboxes/{address}", get(get_mailbox).put(update_mailbox).delete(delete_mailbox))
         .route("/v1/admin/aliases", get(list_aliases).post(create_alias))
         .route("/v1/admin/aliases/{address}", get(get_alias).put(update_alias).delete(delete_alias))
+        .route("/v1/admin/vacation/{address}", get(get_vacation).post(put_vacation).put(put_vacation).delete(delete_vacation))
 }
 
 // ---- answers ----
@@ -455,5 +457,94 @@ async fn delete_alias(State(api): State<Shared>, Path(address): Path<String>) ->
     let (key, _) = alias_path(&address)?;
     directory(&api)?.delete_alias(&key).await.map_err(failure)?;
     changed("alias", "delete", &key);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- vacation ----
+
+#[derive(Serialize)]
+struct OneVacation {
+    ok: bool,
+    vacation: Vacation,
+    /// "off", "scheduled", "on" or "ended", now.
+    state: &'static str,
+}
+
+/// A vacation as a client sets it; times as `YYYY-MM-DD` or RFC 3339 (or unix seconds).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VacationBody {
+    address: Option<String>,
+    #[serde(default)]
+    subject: String,
+    body: Option<String>,
+    from: Option<When>,
+    until: Option<When>,
+    interval: Option<u64>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum When {
+    Unix(i64),
+    Text(String),
+}
+
+fn when(field: &'static str, w: Option<When>, end_of_day: bool) -> Result<Option<i64>, ApiError> {
+    match w {
+        None => Ok(None),
+        Some(When::Unix(t)) => Ok(Some(t)),
+        Some(When::Text(t)) => vacation::parse_time(&t, end_of_day).map(Some).map_err(|m| invalid(field, m)),
+    }
+}
+
+fn vacations(api: &Shared) -> Result<&dyn vacation::VacationStore, ApiError> {
+    api.ctx.directory.vacations().ok_or_else(|| ApiError::NotImplemented("this directory backend keeps no vacations".into()))
+}
+
+async fn find_vacation(v: &dyn vacation::VacationStore, key: &str) -> Result<Json<OneVacation>, ApiError> {
+    let found = v.get_vacation(key).await.map_err(|e| failure(e.into()))?;
+    let vacation = found.ok_or_else(|| ApiError::NotFound(format!("no vacation for {key}")))?;
+    let state = vacation.state(crate::proto::rfc5322::unix_now() as i64);
+    Ok(Json(OneVacation { ok: true, vacation, state }))
+}
+
+
+async fn get_vacation(State(api): State<Shared>, Path(address): Path<String>) -> Result<Json<OneVacation>, ApiError> {
+    find_vacation(vacations(&api)?, &mailbox_key(&address)?.0).await
+}
+
+/// POST and PUT: set (or replace) the mailbox's vacation.
+async fn put_vacation(
+    State(api): State<Shared>,
+    Path(address): Path<String>,
+    headers: HeaderMap,
+    req: axum::body::Body,
+) -> Result<Json<OneVacation>, ApiError> {
+    let v = vacations(&api)?;
+    let (key, _) = mailbox_key(&address)?;
+    let b: VacationBody = json(&api, &headers, req).await?;
+    same("address", b.address.as_deref(), &key, |g| admin::check_address("address", g).map(|(k, _)| k))?;
+    let entry = Vacation {
+        address: key.clone(),
+        subject: b.subject,
+        body: required("body", b.body)?,
+        from: when("from", b.from, false)?,
+        until: when("until", b.until, true)?,
+        interval: b.interval.unwrap_or(vacation::DEFAULT_INTERVAL),
+        active: b.active,
+    };
+    v.set_vacation(vacation::check_vacation(entry).map_err(failure)?).await.map_err(failure)?;
+    changed("vacation", "set", &key);
+    find_vacation(v, &key).await
+}
+
+/// Switches the vacation off (its text is kept, as `postern vacation off`).
+async fn delete_vacation(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
+    let (key, _) = mailbox_key(&address)?;
+    vacations(&api)?.clear_vacation(&key).await.map_err(failure)?;
+    changed("vacation", "off", &key);
     Ok(StatusCode::NO_CONTENT)
 }
