@@ -12,21 +12,6 @@ use support::peers::{require_tool, run};
 use support::pg::{self, Postgres};
 use support::{Dialog, ServerBuilder, TestServer, wait};
 
-#[track_caller]
-fn cli_ok(server: &TestServer, args: &[&str], stdin: &str) -> String {
-    let out = server.cli(args, stdin.as_bytes());
-    assert!(out.status.success(), "postern {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-#[track_caller]
-fn cli_fails(server: &TestServer, args: &[&str], code: i32, needle: &str) {
-    let out = server.cli(args, b"pw\n");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "postern {args:?}: {err}");
-    assert!(err.contains(needle), "postern {args:?}: {err:?} lacks {needle:?}");
-}
-
 fn rcpt(server: &TestServer, rcpt: &str) -> u16 {
     let mut d = Dialog::connect(server.smtp());
     d.ehlo();
@@ -64,20 +49,20 @@ fn suite(builder: ServerBuilder, vmail: &Path) {
         .list("relay.trusted_networks", &[])
         .set("delivery.retry_initial", "1h")
         .prepare();
-    cli_ok(&server, &["domain", "add", "example.org", "--description", "main"], "");
-    cli_ok(&server, &["mailbox", "add", "alice@example.org", "--name", "Alice", "--quota", "1000000"], "alice pw\n");
-    cli_ok(&server, &["mailbox", "add", "Bob@Example.org"], "bob pw\n");
-    cli_ok(&server, &["alias", "add", "sales@example.org", "alice@example.org", "bob@example.org"], "");
-    cli_ok(&server, &["alias", "add", "@example.org", "alice@example.org"], "");
-    cli_fails(&server, &["mailbox", "add", "alice@example.org"], 65, "already exists");
-    cli_fails(&server, &["mailbox", "add", "x@unknown.test"], 65, "domain unknown.test does not exist");
-    cli_fails(&server, &["domain", "delete", "example.org"], 65, "still has");
-    cli_fails(&server, &["mailbox", "delete", "nobody@example.org"], 67, "not found");
-    let list = cli_ok(&server, &["mailbox", "list"], "");
+    server.cli_ok(&["domain", "add", "example.org", "--description", "main"], "");
+    server.cli_ok(&["mailbox", "add", "alice@example.org", "--name", "Alice", "--quota", "1000000"], "alice pw\n");
+    server.cli_ok(&["mailbox", "add", "Bob@Example.org"], "bob pw\n");
+    server.cli_ok(&["alias", "add", "sales@example.org", "alice@example.org", "bob@example.org"], "");
+    server.cli_ok(&["alias", "add", "@example.org", "alice@example.org"], "");
+    server.cli_fails(&["mailbox", "add", "alice@example.org"], "pw\n", 65, "already exists");
+    server.cli_fails(&["mailbox", "add", "x@unknown.test"], "pw\n", 65, "domain unknown.test does not exist");
+    server.cli_fails(&["domain", "delete", "example.org"], "pw\n", 65, "still has");
+    server.cli_fails(&["mailbox", "delete", "nobody@example.org"], "pw\n", 67, "not found");
+    let list = server.cli_ok(&["mailbox", "list"], "");
     assert!(list.contains("alice@example.org\t1000000\tactive\tAlice") && list.contains("bob@example.org"), "{list}");
-    let json: serde_json::Value = serde_json::from_str(&cli_ok(&server, &["alias", "list", "--json"], "")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&server.cli_ok(&["alias", "list", "--json"], "")).unwrap();
     assert!(json.as_array().unwrap().iter().any(|a| a["address"] == "sales@example.org"), "{json}");
-    assert!(cli_ok(&server, &["domain", "list"], "").contains("example.org"));
+    assert!(server.cli_ok(&["domain", "list"], "").contains("example.org"));
 
     server.spawn();
     assert_eq!(rcpt(&server, "alice@example.org"), 250);
@@ -96,9 +81,9 @@ fn suite(builder: ServerBuilder, vmail: &Path) {
     wait_new(&vmail.join("example.org/bob"), 1);
 
     // Changes while the daemon runs are seen without a restart.
-    cli_ok(&server, &["alias", "delete", "@example.org"], "");
-    cli_ok(&server, &["domain", "add", "example.net"], "");
-    cli_ok(&server, &["mailbox", "add", "carol@example.net"], "carol pw\n");
+    server.cli_ok(&["alias", "delete", "@example.org"], "");
+    server.cli_ok(&["domain", "add", "example.net"], "");
+    server.cli_ok(&["mailbox", "add", "carol@example.net"], "carol pw\n");
     echo_passwd(&server, "alice@example.org", "new alice pw");
     wait::until(
         Duration::from_secs(10),
@@ -108,7 +93,7 @@ fn suite(builder: ServerBuilder, vmail: &Path) {
         |v| format!("changes not seen: (catch-all gone, new domain, new password) = {v:?}"),
     );
     assert!(!auth(&server, "alice@example.org", "alice pw"), "the old password must stop working");
-    cli_ok(&server, &["mailbox", "delete", "bob@example.org"], "");
+    server.cli_ok(&["mailbox", "delete", "bob@example.org"], "");
     wait::until(
         Duration::from_secs(10),
         Duration::from_millis(300),
@@ -119,7 +104,7 @@ fn suite(builder: ServerBuilder, vmail: &Path) {
 }
 
 fn echo_passwd(server: &TestServer, address: &str, password: &str) {
-    cli_ok(server, &["mailbox", "passwd", address], &format!("{password}\n"));
+    server.cli_ok(&["mailbox", "passwd", address], &format!("{password}\n"));
 }
 
 #[test]
@@ -162,46 +147,50 @@ fn postgres_backends() {
     let from = ServerBuilder::new().set("directory.backend", "postgres").set("directory.url", pg.url("postfixadmin")).set("directory.schema", "postfixadmin").prepare();
     let db = vmail.path().join("migrated.db");
     let to = format!("sqlite://{}", db.display());
-    let out = from.cli(&["directory", "migrate", "--to", &to], b"");
-    let report = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && report.contains("mailboxes: 2 copied, 0 already there"), "{report}");
-    let out = from.cli(&["directory", "migrate", "--to", &to], b"");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("mailboxes: 0 copied, 2 already there"), "a second run keeps what is there");
-    let server = ServerBuilder::new()
-        .set("directory.backend", "sqlite")
-        .set("directory.url", to)
-        .list("relay.local_domains", &[])
-        .list("relay.trusted_networks", &[])
-        .start();
+    assert!(migrate(&from, &to).contains("mailboxes: 2 copied, 0 already there"));
+    assert!(migrate(&from, &to).contains("mailboxes: 0 copied, 2 already there"), "a second run keeps what is there");
+    let server = on_sqlite(&to);
     assert!(auth(&server, "alice@example.org", "new alice pw"), "migrated password\n{}", server.log_text());
     assert!(auth(&server, "carol@example.net", "carol pw"));
     assert_eq!(rcpt(&server, "sales@example.org"), 250);
     assert_eq!(rcpt(&server, "nobody@example.org"), 550);
 }
 
+/// `postern directory migrate --to URL` with `from`'s config, asserted to succeed; its report.
+#[track_caller]
+fn migrate(from: &TestServer, to: &str) -> String {
+    let out = from.cli(&["directory", "migrate", "--to", to], b"");
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{report}");
+    report
+}
+
+/// postern over the SQLite directory at `url`, nobody trusted.
+fn on_sqlite(url: &str) -> TestServer {
+    ServerBuilder::new()
+        .set("directory.backend", "sqlite")
+        .set("directory.url", url)
+        .list("relay.local_domains", &[])
+        .list("relay.trusted_networks", &[])
+        .start()
+}
+
 #[test]
 fn migrate_files_to_sqlite() {
     let from = ServerBuilder::new().list("relay.local_domains", &[]).prepare();
-    cli_ok(&from, &["domain", "add", "example.org"], "");
-    cli_ok(&from, &["mailbox", "add", "alice@example.org", "--quota", "5000"], "alice pw\n");
-    cli_ok(&from, &["alias", "add", "sales@example.org", "alice@example.org"], "");
-    cli_ok(&from, &["alias", "add", "@example.org", "alice@example.org"], "");
+    from.cli_ok(&["domain", "add", "example.org"], "");
+    from.cli_ok(&["mailbox", "add", "alice@example.org", "--quota", "5000"], "alice pw\n");
+    from.cli_ok(&["alias", "add", "sales@example.org", "alice@example.org"], "");
+    from.cli_ok(&["alias", "add", "@example.org", "alice@example.org"], "");
     let dir = tempfile::tempdir().unwrap();
     let to = format!("sqlite://{}", dir.path().join("directory.db").display());
-    let out = from.cli(&["directory", "migrate", "--to", &to], b"");
-    let report = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{report}");
+    let report = migrate(&from, &to);
     assert!(report.contains("domains: 1 copied") && report.contains("mailboxes: 1 copied") && report.contains("aliases: 2 copied"), "{report}");
-    let server = ServerBuilder::new()
-        .set("directory.backend", "sqlite")
-        .set("directory.url", to)
-        .list("relay.local_domains", &[])
-        .list("relay.trusted_networks", &[])
-        .start();
+    let server = on_sqlite(&to);
     assert!(auth(&server, "alice@example.org", "alice pw"), "migrated password\n{}", server.log_text());
     assert_eq!(rcpt(&server, "sales@example.org"), 250);
     assert_eq!(rcpt(&server, "whoever@example.org"), 250, "catch-all migrated");
-    let list = cli_ok(&server, &["mailbox", "list"], "");
+    let list = server.cli_ok(&["mailbox", "list"], "");
     assert!(list.contains("alice@example.org\t5000\t"), "{list}");
 }
 
@@ -209,11 +198,11 @@ fn migrate_files_to_sqlite() {
 #[test]
 fn sender_login_mismatch_is_refused() {
     let mut server = ServerBuilder::new().list("relay.local_domains", &[]).set("relay.sender_login", true).prepare();
-    cli_ok(&server, &["domain", "add", "example.org"], "");
-    cli_ok(&server, &["mailbox", "add", "alice@example.org"], "alice pw\n");
-    cli_ok(&server, &["mailbox", "add", "bob@example.org"], "bob pw\n");
-    cli_ok(&server, &["alias", "add", "sales@example.org", "alice@example.org", "bob@example.org"], "");
-    cli_ok(&server, &["alias", "add", "ceo@example.org", "bob@example.org"], "");
+    server.cli_ok(&["domain", "add", "example.org"], "");
+    server.cli_ok(&["mailbox", "add", "alice@example.org"], "alice pw\n");
+    server.cli_ok(&["mailbox", "add", "bob@example.org"], "bob pw\n");
+    server.cli_ok(&["alias", "add", "sales@example.org", "alice@example.org", "bob@example.org"], "");
+    server.cli_ok(&["alias", "add", "ceo@example.org", "bob@example.org"], "");
     server.spawn();
     let mut d = Dialog::connect(server.submission());
     d.ehlo();

@@ -24,21 +24,6 @@ use support::{Dialog, ServerBuilder, TestServer};
 
 const BODY: &str = "I am away until Monday.\nUrgent matters: henry@example.org.\n";
 
-#[track_caller]
-fn cli_ok(server: &TestServer, args: &[&str], stdin: &str) -> String {
-    let out = server.cli(args, stdin.as_bytes());
-    assert!(out.status.success(), "postern {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-#[track_caller]
-fn cli_fails(server: &TestServer, args: &[&str], code: i32, needle: &str) {
-    let out = server.cli(args, b"");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "postern {args:?}: {err}");
-    assert!(err.contains(needle), "postern {args:?}: {err:?} lacks {needle:?}");
-}
-
 /// One message on port 25; `headers` come before the standard ones.
 fn send(server: &TestServer, from: &str, rcpts: &[&str], to: &str, id: &str, headers: &str) {
     let msg = format!(
@@ -108,24 +93,24 @@ fn scenario(builder: ServerBuilder, check_db: &dyn Fn(&TestServer, &str)) {
         .set("delivery.retry_initial", "1h")
         .set("dkim", toml::Value::Array(vec![toml::Value::Table(dkim)]))
         .prepare();
-    cli_ok(&server, &["domain", "add", "example.org"], "");
-    cli_ok(&server, &["mailbox", "add", "alice@example.org", "--name", "Alice"], "alice pw\n");
-    cli_ok(&server, &["mailbox", "add", "henry@example.org"], "henry pw\n");
-    cli_ok(&server, &["alias", "add", "team@example.org", "alice@example.org"], "");
+    server.cli_ok(&["domain", "add", "example.org"], "");
+    server.cli_ok(&["mailbox", "add", "alice@example.org", "--name", "Alice"], "alice pw\n");
+    server.cli_ok(&["mailbox", "add", "henry@example.org"], "henry pw\n");
+    server.cli_ok(&["alias", "add", "team@example.org", "alice@example.org"], "");
     let body_file = server.dir().join("away.txt");
     std::fs::write(&body_file, BODY).unwrap();
     let body = body_file.to_str().unwrap();
-    cli_fails(&server, &["vacation", "set", "nobody@example.org", "--subject", "x", "--body-file", body], 67, "not found");
-    cli_fails(&server, &["vacation", "set", "alice@example.org", "--subject", "x", "--body-file", body, "--from", "soon"], 65, "from:");
-    cli_fails(&server, &["vacation", "show", "alice@example.org"], 67, "not found");
-    cli_ok(&server, &["vacation", "set", "alice@example.org", "--subject", "Out of office", "--body-file", body, "--from", "2020-01-01"], "");
-    cli_ok(&server, &["vacation", "set", "henry@example.org", "--subject", "", "--body-file", "-", "--interval", "0"], "Henry is away.\n");
-    let shown: serde_json::Value = serde_json::from_str(&cli_ok(&server, &["vacation", "show", "Alice@Example.org", "--json"], "")).unwrap();
+    server.cli_fails(&["vacation", "set", "nobody@example.org", "--subject", "x", "--body-file", body], "", 67, "not found");
+    server.cli_fails(&["vacation", "set", "alice@example.org", "--subject", "x", "--body-file", body, "--from", "soon"], "", 65, "from:");
+    server.cli_fails(&["vacation", "show", "alice@example.org"], "", 67, "not found");
+    server.cli_ok(&["vacation", "set", "alice@example.org", "--subject", "Out of office", "--body-file", body, "--from", "2020-01-01"], "");
+    server.cli_ok(&["vacation", "set", "henry@example.org", "--subject", "", "--body-file", "-", "--interval", "0"], "Henry is away.\n");
+    let shown: serde_json::Value = serde_json::from_str(&server.cli_ok(&["vacation", "show", "Alice@Example.org", "--json"], "")).unwrap();
     assert_eq!(shown["address"], "alice@example.org", "{shown}");
     assert_eq!((shown["state"].as_str(), shown["interval"].as_u64(), shown["from"].as_i64()), (Some("on"), Some(604_800), Some(1_577_836_800)));
     assert_eq!(shown["body"], BODY);
     assert!(shown.get("until").is_none_or(|u| u.is_null()), "{shown}");
-    let human = cli_ok(&server, &["vacation", "show", "henry@example.org"], "");
+    let human = server.cli_ok(&["vacation", "show", "henry@example.org"], "");
     assert!(human.contains("state:    on") && human.contains("each sender once") && human.ends_with("Henry is away.\n"), "{human}");
     server.spawn();
 
@@ -175,8 +160,8 @@ fn scenario(builder: ServerBuilder, check_db: &dyn Fn(&TestServer, &str)) {
     );
 
     // Switched off: grace gets no answer from alice, but one from henry (same message).
-    cli_ok(&server, &["vacation", "off", "alice@example.org"], "");
-    let off: serde_json::Value = serde_json::from_str(&cli_ok(&server, &["vacation", "show", "alice@example.org", "--json"], "")).unwrap();
+    server.cli_ok(&["vacation", "off", "alice@example.org"], "");
+    let off: serde_json::Value = serde_json::from_str(&server.cli_ok(&["vacation", "show", "alice@example.org", "--json"], "")).unwrap();
     assert_eq!((off["state"].as_str(), off["active"].as_bool()), (Some("off"), Some(false)), "{off}");
     check_db(&server, "off");
     send(&server, "grace@remote.test", &["alice@example.org", "henry@example.org"], "alice@example.org, henry@example.org", "m8@remote.test", "");

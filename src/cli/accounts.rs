@@ -14,6 +14,15 @@ pub enum Cmd {
 }
 
 pub fn run(cfg: &Config, cmd: Cmd) -> i32 {
+    with_directory(cfg, async |directory| {
+        let admin = directory.admin().ok_or_else(|| AdminError::Failed("this directory cannot be changed".into()))?;
+        dispatch(admin, cmd).await
+    })
+}
+
+/// Runs one directory command on a runtime of its own against the configured directory;
+/// its outcome as an exit code (the error on stderr).
+pub fn with_directory(cfg: &Config, f: impl AsyncFnOnce(&Directory) -> Result<(), AdminError>) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -29,11 +38,7 @@ pub fn run(cfg: &Config, cmd: Cmd) -> i32 {
                 return exit::CONFIG;
             }
         };
-        let Some(admin) = directory.admin() else {
-            eprintln!("postern: this directory cannot be changed");
-            return exit::CONFIG;
-        };
-        match dispatch(admin, cmd).await {
+        match f(&directory).await {
             Ok(()) => exit::OK,
             Err(e) => {
                 eprintln!("postern: {e}");
@@ -68,45 +73,23 @@ pub fn migrate(cfg: &Config, to: &str, schema: &str) -> i32 {
     target.directory.url_file = None;
     target.directory.schema = schema;
     target.relay.listed = ListedDomains::default();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("postern: {e}");
-            return exit::SOFTWARE;
+    with_directory(cfg, async |from| {
+        let into = Directory::connect(&target).await.map_err(|e| AdminError::Failed(e.to_string()))?;
+        let cannot = || AdminError::Failed("this directory cannot be changed".into());
+        let r = postern::directory::migrate::copy(from.admin().ok_or_else(cannot)?, into.admin().ok_or_else(cannot)?).await?;
+        let line = |what: &str, (new, kept): (usize, usize)| eprintln!("{what}: {new} copied, {kept} already there");
+        line("domains", r.domains);
+        line("mailboxes", r.mailboxes);
+        line("aliases", r.aliases);
+        for a in &r.without_password {
+            eprintln!("note: {a} had no password and cannot log in until `postern mailbox passwd {a}`");
         }
-    };
-    rt.block_on(async {
-        let (from, into) = match (Directory::connect(cfg).await, Directory::connect(&target).await) {
-            (Ok(f), Ok(t)) => (f, t),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("postern: {e}");
-                return exit::CONFIG;
-            }
-        };
-        let (Some(from), Some(into)) = (from.admin(), into.admin()) else {
-            eprintln!("postern: this directory cannot be changed");
-            return exit::CONFIG;
-        };
-        match postern::directory::migrate::copy(from, into).await {
-            Ok(r) => {
-                let line = |what: &str, (new, kept): (usize, usize)| eprintln!("{what}: {new} copied, {kept} already there");
-                line("domains", r.domains);
-                line("mailboxes", r.mailboxes);
-                line("aliases", r.aliases);
-                for a in &r.without_password {
-                    eprintln!("note: {a} had no password and cannot log in until `postern mailbox passwd {a}`");
-                }
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("postern: {e}");
-                code(&e)
-            }
-        }
+        Ok(())
     })
 }
 
-fn code(e: &AdminError) -> i32 {
+/// The exit code of a failed directory command.
+pub fn code(e: &AdminError) -> i32 {
     match e {
         AdminError::Unavailable(_) => exit::TEMPFAIL,
         AdminError::NotFound(_) => exit::NOUSER,

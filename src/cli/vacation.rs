@@ -1,52 +1,18 @@
 //! `postern vacation set|off|show`: a mailbox's auto-reply, through the directory's
 //! `VacationStore` on whichever backend the config names (files, sqlite, postgres; postern
 //! or PostfixAdmin schema). The daemon answers with it from the next message on.
-use super::{VacationCommand, exit};
+use super::VacationCommand;
 use postern::config::Config;
-use postern::directory::Directory;
 use postern::directory::admin::{AdminError, invalid};
 use postern::directory::vacation::{Vacation, VacationStore, parse_time};
 use std::io::Read;
 use std::path::Path;
 
 pub fn run(cfg: &Config, cmd: VacationCommand) -> i32 {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("postern: {e}");
-            return exit::SOFTWARE;
-        }
-    };
-    rt.block_on(async {
-        let directory = match Directory::connect(cfg).await {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("postern: {e}");
-                return exit::CONFIG;
-            }
-        };
-        let Some(store) = directory.vacations() else {
-            eprintln!("postern: this directory keeps no vacations");
-            return exit::CONFIG;
-        };
-        match dispatch(store, cmd).await {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                eprintln!("postern: {e}");
-                code(&e)
-            }
-        }
+    super::accounts::with_directory(cfg, async |directory| {
+        let store = directory.vacations().ok_or_else(|| AdminError::Failed("this directory keeps no vacations".into()))?;
+        dispatch(store, cmd).await
     })
-}
-
-/// The exit codes of `postern domain|mailbox|alias`.
-fn code(e: &AdminError) -> i32 {
-    match e {
-        AdminError::Unavailable(_) => exit::TEMPFAIL,
-        AdminError::NotFound(_) => exit::NOUSER,
-        AdminError::Exists(_) | AdminError::Invalid { .. } => exit::DATAERR,
-        AdminError::Failed(_) => exit::CANTCREAT,
-    }
 }
 
 /// The reply text from a file, or stdin for `-`.

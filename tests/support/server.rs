@@ -292,6 +292,23 @@ impl TestServer {
         }
     }
 
+    /// `cli`, asserted to succeed; its stdout.
+    #[track_caller]
+    pub fn cli_ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.cli(args, stdin.as_bytes());
+        assert!(out.status.success(), "postern {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `cli`, asserted to exit with `code` and to say `needle` on stderr.
+    #[track_caller]
+    pub fn cli_fails(&self, args: &[&str], stdin: &str, code: i32, needle: &str) {
+        let out = self.cli(args, stdin.as_bytes());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "postern {args:?}: {err}");
+        assert!(err.contains(needle), "postern {args:?}: {err:?} lacks {needle:?}");
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lines.lock().unwrap().join("\n")
     }
