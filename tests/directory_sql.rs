@@ -291,4 +291,24 @@ fn postfixadmin_database_in_sqlite() {
     assert!(out.stdout.trim().starts_with("{ARGON2ID}$argon2id$"), "not rehashed: {}", out.all());
     let (ok, t) = swaks(&server, "md5crypt@example.org", PASSWORD, "alice@example.org");
     assert!(ok, "login after the rehash:\n{t}");
+
+    // The domain's own quota (PostfixAdmin domain.quota, MB) counts every mailbox there:
+    // 2 MB in bob's Maildir fill a 1 MB domain, so alice refuses too.
+    let cur = vmail.join("example.org/bob/cur");
+    std::fs::create_dir_all(&cur).unwrap();
+    std::fs::write(cur.join("1.M1P1Q1.host,S=2000000:2,S"), b"x").unwrap();
+    sqlite_exec(&db, "UPDATE domain SET quota = 1 WHERE domain = 'example.org'");
+    let mut d = Dialog::connect(server.smtp());
+    d.ehlo();
+    d.expect("MAIL FROM:<sender@remote.test> SIZE=100", 250);
+    d.cmd("RCPT TO:<alice@example.org>").assert(552, "5.2.2");
+    d.expect("QUIT", 221);
+    sqlite_exec(&db, "UPDATE domain SET quota = 0 WHERE domain = 'example.org'");
+    assert_rcpts(&server, &[("alice@example.org", 250, "2.1.5")]);
+}
+
+fn sqlite_exec(db: &Path, sql: &str) {
+    let py = support::peers::require_python(&["sqlite3"]);
+    let out = run(Command::new(py).args(["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"]).arg(db).arg(sql), b"");
+    assert_eq!(out.code(), Some(0), "{}", out.all());
 }

@@ -53,6 +53,10 @@ pub trait Backend: Send + Sync {
     /// True when the domain lists its users (has any mailbox or alias): an unlisted local
     /// part there is unknown. A local domain listing nothing accepts every local part.
     fn lists_users<'a>(&'a self, domain: &'a str) -> Lookup<'a, bool>;
+    /// The bytes all mailboxes of the domain may hold together; 0: no domain quota.
+    fn domain_quota<'a>(&'a self, _domain: &'a str) -> Lookup<'a, u64> {
+        Box::pin(std::future::ready(Ok(0)))
+    }
     /// Re-read the store now (SIGHUP); stores that notice changes by themselves ignore it.
     fn reload(&self) {}
     /// Notice changes made elsewhere (called every second by the daemon): the domains a

@@ -36,6 +36,9 @@ pub struct Mailbox {
     pub address: String,
     pub quota: u64,
     pub maildir: Option<PathBuf>,
+    /// Bytes its domain may still take when the domain has a quota of its own
+    /// (PostfixAdmin `domain.quota`): the quota less what all its mailboxes hold.
+    pub domain_room: Option<u64>,
 }
 
 impl Mailbox {
@@ -54,10 +57,11 @@ impl Mailbox {
         (safe(local) && safe(domain)).then(|| root.join(domain).join(local))
     }
 
-    /// Would `incoming` more bytes exceed the quota?
+    /// Would `incoming` more bytes exceed the mailbox's quota or its domain's?
     pub fn over_quota(&self, root: &std::path::Path, incoming: u64) -> bool {
-        self.quota > 0
-            && self.dir(root).is_some_and(|d| crate::mailstore::usage(&d).saturating_add(incoming) > self.quota)
+        let mailbox_full = self.quota > 0
+            && self.dir(root).is_some_and(|d| crate::mailstore::usage(&d).saturating_add(incoming) > self.quota);
+        mailbox_full || self.domain_room.is_some_and(|room| incoming > room)
     }
 }
 
@@ -217,14 +221,31 @@ impl Directory {
         for k in std::iter::once(&key).chain(base.as_ref()) {
             if let Some(a) = self.mailbox_account(k).await? {
                 let quota = a.quota.unwrap_or(self.default_quota);
-                return Ok(Some(Mailbox { address: k.clone(), quota, maildir: a.maildir }));
+                let domain_room = self.domain_room(k).await?;
+                return Ok(Some(Mailbox { address: k.clone(), quota, maildir: a.maildir, domain_room }));
             }
         }
         let domain = key.rsplit_once('@').map_or("", |(_, d)| d);
         if self.backend.lists_users(domain).await? {
             return Ok(None);
         }
-        Ok(Some(Mailbox { address: base.unwrap_or(key), quota: self.default_quota, maildir: None }))
+        Ok(Some(Mailbox { address: base.unwrap_or(key), quota: self.default_quota, maildir: None, domain_room: None }))
+    }
+
+    /// What the domain of `address` may still take, when it has a quota: the quota less
+    /// the usage of every mailbox the directory lists there.
+    async fn domain_room(&self, address: &str) -> Result<Option<u64>, Unavailable> {
+        let Some((_, domain)) = address.rsplit_once('@') else { return Ok(None) };
+        let quota = self.backend.domain_quota(domain).await?;
+        let Some(admin) = self.admin().filter(|_| quota > 0) else { return Ok(None) };
+        let mailboxes = admin.mailboxes(Some(domain)).await.map_err(|e| Unavailable(e.to_string()))?;
+        let used: u64 = mailboxes
+            .iter()
+            .map(|m| Mailbox { address: m.address.clone(), quota: 0, maildir: m.maildir.as_ref().map(PathBuf::from), domain_room: None })
+            .filter_map(|m| m.dir(&self.mail_root))
+            .map(|d| crate::mailstore::usage(&d))
+            .sum();
+        Ok(Some(quota.saturating_sub(used)))
     }
 
     /// The RCPT TO check for one recipient (the relay policy has already passed);
@@ -491,7 +512,7 @@ mod tests {
     #[test]
     fn stored_maildir_paths_stay_below_the_root() {
         let root = std::path::Path::new("/var/vmail");
-        let m = |rel: Option<&str>| Mailbox { address: "a@example.com".into(), quota: 0, maildir: rel.map(PathBuf::from) };
+        let m = |rel: Option<&str>| Mailbox { address: "a@example.com".into(), quota: 0, maildir: rel.map(PathBuf::from), domain_room: None };
         assert_eq!(m(None).dir(root), Some(root.join("example.com/a")));
         assert_eq!(m(Some("example.com/a.b/")).dir(root), Some(root.join("example.com/a.b/")));
         assert_eq!(m(Some("../etc")).dir(root), None);

@@ -170,6 +170,11 @@ struct TargetRow {
 }
 
 #[derive(Debug, Clone, FromRow)]
+struct NumberRow {
+    n: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
 struct DomainRow {
     domain: String,
     backupmx: bool,
@@ -223,6 +228,7 @@ pub struct SqlBackend {
     accounts: Cache<Option<Account>>,
     aliases: Cache<Option<Vec<String>>>,
     alias_domains: Cache<Option<String>>,
+    domain_quotas: Cache<u64>,
     listed: ListedDomains,
     /// When the domain list was last read (None: never).
     domains_read: Mutex<Option<Instant>>,
@@ -242,6 +248,7 @@ impl SqlBackend {
             accounts: Cache::new(ttl),
             aliases: Cache::new(ttl),
             alias_domains: Cache::new(ttl),
+            domain_quotas: Cache::new(ttl),
             listed: cfg.relay.listed.clone(),
             domains_read: Mutex::new(None),
             ttl,
@@ -317,6 +324,7 @@ impl SqlBackend {
         self.accounts.clear();
         self.aliases.clear();
         self.alias_domains.clear();
+        self.domain_quotas.clear();
     }
 }
 
@@ -380,6 +388,16 @@ impl Backend for SqlBackend {
             self.cached(&self.alias_domains, domain, async {
                 let row: Option<TargetRow> = self.db.fetch_optional(self.queries.alias_domain, &[Param::Text(domain.to_string())]).await?;
                 Ok(row.map(|r| super::normalize_domain(&r.target)))
+            })
+            .await
+        })
+    }
+
+    fn domain_quota<'a>(&'a self, domain: &'a str) -> Lookup<'a, u64> {
+        Box::pin(async move {
+            self.cached(&self.domain_quotas, domain, async {
+                let row: Option<NumberRow> = self.db.fetch_optional(self.queries.domain_quota, &[Param::Text(domain.to_string())]).await?;
+                Ok(row.map_or(0, |r| r.n.max(0) as u64))
             })
             .await
         })

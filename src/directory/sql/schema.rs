@@ -17,6 +17,8 @@ pub struct Queries {
     pub alias_domain: &'static str,
     /// () → (domain, backupmx) for every active domain
     pub domains: &'static str,
+    /// domain → n: bytes all its mailboxes may hold (0 or less: no limit)
+    pub domain_quota: &'static str,
 }
 
 pub fn queries(schema: DirectorySchema) -> &'static Queries {
@@ -37,6 +39,8 @@ const POSTFIXADMIN: Queries = Queries {
                    JOIN domain d ON d.domain = ad.target_domain \
                    WHERE ad.alias_domain = $1 AND ad.active = true AND d.active = true",
     domains: "SELECT domain, backupmx FROM domain WHERE active = true AND domain <> 'ALL'",
+    // PostfixAdmin keeps it in MB.
+    domain_quota: "SELECT CAST(quota AS BIGINT) * 1048576 AS n FROM domain WHERE domain = $1",
 };
 
 const POSTERN: Queries = Queries {
@@ -51,6 +55,7 @@ const POSTERN: Queries = Queries {
                    JOIN postern_domains d ON d.domain = ad.target_domain \
                    WHERE ad.alias_domain = $1 AND ad.active = true AND d.active = true",
     domains: "SELECT domain, backupmx FROM postern_domains WHERE active = true",
+    domain_quota: "SELECT quota AS n FROM postern_domains WHERE domain = $1",
 };
 
 /// The current version of the postern schema, and the statements that bring an empty
