@@ -226,5 +226,17 @@ fn sender_login_mismatch_is_refused() {
             d.expect("RSET", 250);
         }
     }
+    // The From header is held to the same rule as MAIL FROM.
+    for (from, code) in [("Alice <alice@example.org>", 250), ("Sales <sales@example.org>", 250), ("The CEO <ceo@example.org>", 553)] {
+        d.expect("MAIL FROM:<alice@example.org>", 250);
+        d.expect("RCPT TO:<bob@example.org>", 250);
+        d.expect("DATA", 354);
+        d.send(format!("From: {from}\r\nTo: bob@example.org\r\nSubject: as whom\r\n\r\nhi\r\n").as_bytes());
+        let r = d.cmd(".");
+        assert_eq!(r.code, code, "From: {from}: {r:?}");
+        if code == 553 {
+            assert!(r.text().contains("not owned by user alice@example.org"), "{r:?}");
+        }
+    }
     d.expect("QUIT", 221);
 }

@@ -24,6 +24,11 @@ pub struct Submission {
 pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Result<QueueId, Reply> {
     let id = QueueId::generate();
     let cfg = &ctx.config;
+    if cfg.relay.sender_login
+        && let Some(login) = &sub.origin.auth_user
+    {
+        check_from_header(ctx, login, &body).await?;
+    }
     let single = match sub.recipients.as_slice() {
         [one] => Some(one.address.clone()),
         _ => None,
@@ -94,3 +99,25 @@ async fn sign(ctx: &Services, body: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+
+/// `relay.sender_login` for the header: every From address must be one the login owns,
+/// like the envelope sender (MAIL FROM is checked in the session).
+async fn check_from_header(ctx: &Services, login: &str, message: &[u8]) -> Result<(), Reply> {
+    let head_end = message.windows(4).position(|w| w == b"\r\n\r\n").map_or(message.len(), |i| i + 4);
+    let Some(parsed) = mail_parser::MessageParser::default().parse_headers(&message[..head_end]) else { return Ok(()) };
+    let Some(from) = parsed.from() else { return Ok(()) };
+    for address in from.iter().filter_map(|a| a.address()) {
+        match ctx.directory.owns_sender(login, address).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(user = %login, from = %address, "From header not owned by the login");
+                return Err(Reply::sender_not_owned(address, login));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sender login lookup failed; answering 451");
+                return Err(Reply::sender_lookup_unavailable(address));
+            }
+        }
+    }
+    Ok(())
+}

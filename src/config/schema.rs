@@ -206,8 +206,9 @@ pub struct Relay {
     pub trusted_networks: Vec<IpNet>,
     /// When set, authenticated/trusted clients may only use these sender domains.
     pub allowed_sender_domains: Vec<String>,
-    /// An authenticated client may use only MAIL FROM addresses its login owns: the login
-    /// itself or an alias whose targets include it (Postfix reject_sender_login_mismatch).
+    /// An authenticated client may use only MAIL FROM and From addresses its login owns:
+    /// the login itself or an alias whose targets include it (Postfix
+    /// reject_sender_login_mismatch).
     pub sender_login: bool,
     /// Domains the directory lists (its SQL `domain` table), kept current by the directory:
     /// local like `local_domains`, or relayed for when a backup MX.
