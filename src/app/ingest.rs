@@ -103,8 +103,8 @@ async fn sign(ctx: &Services, body: &[u8]) -> Option<Vec<u8>> {
 /// `relay.sender_login` for the header: every From address must be one the login owns,
 /// like the envelope sender (MAIL FROM is checked in the session).
 async fn check_from_header(ctx: &Services, login: &str, message: &[u8]) -> Result<(), Reply> {
-    let head_end = message.windows(4).position(|w| w == b"\r\n\r\n").map_or(message.len(), |i| i + 4);
-    let Some(parsed) = mail_parser::MessageParser::default().parse_headers(&message[..head_end]) else { return Ok(()) };
+    let head = crate::proto::rfc5322::header_section(message);
+    let Some(parsed) = mail_parser::MessageParser::default().parse_headers(head) else { return Ok(()) };
     let Some(from) = parsed.from() else { return Ok(()) };
     for address in from.iter().filter_map(|a| a.address()) {
         match ctx.directory.owns_sender(login, address).await {

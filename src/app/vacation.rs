@@ -60,10 +60,10 @@ pub fn prepare(ctx: &Services, env: &Envelope, message: &[u8]) -> Option<Pending
     })
 }
 
-/// The header section of `message`, up to and with the empty line (at most `MAX_HEAD`).
+/// The header section of `message` (at most `MAX_HEAD`).
 fn header_section(message: &[u8]) -> &[u8] {
-    let end = memchr::memmem::find(message, b"\r\n\r\n").map(|i| i + 4).or_else(|| memchr::memmem::find(message, b"\n\n").map(|i| i + 2));
-    &message[..end.unwrap_or(message.len()).min(MAX_HEAD)]
+    let head = crate::proto::rfc5322::header_section(message);
+    &head[..head.len().min(MAX_HEAD)]
 }
 
 impl Pending {

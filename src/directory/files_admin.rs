@@ -53,8 +53,8 @@ impl FilesBackend {
         self.config_domains.iter().any(|d| normalize_domain(d) == domain) || f.domain.iter().any(|d| normalize_domain(&d.domain) == domain)
     }
 
-    fn need_domain(&self, domain: &str) -> Result<(), AdminError> {
-        if self.domain_known(&self.mailbox_file()?, domain) {
+    fn need_domain(&self, f: &File, domain: &str) -> Result<(), AdminError> {
+        if self.domain_known(f, domain) {
             Ok(())
         } else {
             Err(admin::invalid("address", format!("domain {domain} does not exist (postern domain add {domain})")))
@@ -161,8 +161,8 @@ impl Admin for FilesBackend {
     fn create_mailbox(&self, m: MailboxEntry, password_hash: String) -> Change<'_, ()> {
         Box::pin(async move {
             let (address, domain) = admin::check_mailbox(&m)?;
-            self.need_domain(&domain)?;
             let mut f = self.mailbox_file()?;
+            self.need_domain(&f, &domain)?;
             let users = Users::load(self.users_path()).map_err(|e| AdminError::Failed(e.to_string()))?;
             if f.mailbox.iter().any(|e| normalize(&e.address) == address)
                 || self.alias_table()?.contains_key(&address)
@@ -246,7 +246,7 @@ impl Admin for FilesBackend {
             if !a.active {
                 return Err(admin::invalid("active", "the files backend keeps no inactive aliases"));
             }
-            self.need_domain(&domain)?;
+            self.need_domain(&self.mailbox_file()?, &domain)?;
             let mut t = self.alias_table()?;
             if t.keys().any(|k| normalize_key(k) == address) {
                 return Err(AdminError::Exists(format!("alias {address}")));

@@ -1,4 +1,4 @@
-//! RFC 5322 bits shared by everything that writes headers.
+//! RFC 5322 bits shared by everything that writes or reads headers.
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
@@ -13,4 +13,11 @@ pub fn date(t: OffsetDateTime) -> String {
 
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The header section of a message: up to and with the empty line that ends it (CRLF, or
+/// LF from a submitter that writes bare newlines), or the whole message when it has none.
+pub fn header_section(message: &[u8]) -> &[u8] {
+    let end = memchr::memmem::find(message, b"\r\n\r\n").map(|i| i + 4).or_else(|| memchr::memmem::find(message, b"\n\n").map(|i| i + 2));
+    &message[..end.unwrap_or(message.len())]
 }
