@@ -5,7 +5,7 @@
 //! flushes. Each iteration stores N messages of 1 KiB; criterion reports per message.
 //! The spool lives under /tmp (a real disk here, not tmpfs), so flushes are real fsyncs.
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use postern::queue::{Envelope, Queue, QueueId, Recipient, SledSpool, Spool};
+use postern::queue::{Content, Envelope, Queue, QueueId, Recipient, SledSpool, Spool};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
                     std::thread::scope(|s| {
                         for _ in 0..writers {
                             s.spawn(|| {
-                                spool.put(&envelope(), &body).unwrap();
+                                spool.put(&envelope(), &Content::inline(body.clone())).unwrap();
                                 spool.flush().unwrap();
                             });
                         }
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
                         let tasks: Vec<_> = (0..writers)
                             .map(|_| {
                                 let (q, body) = (queue.clone(), body.clone());
-                                tokio::spawn(async move { q.enqueue(envelope(), body).await.unwrap() })
+                                tokio::spawn(async move { q.enqueue(envelope(), Content::inline(body)).await.unwrap() })
                             })
                             .collect();
                         for t in tasks {

@@ -1,10 +1,11 @@
 //! Crash test: every message `Queue::enqueue` acknowledged survives a SIGKILL.
 //!
-//! The parent re-runs this test binary as a child (`crash_child`), which enqueues from
-//! many tasks and prints `acked <id>` after each enqueue returns. After ~300 acks the
+//! The parent re-runs this test binary as a child (`crash_child`), which receives messages
+//! through `Queue::writer` (as the SMTP session does, in 16 KiB pieces) and enqueues them
+//! from many tasks, printing `acked <id>` after each enqueue returns. After ~300 acks the
 //! parent SIGKILLs it, reads the acks still in the pipe, reopens the spool and checks
 //! every acked message is there with its exact envelope and body.
-use postern::queue::{Envelope, Queue, QueueId, Recipient};
+use postern::queue::{Content, Envelope, Queue, QueueId, Recipient, Tail};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -16,8 +17,8 @@ const KILL_AFTER: usize = 300;
 const WRITERS: usize = 16;
 
 /// Deterministic from the id. Mostly under 2 KiB, so the last acked messages sit in
-/// sled's in-memory log buffer unless flushed; one in 64 of 150-200 KiB, so sled's
-/// blob files are covered too.
+/// sled's in-memory log buffer unless flushed; one in 64 of 150-200 KiB and one in 32 of
+/// 1-3 MB, so body files (written, fsynced, directory synced by the flush) are covered.
 fn body_for(id: &QueueId) -> Vec<u8> {
     let seed = id
         .as_str()
@@ -26,6 +27,8 @@ fn body_for(id: &QueueId) -> Vec<u8> {
     let mut body = format!("Message-ID: <{id}@crash.test>\r\nSubject: crash\r\n\r\n").into_bytes();
     let len = if seed % 64 == 0 {
         150_000 + seed % 50_000
+    } else if seed % 32 == 1 {
+        1_000_000 + seed % 2_000_000
     } else {
         seed % 2_000
     };
@@ -59,10 +62,12 @@ fn crash_child() {
                 tokio::spawn(async move {
                     while Instant::now() < deadline {
                         let id = QueueId::generate();
-                        queue
-                            .enqueue(envelope_for(&id), body_for(&id))
-                            .await
-                            .unwrap();
+                        let mut writer = queue.writer(&id);
+                        for piece in body_for(&id).chunks(16 * 1024) {
+                            writer.write(piece).await;
+                        }
+                        let content = Content { head: Default::default(), tail: writer.finish().await.unwrap() };
+                        queue.enqueue(envelope_for(&id), content).await.unwrap();
                         // One write per line, so a kill cannot interleave two acks.
                         let line = format!("acked {id}\n");
                         std::io::stdout().lock().write_all(line.as_bytes()).unwrap();
@@ -129,20 +134,33 @@ fn killed_writer_loses_no_acknowledged_message() {
     for id in &acked {
         match queue.get(id).unwrap() {
             Some(env) => {
-                let body = queue.body(id).unwrap().expect("envelope without body");
-                assert_eq!(body, body_for(id), "body of {id} differs");
+                let body = queue.body(id).unwrap().expect("envelope without body").to_vec().unwrap();
+                assert!(body == body_for(id), "body of {id} differs");
                 assert_eq!(env.recipients, envelope_for(id).recipients);
                 assert_eq!(env.size, body.len() as u64);
             }
             None => missing.push(id.clone()),
         }
     }
+    let in_files = acked
+        .iter()
+        .filter(|id| matches!(queue.body(id).ok().flatten().map(|c| c.tail), Some(Tail::File { .. })))
+        .count();
+    let files = std::fs::read_dir(dir.path().join("bodies")).unwrap().count();
     eprintln!(
-        "acked {} before SIGKILL, {} stored after reopen, {} missing",
+        "acked {} before SIGKILL ({in_files} in body files), {} stored after reopen ({files} body files), {} missing",
         acked.len(),
         queue.len(),
         missing.len()
     );
+    assert!(in_files > 0, "no acked message was large enough for a body file");
+    let stored_files = queue
+        .list()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(queue.body(&e.id).ok().flatten().map(|c| c.tail), Some(Tail::File { .. })))
+        .count();
+    assert_eq!(files, stored_files, "every body file belongs to a stored message (partial ones removed at open)");
     assert!(
         missing.is_empty(),
         "{} acked messages lost: {missing:?}",

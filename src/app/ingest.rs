@@ -2,9 +2,10 @@
 //! (SMTP session, HTTP API, sendmail): rewriting, alias expansion, Received header, DKIM
 //! signature, durable enqueue. Ok only once the message is on disk.
 use super::Services;
+use super::draft::Message;
 use super::received;
 pub use super::received::Origin;
-use crate::queue::{Envelope, QueueId, Recipient};
+use crate::queue::{Content, Envelope, QueueId, Recipient, Tail};
 use crate::proto::smtp::Reply;
 use crate::proto::smtp::command::Ret;
 
@@ -20,14 +21,17 @@ pub struct Submission {
     pub origin: Origin,
 }
 
-/// Queues the message; Ok only once it is on disk.
-pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Result<QueueId, Reply> {
-    let id = QueueId::generate();
+/// Queues the message; Ok only once it is on disk. Every edit is made to the header
+/// section; the rest of the message stays where it was received to (memory or its file).
+pub async fn enqueue(ctx: &Services, mut sub: Submission, msg: Message) -> Result<QueueId, Reply> {
+    let id = msg.id.clone();
+    let tail = msg.tail();
+    let header = msg.header;
     let cfg = &ctx.config;
     if cfg.relay.sender_login
         && let Some(login) = &sub.origin.auth_user
     {
-        check_from_header(ctx, login, &body).await?;
+        check_from_header(ctx, login, &header).await?;
     }
     let single = match sub.recipients.as_slice() {
         [one] => Some(one.address.clone()),
@@ -37,7 +41,7 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Resu
     if sub.origin.may_relay {
         sub.mail_from = crate::rewrite::masquerade_sender(&cfg.rewrite.masquerade_domains, &sub.mail_from);
     }
-    let body = crate::rewrite::message(cfg, body, sub.origin.may_relay);
+    let header = crate::rewrite::message(cfg, header, sub.origin.may_relay);
     sub.recipients = match ctx.directory.expand(cfg, &sub.mail_from, std::mem::take(&mut sub.recipients)).await {
         Ok(r) => r,
         Err(e) => {
@@ -47,18 +51,23 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Resu
     };
     let received =
         received::header(&cfg.server.hostname, &id, &sub.origin, sub.smtputf8, cfg.server.received_auth, single.as_deref());
-    let signature = if sub.origin.may_relay { sign(ctx, &body).await } else { None };
-    let mut message = Vec::with_capacity(signature.as_ref().map_or(0, Vec::len) + received.len() + body.len());
-    message.extend_from_slice(signature.as_deref().unwrap_or_default());
-    message.extend_from_slice(received.as_bytes());
-    message.extend_from_slice(&body);
-    let body_8bit = sub.body_8bit || body.iter().any(|b| *b >= 0x80);
+    let signature = if sub.origin.may_relay { sign(ctx, &header, &tail).await } else { None };
+    let mut head = Vec::with_capacity(signature.as_ref().map_or(0, Vec::len) + received.len() + header.len());
+    head.extend_from_slice(signature.as_deref().unwrap_or_default());
+    head.extend_from_slice(received.as_bytes());
+    head.extend_from_slice(&header);
+    // 8BITMIME as declared, else as seen: only small tails are scanned (a large one came
+    // with BODY=8BITMIME or is sent as it is, as Postfix does).
+    let body_8bit = sub.body_8bit
+        || header.iter().any(|b| *b >= 0x80)
+        || matches!(&tail, Tail::Inline(t) if t.iter().any(|b| *b >= 0x80));
+    let content = Content { head: head.into(), tail };
     let env = Envelope {
         id: id.clone(),
         mail_from: sub.mail_from,
         recipients: sub.recipients,
         arrived: crate::proto::rfc5322::unix_now(),
-        size: message.len() as u64,
+        size: content.len(),
         smtputf8: sub.smtputf8,
         body_8bit,
         ret: sub.ret,
@@ -69,8 +78,8 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Resu
         held: false,
     };
     let (from, nrcpt, size) = (env.mail_from.clone(), env.recipients.len(), env.size);
-    let vacation = super::vacation::prepare(ctx, &env, &body);
-    if let Err(e) = ctx.queue.enqueue(env, message).await {
+    let vacation = super::vacation::prepare(ctx, &env, &header);
+    if let Err(e) = ctx.queue.enqueue(env, content).await {
         tracing::error!(client = %sub.origin.ip, error = %e, "cannot queue message");
         return Err(if e.is_storage_full() { Reply::insufficient_storage() } else { Reply::local_error() });
     }
@@ -85,13 +94,26 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, body: Vec<u8>) -> Resu
 
 /// DKIM-Signature lines for mail from clients that may relay, when the From domain has a
 /// key. Signing failure does not reject the mail: it goes out unsigned and we log why.
-async fn sign(ctx: &Services, body: &[u8]) -> Option<Vec<u8>> {
+/// A large tail is hashed from its mapped file on the blocking pool, a few at a time (the
+/// work is CPU-bound, and each mapping's pages count against the daemon while mapped).
+async fn sign(ctx: &Services, header: &[u8], tail: &Tail) -> Option<Vec<u8>> {
+    static LARGE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     let signer = ctx.dkim.read().unwrap().clone();
-    let result = if body.len() > 256 * 1024 {
-        let owned = body.to_vec();
-        tokio::task::spawn_blocking(move || signer.sign(&owned)).await.unwrap_or(Ok(None))
-    } else {
-        signer.sign(body)
+    if !signer.might_sign(header) {
+        return None;
+    }
+    let result = match tail {
+        Tail::Inline(t) if t.len() <= 256 * 1024 => signer.sign_parts(&[header, t]),
+        _ => {
+            let _permit = LARGE.acquire().await.ok()?;
+            let (header, tail) = (header.to_vec(), tail.clone());
+            tokio::task::spawn_blocking(move || {
+                let mapped = tail.map().map_err(|e| crate::dkim::DkimError::Io(e.to_string()))?;
+                signer.sign_parts(&[&header, &mapped])
+            })
+            .await
+            .unwrap_or(Ok(None))
+        }
     };
     result.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "DKIM signing failed; sending unsigned");

@@ -5,6 +5,7 @@
 //! Owns: wiring shared parts together. Must not touch: protocol dialogues (`inbound`,
 //! `http`) or delivery.
 pub mod checks;
+pub mod draft;
 pub mod ingest;
 pub mod policy;
 pub mod received;

@@ -176,7 +176,7 @@ impl Pending {
         let mut env = Envelope::new(id.clone(), "", to);
         env.smtputf8 = !self.sender.is_ascii() || !mailbox.is_ascii();
         env.body_8bit = bytes.iter().any(|b| *b >= 0x80);
-        self.queue.enqueue(env, bytes).await?;
+        self.queue.enqueue(env, crate::queue::Content::inline(bytes)).await?;
         Ok(id)
     }
 }

@@ -117,7 +117,8 @@ async fn raw(cfg: &Config, id: &str) -> Result<Code, Code> {
         Err(CallError::NotRunning { .. }) => {
             let missing = || fail(exit::NOINPUT, format!("message {id} is not in the queue"));
             let q = offline(cfg)?.ok_or_else(missing)?;
-            q.body(&id).map_err(|e| fail(exit::TEMPFAIL, e))?.ok_or_else(missing)?
+            let content = q.body(&id).map_err(|e| fail(exit::TEMPFAIL, e))?.ok_or_else(missing)?;
+            content.to_vec().map_err(|e| fail(exit::TEMPFAIL, e))?
         }
         Err(e) => return Err(fail(exit::TEMPFAIL, e)),
     };
@@ -153,7 +154,8 @@ fn offline_show(cfg: &Config, id: &QueueId) -> Result<QueueMessage, Code> {
     let missing = || fail(exit::NOINPUT, format!("message {id} is not in the queue"));
     let q = offline(cfg)?.ok_or_else(missing)?;
     let env = q.get(id).map_err(|e| fail(exit::TEMPFAIL, e))?.ok_or_else(missing)?;
-    let body = q.body(id).map_err(|e| fail(exit::TEMPFAIL, e))?.unwrap_or_default();
+    let content = q.body(id).map_err(|e| fail(exit::TEMPFAIL, e))?.ok_or_else(missing)?;
+    let body = content.prefix(postern::queue::HEADER_MAX + content.head.len()).map_err(|e| fail(exit::TEMPFAIL, e))?;
     let end = memchr::memmem::find(&body, b"\r\n\r\n").map_or(body.len(), |i| i + 2);
     Ok(QueueMessage { ok: true, message: env.into(), headers: String::from_utf8_lossy(&body[..end]).into_owned() })
 }

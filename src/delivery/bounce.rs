@@ -4,7 +4,7 @@
 use super::dsn::{DsnAction, DsnInput, DsnRecipient, build_dsn};
 use crate::config::Config;
 use crate::directory::Directory;
-use crate::queue::{Envelope, Queue, QueueId, RcptState, Recipient};
+use crate::queue::{Content, Envelope, Queue, QueueId, RcptState, Recipient};
 use crate::proto::rfc5322::unix_now;
 use crate::proto::smtp::command::Notify;
 use crate::proto::smtp::reply::Status;
@@ -100,7 +100,14 @@ fn dsn_rcpt(r: &Recipient, action: DsnAction, status: Status, remote: Option<Str
 }
 
 async fn send(queue: &Queue, cfg: &Config, directory: &Directory, env: &Envelope, recipients: Vec<DsnRecipient>, kind: &str) {
-    let original = queue.body(&env.id).ok().flatten().unwrap_or_default();
+    // A message over the limit is returned as headers only, so more is never read.
+    let original = match queue.body(&env.id) {
+        Ok(Some(content)) => content.prefix(RETURN_LIMIT + 1).unwrap_or_else(|e| {
+            tracing::warn!(id = %env.id, error = %e, "cannot read the message for the notice");
+            Vec::new()
+        }),
+        _ => Vec::new(),
+    };
     let input = DsnInput {
         reporting_mta: cfg.server.hostname.clone(),
         envelope_id: env.envid.clone(),
@@ -127,7 +134,7 @@ async fn send(queue: &Queue, cfg: &Config, directory: &Directory, env: &Envelope
     let mut dsn = Envelope::new(id.clone(), "", to);
     dsn.smtputf8 = env.smtputf8;
     dsn.body_8bit = message.iter().any(|b| *b >= 0x80);
-    match queue.enqueue(dsn, message).await {
+    match queue.enqueue(dsn, Content::inline(message)).await {
         Ok(()) => tracing::info!(id = %env.id, notice = %id, kind, to = %env.mail_from, "sender notified"),
         Err(e) => tracing::error!(id = %env.id, kind, error = %e, "cannot queue delivery status notification"),
     }

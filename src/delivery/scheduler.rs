@@ -12,7 +12,7 @@ use super::schedule;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::limits::{Key, Limiter};
-use crate::queue::{Envelope, Outcome, OutcomeKind, Queue, QueueId, RcptState};
+use crate::queue::{Content, Envelope, Outcome, OutcomeKind, Queue, QueueId, RcptState};
 use crate::proto::rfc5322::unix_now;
 use crate::transport::{Job, JobResult, RcptResult, Verdict};
 use std::cmp::Reverse;
@@ -188,13 +188,12 @@ impl Scheduler {
         Some(out)
     }
 
-    async fn load_body(&self, id: &QueueId) -> Option<Arc<Vec<u8>>> {
-        let q = self.queue.clone();
-        let id2 = id.clone();
-        match tokio::task::spawn_blocking(move || q.body(&id2)).await {
-            Ok(Ok(Some(b))) => Some(Arc::new(b)),
+    /// The message's stored content (a large body stays in its file: transports stream it).
+    async fn load_body(&self, id: &QueueId) -> Option<Content> {
+        match self.queue.body(id) {
+            Ok(Some(b)) => Some(b),
             other => {
-                tracing::error!(id = %id, result = ?other.map(|r| r.map(|b| b.map(|b| b.len()))), "cannot read message body");
+                tracing::error!(id = %id, result = ?other.map(|b| b.map(|b| b.len())), "cannot read message body");
                 None
             }
         }

@@ -38,6 +38,8 @@ pub enum DkimError {
         value: String,
         reason: &'static str,
     },
+    #[error("cannot read the message to sign: {0}")]
+    Io(String),
     #[error("DKIM selector {selector} is configured twice for {domain}")]
     DuplicateSelector { domain: String, selector: String },
     #[error("DKIM signing for {domain} (selector {selector}) failed: {reason}")]

@@ -95,10 +95,23 @@ impl DkimSigner {
     /// DKIM-Signature header lines (CRLF-terminated, to prepend to the message), one per
     /// key of the From domain. `None` when there is no key for it, or no single From address.
     pub fn sign(&self, message: &[u8]) -> Result<Option<Vec<u8>>, DkimError> {
-        if self.keys.is_empty() {
+        self.sign_parts(&[message])
+    }
+
+    /// True when a message with this header section has a key to be signed with; lets a
+    /// caller skip reading a large body that would not be signed.
+    pub fn might_sign(&self, header: &[u8]) -> bool {
+        !self.keys.is_empty()
+            && HeaderInfo::parse(header).and_then(|i| i.from_domain).is_some_and(|d| self.keys.contains_key(&d))
+    }
+
+    /// [`DkimSigner::sign`] of a message given in consecutive parts, the first holding the
+    /// whole header section (the rest need not be contiguous in memory).
+    pub fn sign_parts(&self, parts: &[&[u8]]) -> Result<Option<Vec<u8>>, DkimError> {
+        if self.keys.is_empty() || parts.is_empty() {
             return Ok(None);
         }
-        let Some(info) = HeaderInfo::parse(message) else {
+        let Some(info) = HeaderInfo::parse(parts[0]) else {
             return Ok(None);
         };
         let Some(keys) = info.from_domain.as_ref().and_then(|d| self.keys.get(d)) else {
@@ -113,7 +126,7 @@ impl DkimSigner {
                 .headers(names.iter().copied())
                 .header_canonicalization(Canonicalization::Relaxed)
                 .body_canonicalization(Canonicalization::Relaxed)
-                .sign(message)
+                .sign_chained(parts.iter().copied())
                 .map_err(|e| DkimError::Sign {
                     domain: key.domain.clone(),
                     selector: key.selector.clone(),

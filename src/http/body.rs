@@ -1,7 +1,10 @@
-//! Reading request bodies under a size limit, and the line-ending fix for raw messages.
+//! Reading request bodies under a size limit: collected (JSON) or streamed to the queue's
+//! storage with line endings fixed (raw messages).
 use super::error::ApiError;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
+use crate::app::draft::Draft;
+use crate::proto::smtp::CrlfNormalizer;
 use http_body_util::BodyExt;
 use std::time::Duration;
 
@@ -32,6 +35,42 @@ pub async fn read(headers: &HeaderMap, mut body: Body, limit: u64) -> Result<Vec
     Ok(out)
 }
 
+/// Streams `body` into `draft` as it arrives: line endings fixed to CRLF (files posted
+/// with `curl --data-binary` usually have bare LF), a final CRLF added. 413 past `limit`
+/// (the rest drained), 400 when empty or with a NUL byte. Nothing is collected in memory.
+pub async fn stream_into(headers: &HeaderMap, mut body: Body, limit: u64, draft: &mut Draft) -> Result<(), ApiError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        drain(body).await;
+        return Err(ApiError::TooLarge(limit));
+    }
+    let (mut seen, mut normalizer, mut out, mut last) = (0u64, CrlfNormalizer::default(), Vec::new(), 0u8);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len() as u64;
+        if seen > limit {
+            drain(body).await;
+            return Err(ApiError::TooLarge(limit));
+        }
+        if memchr::memchr(0, &data).is_some() {
+            drain(body).await;
+            return Err(ApiError::bad_request("the message contains a NUL byte"));
+        }
+        out.clear();
+        normalizer.push(&data, &mut out);
+        last = out.last().copied().unwrap_or(last);
+        draft.write(&out).await;
+    }
+    if seen == 0 {
+        return Err(ApiError::bad_request("the message is empty"));
+    }
+    if last != b'\n' {
+        draft.write(b"\r\n").await;
+    }
+    Ok(())
+}
+
 /// Reads and drops what the client still sends, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
 async fn drain(mut body: Body) {
     let mut left = DRAIN_BYTES;
@@ -58,11 +97,6 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Converts LF and lone CR line endings to CRLF (files posted with `curl --data-binary`
-/// usually have bare LF; SMTP needs CRLF).
-pub fn crlf(input: &[u8]) -> Vec<u8> {
-    crate::proto::smtp::data::to_crlf(input)
-}
 
 #[cfg(test)]
 mod tests {
@@ -70,9 +104,9 @@ mod tests {
 
     #[test]
     fn crlf_normalises_every_line_ending() {
-        assert_eq!(crlf(b"a\nb\r\nc\rd\n\n"), b"a\r\nb\r\nc\r\nd\r\n\r\n");
-        assert_eq!(crlf(b"no newline"), b"no newline");
-        assert_eq!(crlf(b"\r\r\n"), b"\r\n\r\n");
+        assert_eq!(crate::proto::smtp::data::to_crlf(b"a\nb\r\nc\rd\n\n"), b"a\r\nb\r\nc\r\nd\r\n\r\n");
+        assert_eq!(crate::proto::smtp::data::to_crlf(b"no newline"), b"no newline");
+        assert_eq!(crate::proto::smtp::data::to_crlf(b"\r\r\n"), b"\r\n\r\n");
     }
 
     #[tokio::test]

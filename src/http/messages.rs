@@ -7,6 +7,8 @@ use super::error::ApiError;
 use super::state::{Client, Shared};
 use super::submit::{self, Envelope};
 use super::body;
+use crate::app::Services;
+use crate::app::draft::{Draft, Message};
 use crate::proto::smtp::address::Address;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -24,8 +26,7 @@ pub async fn public(
     req: axum::body::Body,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let env = envelope(&uri, &headers)?;
-    let raw = body::read(&headers, req, api.body_limit).await?;
-    let message = message(&raw)?;
+    let message = receive(&api.ctx, &headers, req, api.body_limit).await?;
     let queued = submit::queue(&api.ctx, env, submit::origin(Some(&client), "HTTP"), message).await?;
     Ok(submit::accepted(queued))
 }
@@ -38,32 +39,33 @@ pub async fn local(
     req: axum::body::Body,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let env = envelope(&uri, &headers)?;
-    let raw = body::read(&headers, req, api.ctx.config.limits.message_size).await?;
-    let message = message(&raw)?;
+    let message = receive(&api.ctx, &headers, req, api.ctx.config.limits.message_size).await?;
     let queued = submit::queue(&api.ctx, env, submit::origin(None, "local"), message).await?;
     Ok(submit::accepted(queued))
 }
 
-/// Checks the bytes look like a message (a header field first, no NUL) and fixes line
-/// endings to CRLF.
-pub fn message(raw: &[u8]) -> Result<Vec<u8>, ApiError> {
-    if raw.is_empty() {
-        return Err(ApiError::bad_request("the message is empty"));
-    }
-    if raw.contains(&0) {
-        return Err(ApiError::bad_request("the message contains a NUL byte"));
-    }
-    let first = raw.split(|b| *b == b'\n').next().unwrap_or_default();
+/// Streams the request body to the queue's storage as it arrives (line endings fixed to
+/// CRLF, a final CRLF added), then checks it looks like a message: a header field first.
+async fn receive(ctx: &Services, headers: &HeaderMap, req: axum::body::Body, limit: u64) -> Result<Message, ApiError> {
+    let mut draft = Draft::new(ctx);
+    body::stream_into(headers, req, limit, &mut draft).await?;
+    let message = draft.finish().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot store the posted message");
+        ApiError::Unavailable("cannot store the message now; try again later".into())
+    })?;
+    check_first_line(&message.header)?;
+    Ok(message)
+}
+
+/// The message must start with a header field (a name of printable characters, a colon).
+fn check_first_line(header: &[u8]) -> Result<(), ApiError> {
+    let first = header.split(|b| *b == b'\n').next().unwrap_or_default();
     let name_len = first.iter().position(|b| *b == b':');
     let is_field = name_len.is_some_and(|n| n > 0 && first[..n].iter().all(|b| (33..=126).contains(b)));
     if !is_field {
         return Err(ApiError::bad_request("the body is not an RFC 5322 message: it must start with a header field"));
     }
-    let mut msg = body::crlf(raw);
-    if !msg.ends_with(b"\r\n") {
-        msg.extend_from_slice(b"\r\n");
-    }
-    Ok(msg)
+    Ok(())
 }
 
 /// Values of `name` from the query and the headers; each may be a comma list.
@@ -136,11 +138,10 @@ mod tests {
     }
 
     #[test]
-    fn message_checks_and_crlf() {
-        assert_eq!(message(b"Subject: x\n\nbody").unwrap(), b"Subject: x\r\n\r\nbody\r\n");
-        assert!(message(b"").is_err());
-        assert!(message(b"just a body\n").is_err());
-        assert!(message(b": no name\n").is_err());
-        assert!(message(b"Subject: a\0b\n\n").is_err());
+    fn a_message_starts_with_a_header_field() {
+        assert!(check_first_line(b"Subject: x\r\n").is_ok());
+        assert!(check_first_line(b"").is_err());
+        assert!(check_first_line(b"just a body\r\n").is_err());
+        assert!(check_first_line(b": no name\r\n").is_err());
     }
 }

@@ -79,11 +79,12 @@ async fn show(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<
     let id = parse_id(&id)?;
     let q = api.ctx.queue.clone();
     let env = get_env(&q, &id)?;
-    let body = tokio::task::spawn_blocking(move || q.body(&id))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::storage)?
-        .unwrap_or_default();
+    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let Some(content) = q.body(&id).map_err(ApiError::storage)? else { return Ok(Vec::new()) };
+        content.prefix(MAX_HEADERS + 4).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     let end = memchr::memmem::find(&body, b"\r\n\r\n").map_or(body.len(), |i| i + 2).min(MAX_HEADERS);
     let headers = String::from_utf8_lossy(&body[..end]).into_owned();
     Ok(Json(QueueMessage { ok: true, message: env.into(), headers }))
@@ -94,11 +95,8 @@ async fn raw(State(api): State<Shared>, Path(id): Path<String>) -> Result<impl I
     let id = parse_id(&id)?;
     let q = api.ctx.queue.clone();
     let missing = ApiError::NotFound(format!("message {id} is not in the queue"));
-    let body = tokio::task::spawn_blocking(move || q.body(&id))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::storage)?
-        .ok_or(missing)?;
+    let content = q.body(&id).map_err(ApiError::storage)?.ok_or(missing)?;
+    let body = axum::body::Body::from_stream(content.stream());
     Ok(([(header::CONTENT_TYPE, "message/rfc822")], body))
 }
 

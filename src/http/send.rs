@@ -4,7 +4,9 @@ use super::error::ApiError;
 use super::state::{Client, Shared};
 use super::submit::{self, Envelope};
 use super::{body, mime, request};
+use crate::app::draft::Message;
 use crate::proto::smtp::address::Address;
+use crate::queue::QueueId;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -23,7 +25,7 @@ pub async fn send(
     let env = Envelope { mail_from: Some(mail.from.address.clone()), rcpt_to: dedup(rcpts) };
     // Policy before building: a refused sender costs no MIME work.
     submit::check_sender(&api.ctx, env.mail_from.as_ref())?;
-    let message = mime::build(mail, &cfg.server.hostname);
+    let message = Message::from_vec(QueueId::generate(), mime::build(mail, &cfg.server.hostname));
     let queued = submit::queue(&api.ctx, env, submit::origin(Some(&client), "HTTP"), message).await?;
     Ok(submit::accepted(queued))
 }

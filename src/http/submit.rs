@@ -4,6 +4,7 @@ use super::api::Queued;
 use super::error::ApiError;
 use super::state::Client;
 use crate::app::Services;
+use crate::app::draft::Message;
 use crate::app::ingest::{Origin, Submission, enqueue};
 use crate::queue::Recipient;
 use crate::proto::smtp::address::Address;
@@ -51,21 +52,17 @@ pub fn ascii(a: &Address) -> String {
     Address { local: a.local.clone(), domain: a.domain_ascii() }.to_string()
 }
 
-fn header_section(message: &[u8]) -> &[u8] {
-    memchr::memmem::find(message, b"\r\n\r\n").map_or(message, |i| &message[..i])
-}
-
 /// Checks the sender and size, then queues; Ok once the message is on disk.
-pub async fn queue(ctx: &Services, env: Envelope, origin: Origin, message: Vec<u8>) -> Result<Queued, ApiError> {
+pub async fn queue(ctx: &Services, env: Envelope, origin: Origin, message: Message) -> Result<Queued, ApiError> {
     check_sender(ctx, env.mail_from.as_ref())?;
     let max = ctx.config.limits.message_size;
-    if message.len() as u64 > max {
+    if message.len() > max {
         return Err(ApiError::TooLarge(max));
     }
     // The same recipient checks as RCPT TO: unknown local users are refused now, not bounced later.
     for a in &env.rcpt_to {
         let rcpt = ascii(a);
-        match ctx.directory.check_recipient(&ctx.config, &rcpt, Some(message.len() as u64)).await {
+        match ctx.directory.check_recipient(&ctx.config, &rcpt, Some(message.len())).await {
             Ok(()) => {}
             Err(crate::directory::Refusal::Unavailable) => {
                 return Err(ApiError::Unavailable("the directory is unavailable; try again later".into()));
@@ -81,7 +78,7 @@ pub async fn queue(ctx: &Services, env: Envelope, origin: Origin, message: Vec<u
         recipients: env.rcpt_to.iter().map(|a| Recipient::new(ascii(a))).collect(),
         // UTF-8 in an address or a header needs SMTPUTF8 downstream (RFC 6531/6532), as
         // Postfix's smtputf8_autodetect_classes does for local submissions.
-        smtputf8: env.smtputf8() || !header_section(&message).is_ascii(),
+        smtputf8: env.smtputf8() || !message.header.is_ascii(),
         body_8bit: false,
         ret: None,
         envid: None,

@@ -5,11 +5,13 @@
 //! returns, and it returns only after the data is flushed to disk.
 //! Must not touch: delivery decisions, SMTP replies (callers map `SpoolError`).
 mod commit;
+mod content;
 mod id;
 mod message;
 mod sled;
 mod spool;
 
+pub use content::{BodyWriter, Content, HEADER_MAX, INLINE_MAX, Mapped, READ_CHUNK, Tail};
 pub use id::QueueId;
 pub use message::{Envelope, Outcome, OutcomeKind, RcptState, Recipient};
 pub use sled::SledSpool;
@@ -54,21 +56,28 @@ impl Queue {
         }
     }
 
+    /// Where message `id` is received to; give the result to [`Queue::enqueue`].
+    pub fn writer(&self, id: &QueueId) -> BodyWriter {
+        BodyWriter::new(content::body_path(self.inner.spool.body_dir(), id.as_str()))
+    }
+
     /// Stores a new message and returns once it is durable; only then may the caller
     /// answer 250/202. `env.id` comes from [`QueueId::generate`]; `env.size` is set from
-    /// the body. Afterwards the subscriber (if any) receives the id.
+    /// the content, whose file tail (if any) comes from [`Queue::writer`] for that id.
+    /// Afterwards the subscriber (if any) receives the id.
     ///
     /// On error nothing was acknowledged; if the write succeeded but the flush failed,
     /// the message is removed again (best effort) since the client will retry.
-    pub async fn enqueue(&self, mut env: Envelope, body: Vec<u8>) -> Result<(), SpoolError> {
-        env.size = body.len() as u64;
+    pub async fn enqueue(&self, mut env: Envelope, content: Content) -> Result<(), SpoolError> {
+        env.size = content.len();
         let id = env.id.clone();
-        // A small body is a memory copy into sled's log buffer: write it inline; only a
-        // large one (written to disk synchronously by sled) goes to a blocking thread.
-        if body.len() <= 64 * 1024 {
-            self.inner.spool.put(&env, &body)?;
-        } else {
-            self.blocking(move |s| s.put(&env, &body)).await?;
+        // The record is small (a large message's bytes are in its file already): a memory
+        // copy into sled's log buffer, done inline.
+        if let Err(e) = self.inner.spool.put(&env, &content) {
+            if let Tail::File { path, .. } = &content.tail {
+                let _ = std::fs::remove_file(path.as_path());
+            }
+            return Err(e);
         }
         if let Err(e) = self.inner.commit.wait().await {
             let _ = self.inner.spool.remove(&id);
@@ -98,9 +107,8 @@ impl Queue {
         self.inner.spool.get(id)
     }
 
-    /// The stored body; may read a large file, so async callers with big messages
-    /// should prefer `spawn_blocking`.
-    pub fn body(&self, id: &QueueId) -> Result<Option<Vec<u8>>, SpoolError> {
+    /// The stored content (a large body stays in its file until read).
+    pub fn body(&self, id: &QueueId) -> Result<Option<Content>, SpoolError> {
         self.inner.spool.body(id)
     }
 
@@ -187,6 +195,10 @@ mod tests {
         )
     }
 
+    fn bytes_of(c: Option<Content>) -> Option<Vec<u8>> {
+        c.map(|c| c.to_vec().unwrap())
+    }
+
     fn body_for(n: usize) -> Vec<u8> {
         let mut b = format!("Subject: message {n}\r\n\r\n").into_bytes();
         b.extend((0..n * 37).map(|i| b'a' + (i % 26) as u8));
@@ -199,8 +211,8 @@ mod tests {
         let queue = Queue::open(dir.path()).unwrap();
         let mut rx = queue.subscribe();
         let (mut a, b) = (envelope("a@example.net"), envelope("b@example.net"));
-        queue.enqueue(a.clone(), b"body a".to_vec()).await.unwrap();
-        queue.enqueue(b.clone(), b"body b".to_vec()).await.unwrap();
+        queue.enqueue(a.clone(), Content::inline(&b"body a"[..])).await.unwrap();
+        queue.enqueue(b.clone(), Content::inline(&b"body b"[..])).await.unwrap();
         assert_eq!(rx.recv().await, Some(a.id.clone()));
         assert_eq!(rx.recv().await, Some(b.id.clone()));
         assert_eq!(queue.len(), 2);
@@ -224,11 +236,11 @@ mod tests {
         ));
         let ids: Vec<_> = queue.list().unwrap().into_iter().map(|e| e.id).collect();
         assert_eq!(ids, vec![b.id.clone()]);
-        assert_eq!(queue.body(&b.id).unwrap().as_deref(), Some(&b"body b"[..]));
+        assert_eq!(bytes_of(queue.body(&b.id).unwrap()).as_deref(), Some(&b"body b"[..]));
 
         drop(rx); // a gone subscriber does not break enqueue
         queue
-            .enqueue(envelope("c@example.net"), b"c".to_vec())
+            .enqueue(envelope("c@example.net"), Content::inline(&b"c"[..]))
             .await
             .unwrap();
         assert_eq!(queue.len(), 2);
@@ -245,7 +257,7 @@ mod tests {
                 tokio::spawn(async move {
                     let env = envelope(&format!("r{n}@example.net"));
                     let id = env.id.clone();
-                    queue.enqueue(env, body_for(n)).await.map(|()| (id, n))
+                    queue.enqueue(env, Content::inline(body_for(n))).await.map(|()| (id, n))
                 })
             })
             .collect();
@@ -258,7 +270,7 @@ mod tests {
         assert_eq!(listed.len(), N);
         for env in &listed {
             let n = acked[&env.id];
-            assert_eq!(queue.body(&env.id).unwrap(), Some(body_for(n)));
+            assert_eq!(bytes_of(queue.body(&env.id).unwrap()), Some(body_for(n)));
         }
         // How many messages share a flush depends on the disk's fsync time (seen here: 2.5
         // to 8 per flush); benches/queue measures it. What must hold is that they share.
@@ -277,7 +289,7 @@ mod tests {
         let mut kept = Vec::new();
         for n in 0..30 {
             let env = envelope(&format!("r{n}@example.net"));
-            queue.enqueue(env.clone(), body_for(n * 10)).await.unwrap();
+            queue.enqueue(env.clone(), Content::inline(body_for(n * 10))).await.unwrap();
             kept.push((queue.get(&env.id).unwrap().unwrap(), body_for(n * 10)));
         }
         kept[3].0.held = true;
@@ -294,7 +306,7 @@ mod tests {
             kept.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()
         );
         for (env, body) in &kept {
-            assert_eq!(queue.body(&env.id).unwrap().as_ref(), Some(body));
+            assert_eq!(bytes_of(queue.body(&env.id).unwrap()).as_ref(), Some(body));
         }
         assert_eq!(queue.get(&gone).unwrap(), None);
     }
@@ -303,8 +315,8 @@ mod tests {
     struct FullDisk(SledSpool);
 
     impl Spool for FullDisk {
-        fn put(&self, env: &Envelope, body: &[u8]) -> Result<(), SpoolError> {
-            self.0.put(env, body)
+        fn put(&self, env: &Envelope, content: &Content) -> Result<(), SpoolError> {
+            self.0.put(env, content)
         }
         fn update(&self, env: &Envelope) -> Result<(), SpoolError> {
             self.0.update(env)
@@ -312,8 +324,11 @@ mod tests {
         fn get(&self, id: &QueueId) -> Result<Option<Envelope>, SpoolError> {
             self.0.get(id)
         }
-        fn body(&self, id: &QueueId) -> Result<Option<Vec<u8>>, SpoolError> {
+        fn body(&self, id: &QueueId) -> Result<Option<Content>, SpoolError> {
             self.0.body(id)
+        }
+        fn body_dir(&self) -> &std::path::Path {
+            self.0.body_dir()
         }
         fn remove(&self, id: &QueueId) -> Result<bool, SpoolError> {
             self.0.remove(id)
@@ -335,7 +350,7 @@ mod tests {
         let queue = Queue::with_spool(Arc::new(FullDisk(SledSpool::open(dir.path()).unwrap())));
         let mut rx = queue.subscribe();
         let env = envelope("a@example.net");
-        let err = queue.enqueue(env.clone(), b"x".to_vec()).await.unwrap_err();
+        let err = queue.enqueue(env.clone(), Content::inline(&b"x"[..])).await.unwrap_err();
         assert!(err.is_storage_full(), "{err:?}");
         assert_eq!(queue.get(&env.id).unwrap(), None);
         assert!(queue.is_empty());

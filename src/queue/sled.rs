@@ -1,30 +1,48 @@
 //! The sled implementation of `Spool` (the only file that imports sled).
 //!
 //! Owns: the on-disk layout. One sled database per spool directory with two trees,
-//! `envelopes` (id -> JSON envelope) and `bodies` (id -> raw bytes), changed together in
-//! sled transactions. A `postern.lock` file (exclusive `flock`) tells other processes
+//! `envelopes` (id -> JSON envelope) and `messages` (id -> the message's head and either
+//! its inline tail or where its body file ends), changed together in sled transactions;
+//! large bodies live in `bodies/<id>` beside the database (see `content.rs`). A queue of
+//! the previous release (raw bytes in a `bodies` tree) is migrated at open.
+//!
+//! Crash consistency: a body file is fsynced before its envelope is stored, and the
+//! `bodies/` directory before the flush that acknowledges it, so an acknowledged envelope
+//! always has its file. At open, files without an envelope are removed, and an envelope
+//! whose file is missing (never acknowledged, or removed just before a crash made the
+//! removal void) is dropped with an error in the log. A `postern.lock` file (exclusive `flock`) tells other processes
 //! that the spool is in use, with a typed error rather than sled's text.
 //!
 //! sled 0.34's `flush` only `sync_file_range`s its log, and never fsyncs the blob files it
 //! writes for pages over ~128 KiB (16 bodies of 8 KiB are enough), nor any directory.
 //! `FileSync` adds those fsyncs so a flushed message also survives a power loss.
+use super::content::{Content, Tail, body_path};
 use super::spool::{Spool, SpoolError};
 use super::{Envelope, QueueId};
+use bytes::Bytes;
 use ::sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::{self, File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 const LOCK_FILE: &str = "postern.lock";
+const BODIES_DIR: &str = "bodies";
+/// The previous release's tree of raw message bytes.
+const OLD_BODIES_TREE: &str = "bodies";
+const MESSAGES_TREE: &str = "messages";
 
 pub struct SledSpool {
     db: ::sled::Db,
     envelopes: ::sled::Tree,
-    bodies: ::sled::Tree,
+    messages: ::sled::Tree,
+    body_dir: PathBuf,
+    /// A body file was stored since the last flush: the directory needs an fsync.
+    new_body_files: AtomicBool,
     /// Stored messages; sled's `Tree::len` is a full scan.
     count: AtomicUsize,
     sync: FileSync,
@@ -40,18 +58,155 @@ impl SledSpool {
         let lock = lock_dir(dir)?;
         let db = ::sled::Config::new().path(dir).open().map_err(from_sled)?;
         let envelopes = db.open_tree("envelopes").map_err(from_sled)?;
-        let bodies = db.open_tree("bodies").map_err(from_sled)?;
-        let count = AtomicUsize::new(envelopes.len());
+        let messages = db.open_tree(MESSAGES_TREE).map_err(from_sled)?;
+        let body_dir = dir.join(BODIES_DIR);
+        fs::create_dir_all(&body_dir)?;
         let sync = FileSync::open(dir)?;
-        Ok(SledSpool {
+        let spool = SledSpool {
             db,
             envelopes,
-            bodies,
-            count,
+            messages,
+            body_dir,
+            new_body_files: AtomicBool::new(false),
+            count: AtomicUsize::new(0),
             sync,
             _lock: lock,
-        })
+        };
+        spool.migrate_old_bodies()?;
+        spool.reconcile_body_files()?;
+        spool.count.store(spool.envelopes.len(), Ordering::Relaxed);
+        Ok(spool)
     }
+
+    /// Moves raw bodies of the previous release into `messages` (idempotent: a crash
+    /// half-way leaves both, and the next open finishes).
+    fn migrate_old_bodies(&self) -> Result<(), SpoolError> {
+        if !self.db.tree_names().iter().any(|n| n.as_ref() == OLD_BODIES_TREE.as_bytes()) {
+            return Ok(());
+        }
+        let old = self.db.open_tree(OLD_BODIES_TREE).map_err(from_sled)?;
+        let mut moved = 0usize;
+        for item in old.iter() {
+            let (key, raw) = item.map_err(from_sled)?;
+            if self.messages.get(&key).map_err(from_sled)?.is_none() {
+                let content = Content { head: Bytes::new(), tail: Tail::Inline(Bytes::copy_from_slice(&raw)) };
+                self.messages.insert(&key, encode_content(&content)).map_err(from_sled)?;
+            }
+            moved += 1;
+        }
+        self.flush()?;
+        self.db.drop_tree(OLD_BODIES_TREE).map_err(from_sled)?;
+        self.flush()?;
+        if moved > 0 {
+            tracing::info!(messages = moved, "migrated queue bodies to the current format");
+        }
+        Ok(())
+    }
+
+    /// Removes body files no envelope points to, and envelopes whose file is gone.
+    fn reconcile_body_files(&self) -> Result<(), SpoolError> {
+        let mut wanted = HashSet::new();
+        for item in self.messages.iter() {
+            let (key, record) = item.map_err(from_sled)?;
+            let Ok(name) = std::str::from_utf8(&key) else { continue };
+            let Ok((_, FileRef::File { offset, len })) = decode_record(&record) else { continue };
+            let path = body_path(&self.body_dir, name);
+            match fs::metadata(&path) {
+                Ok(m) if m.len() >= offset + len => {
+                    wanted.insert(OsString::from(name));
+                }
+                found => {
+                    tracing::error!(id = %name, file = %path.display(), found = ?found.map(|m| m.len()), "queue body file missing or short; dropping the message (it was never acknowledged)");
+                    (&self.envelopes, &self.messages)
+                        .transaction(|(e, m)| {
+                            e.remove(&key)?;
+                            m.remove(&key)?;
+                            Ok::<_, ConflictableTransactionError<SpoolError>>(())
+                        })
+                        .map_err(from_tx)?;
+                }
+            }
+        }
+        let mut removed = 0usize;
+        for entry in fs::read_dir(&self.body_dir)? {
+            let entry = entry?;
+            if !wanted.contains(&entry.file_name()) {
+                fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(files = removed, "removed queue body files without an envelope");
+        }
+        self.flush()
+    }
+
+    fn content(&self, id: &QueueId, record: &[u8]) -> Result<Content, SpoolError> {
+        let corrupt = |reason: &str| SpoolError::Corrupt { key: id.to_string(), reason: reason.into() };
+        let (head, file) = decode_record(record).map_err(corrupt)?;
+        let tail = match file {
+            FileRef::Inline(range) => Tail::Inline(Bytes::copy_from_slice(&record[range])),
+            FileRef::File { offset, len } => Tail::File { path: Arc::new(body_path(&self.body_dir, id.as_str())), offset, len },
+        };
+        Ok(Content { head: Bytes::copy_from_slice(&record[head]), tail })
+    }
+}
+
+/// Where a record's tail is: a byte range of the record, or a range of the body file.
+enum FileRef {
+    Inline(std::ops::Range<usize>),
+    File { offset: u64, len: u64 },
+}
+
+const RECORD_V1: u8 = 1;
+
+/// `[1][head len: u32 LE][head][0][inline tail]` or `[1][head len][head][1][offset: u64 LE][len: u64 LE]`.
+fn encode_content(c: &Content) -> Vec<u8> {
+    let inline = match &c.tail {
+        Tail::Inline(b) => b.len(),
+        Tail::File { .. } => 16,
+    };
+    let mut out = Vec::with_capacity(6 + c.head.len() + inline);
+    out.push(RECORD_V1);
+    out.extend_from_slice(&(c.head.len() as u32).to_le_bytes());
+    out.extend_from_slice(&c.head);
+    match &c.tail {
+        Tail::Inline(b) => {
+            out.push(0);
+            out.extend_from_slice(b);
+        }
+        Tail::File { offset, len, .. } => {
+            out.push(1);
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+        }
+    }
+    out
+}
+
+fn decode_record(r: &[u8]) -> Result<(std::ops::Range<usize>, FileRef), &'static str> {
+    let (&[RECORD_V1], rest) = r.split_at_checked(1).ok_or("empty record")? else {
+        return Err("unknown record version");
+    };
+    let head_len = rest.get(..4).ok_or("short record")?;
+    let head_len = u32::from_le_bytes(head_len.try_into().expect("4 bytes")) as usize;
+    let head = 5..5usize.checked_add(head_len).ok_or("bad head length")?;
+    let kind = *r.get(head.end).ok_or("short record")?;
+    let after = head.end + 1;
+    let file = match kind {
+        0 => FileRef::Inline(after..r.len()),
+        1 => {
+            let f = r.get(after..after + 16).ok_or("short record")?;
+            let offset = u64::from_le_bytes(f[..8].try_into().expect("8 bytes"));
+            let len = u64::from_le_bytes(f[8..].try_into().expect("8 bytes"));
+            FileRef::File { offset, len }
+        }
+        _ => return Err("unknown tail kind"),
+    };
+    if head.end > r.len() {
+        return Err("short record");
+    }
+    Ok((head, file))
 }
 
 fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
@@ -70,16 +225,21 @@ fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
 }
 
 impl Spool for SledSpool {
-    fn put(&self, env: &Envelope, body: &[u8]) -> Result<(), SpoolError> {
+    fn put(&self, env: &Envelope, content: &Content) -> Result<(), SpoolError> {
         let key = env.id.as_str().as_bytes();
         let meta = encode(env)?;
-        (&self.envelopes, &self.bodies)
-            .transaction(|(envelopes, bodies)| {
+        let record = encode_content(content);
+        if let Tail::File { path, .. } = &content.tail {
+            debug_assert_eq!(**path, body_path(&self.body_dir, env.id.as_str()));
+            self.new_body_files.store(true, Ordering::SeqCst);
+        }
+        (&self.envelopes, &self.messages)
+            .transaction(|(envelopes, messages)| {
                 if envelopes.get(key)?.is_some() {
                     return abort(SpoolError::Duplicate(env.id.clone()));
                 }
                 envelopes.insert(key, meta.as_slice())?;
-                bodies.insert(key, body)?;
+                messages.insert(key, record.as_slice())?;
                 Ok(())
             })
             .map_err(from_tx)?;
@@ -91,7 +251,7 @@ impl Spool for SledSpool {
         let key = env.id.as_str().as_bytes();
         let meta = encode(env)?;
         // Same transaction machinery as `remove`, so the existence check cannot race it.
-        (&self.envelopes, &self.bodies)
+        (&self.envelopes, &self.messages)
             .transaction(|(envelopes, _)| {
                 if envelopes.get(key)?.is_none() {
                     return abort(SpoolError::NotFound(env.id.clone()));
@@ -109,22 +269,36 @@ impl Spool for SledSpool {
         }
     }
 
-    fn body(&self, id: &QueueId) -> Result<Option<Vec<u8>>, SpoolError> {
-        let body = self.bodies.get(id.as_str()).map_err(from_sled)?;
-        Ok(body.map(|b| b.to_vec()))
+    fn body(&self, id: &QueueId) -> Result<Option<Content>, SpoolError> {
+        match self.messages.get(id.as_str()).map_err(from_sled)? {
+            Some(record) => self.content(id, &record).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn body_dir(&self) -> &Path {
+        &self.body_dir
     }
 
     fn remove(&self, id: &QueueId) -> Result<bool, SpoolError> {
         let key = id.as_str().as_bytes();
-        let existed = (&self.envelopes, &self.bodies)
-            .transaction(|(envelopes, bodies)| {
+        let (existed, record) = (&self.envelopes, &self.messages)
+            .transaction(|(envelopes, messages)| {
                 let existed = envelopes.remove(key)?.is_some();
-                bodies.remove(key)?;
-                Ok(existed)
+                Ok((existed, messages.remove(key)?))
             })
             .map_err(from_tx)?;
         if existed {
             self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+        // The message is handled (delivered, bounced or deleted by the operator): should a
+        // crash undo the removal, the open drops the envelope whose file is gone.
+        if record.is_some_and(|r| matches!(decode_record(&r), Ok((_, FileRef::File { .. })))) {
+            match fs::remove_file(body_path(&self.body_dir, id.as_str())) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(id = %id, error = %e, "cannot remove queue body file"),
+            }
         }
         Ok(existed)
     }
@@ -146,6 +320,12 @@ impl Spool for SledSpool {
     }
 
     fn flush(&self) -> Result<(), SpoolError> {
+        if self.new_body_files.swap(false, Ordering::SeqCst)
+            && let Err(e) = sync_dir(&self.body_dir)
+        {
+            self.new_body_files.store(true, Ordering::SeqCst);
+            return Err(e.into());
+        }
         self.db.flush().map_err(from_sled)?;
         self.sync.sync()?;
         Ok(())
@@ -247,6 +427,10 @@ mod tests {
     use super::*;
     use crate::queue::Recipient;
 
+    fn bytes_of(c: Option<Content>) -> Option<Vec<u8>> {
+        c.map(|c| c.to_vec().unwrap())
+    }
+
     fn envelope(id: &QueueId) -> Envelope {
         let mut env = Envelope::new(
             id.clone(),
@@ -263,18 +447,18 @@ mod tests {
         let spool = SledSpool::open(dir.path()).unwrap();
         let (a, b) = (QueueId::generate(), QueueId::generate());
         let mut env_a = envelope(&a);
-        spool.put(&envelope(&b), b"body b").unwrap(); // stored first, sorts last
-        spool.put(&env_a, b"body a\r\n").unwrap();
+        spool.put(&envelope(&b), &Content::inline(&b"body b"[..])).unwrap(); // stored first, sorts last
+        spool.put(&env_a, &Content::inline(&b"body a\r\n"[..])).unwrap();
         assert_eq!(spool.len(), 2);
         assert_eq!(spool.get(&a).unwrap(), Some(env_a.clone()));
-        assert_eq!(spool.body(&a).unwrap().as_deref(), Some(&b"body a\r\n"[..]));
+        assert_eq!(bytes_of(spool.body(&a).unwrap()).as_deref(), Some(&b"body a\r\n"[..]));
 
         env_a.recipients[0].attempts = 3;
         env_a.recipients[0].last_error = Some("451 4.3.0 try later".into());
         spool.update(&env_a).unwrap();
         assert_eq!(spool.get(&a).unwrap(), Some(env_a.clone()));
         assert_eq!(
-            spool.body(&a).unwrap().as_deref(),
+            bytes_of(spool.body(&a).unwrap()).as_deref(),
             Some(&b"body a\r\n"[..]),
             "update kept body"
         );
@@ -289,7 +473,7 @@ mod tests {
         assert!(spool.remove(&a).unwrap());
         assert!(!spool.remove(&a).unwrap(), "second remove reports absence");
         assert_eq!(spool.get(&a).unwrap(), None);
-        assert_eq!(spool.body(&a).unwrap(), None);
+        assert!(spool.body(&a).unwrap().is_none());
         assert_eq!(spool.len(), 1);
         spool.flush().unwrap();
     }
@@ -299,10 +483,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = SledSpool::open(dir.path()).unwrap();
         let id = QueueId::generate();
-        spool.put(&envelope(&id), b"first").unwrap();
-        let err = spool.put(&envelope(&id), b"second").unwrap_err();
+        spool.put(&envelope(&id), &Content::inline(&b"first"[..])).unwrap();
+        let err = spool.put(&envelope(&id), &Content::inline(&b"second"[..])).unwrap_err();
         assert!(matches!(err, SpoolError::Duplicate(_)), "{err:?}");
-        assert_eq!(spool.body(&id).unwrap().as_deref(), Some(&b"first"[..]));
+        assert_eq!(bytes_of(spool.body(&id).unwrap()).as_deref(), Some(&b"first"[..]));
         assert_eq!(spool.len(), 1);
 
         spool.remove(&id).unwrap();
@@ -318,7 +502,7 @@ mod tests {
         let id = QueueId::generate();
         // Large enough that sled stores its page as a blob file.
         let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        spool.put(&envelope(&id), &body).unwrap();
+        spool.put(&envelope(&id), &Content::inline(body.clone())).unwrap();
         spool.flush().unwrap();
         match SledSpool::open(dir.path()) {
             Err(SpoolError::Locked { path }) => assert_eq!(path, dir.path()),
@@ -327,6 +511,6 @@ mod tests {
         drop(spool);
         let spool = SledSpool::open(dir.path()).unwrap();
         assert_eq!(spool.len(), 1);
-        assert_eq!(spool.body(&id).unwrap(), Some(body));
+        assert_eq!(bytes_of(spool.body(&id).unwrap()), Some(body));
     }
 }

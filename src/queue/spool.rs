@@ -1,25 +1,27 @@
 //! The storage contract the rest of postern relies on.
 //!
 //! Owns: the `Spool` trait and `SpoolError`. A spool stores, per message, one envelope
-//! (small, rewritten as delivery progresses) and one body (large, written once).
+//! (small, rewritten as delivery progresses) and its content (written once: a head and a
+//! tail inline, or a body file the spool owns from `put` on).
 //! Must not touch: sled or any other backend (see `sled.rs`), scheduling, SMTP replies.
 //!
 //! Writes are *not* durable when they return: durability comes from [`Spool::flush`],
 //! which `Queue` shares between many writers (group commit, see `commit.rs`).
-use super::{Envelope, QueueId};
+use super::{Content, Envelope, QueueId};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Message storage. Implementations are blocking (call them from `spawn_blocking` or
 /// accept a short stall) and safe to share between threads.
 pub trait Spool: Send + Sync {
-    /// Stores a new message: its envelope (keyed by `env.id`) and its body.
+    /// Stores a new message: its envelope (keyed by `env.id`) and its content. A file tail
+    /// must be `body_dir()/<id>`, written and fsynced; the spool owns it from now on.
     ///
     /// Atomic: afterwards both are stored or, on error, neither. Fails with
     /// [`SpoolError::Duplicate`] if the id is already stored (nothing is overwritten).
     /// Not durable until a later [`Spool::flush`] returns.
-    fn put(&self, env: &Envelope, body: &[u8]) -> Result<(), SpoolError>;
+    fn put(&self, env: &Envelope, content: &Content) -> Result<(), SpoolError>;
 
     /// Replaces the envelope of a stored message (recipient state, hold flag, ...).
     ///
@@ -32,10 +34,13 @@ pub trait Spool: Send + Sync {
     /// Sees every write that returned before it was called, flushed or not.
     fn get(&self, id: &QueueId) -> Result<Option<Envelope>, SpoolError>;
 
-    /// The body of a message exactly as given to `put`, `None` if it is not stored.
-    fn body(&self, id: &QueueId) -> Result<Option<Vec<u8>>, SpoolError>;
+    /// The content of a message as given to `put`, `None` if it is not stored.
+    fn body(&self, id: &QueueId) -> Result<Option<Content>, SpoolError>;
 
-    /// Removes envelope and body together (atomic). Returns whether the message was stored;
+    /// Where body files are written (`<dir>/<id>`).
+    fn body_dir(&self) -> &Path;
+
+    /// Removes envelope and content together (atomic; a body file goes right after). Returns whether the message was stored;
     /// removing a missing id is not an error. Not durable until a later flush returns.
     fn remove(&self, id: &QueueId) -> Result<bool, SpoolError>;
 

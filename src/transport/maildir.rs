@@ -1,6 +1,7 @@
 //! Maildir delivery for local domains: `data_dir/mail/DOMAIN/USER/{tmp,new,cur}`.
 //!
-//! Each message is written to tmp/ with a unique name, fsynced, then renamed into new/
+//! Each message is copied (from the queue's memory or body file) to tmp/ with a unique
+//! name, fsynced, then renamed into new/
 //! (the directory is fsynced too), so a reader never sees a partial message and a crash
 //! never loses an acknowledged one. File names carry the size (`,S=`, Maildir++), which is
 //! what the per-mailbox quota counts. The mailbox comes from the directory (`user+tag@d`
@@ -8,6 +9,7 @@
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::QuotaFull;
 use crate::directory::{Directory, Mailbox, Unavailable};
+use crate::queue::Content;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,11 +60,16 @@ impl MaildirTransport {
         let Some(dir) = mailbox.dir(root) else {
             return Err((Verdict::Failed, (5, 1, 3), format!("cannot deliver to {:?}: invalid mailbox name", rcpt.address)));
         };
-        if already_delivered(&job.body, &rcpt.address) {
+        // The header section is within the head, or (a queue from before bodies had
+        // heads) at the start of the tail: the first bytes are enough.
+        let start = job.body.prefix(job.body.head.len() + crate::queue::HEADER_MAX).map_err(|e| {
+            (Verdict::Deferred, (4, 3, 0), format!("cannot read the queued message: {e}"))
+        })?;
+        if already_delivered(&start, &rcpt.address) {
             return Err((Verdict::Failed, (5, 4, 6), format!("mail forwarding loop for {}", rcpt.address)));
         }
         let header = self.trace_header(job, index);
-        let size = (header.len() + job.body.len()) as u64;
+        let size = header.len() as u64 + job.body.len();
         if mailbox.over_quota(root, size) {
             let text = format!("mailbox {} is full (quota {} bytes)", mailbox.address, mailbox.quota);
             return Err(match self.directory.quota_full() {
@@ -91,7 +98,7 @@ impl MaildirTransport {
     }
 }
 
-fn write(dir: &Path, hostname: &str, header: &[u8], body: &[u8], size: u64) -> std::io::Result<PathBuf> {
+fn write(dir: &Path, hostname: &str, header: &[u8], body: &Content, size: u64) -> std::io::Result<PathBuf> {
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
@@ -106,7 +113,7 @@ fn write(dir: &Path, hostname: &str, header: &[u8], body: &[u8], size: u64) -> s
     let tmp = dir.join("tmp").join(&name);
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(header)?;
-    f.write_all(body)?;
+    body.copy_to(&mut f)?;
     f.sync_all()?;
     let new = dir.join("new").join(&name);
     std::fs::rename(&tmp, &new)?;

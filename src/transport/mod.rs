@@ -8,7 +8,7 @@ pub mod smtp;
 pub mod webhook;
 pub mod xoauth2;
 
-use crate::queue::Envelope;
+use crate::queue::{Content, Envelope};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use std::sync::Arc;
 /// One attempt: the recipients (indices into `env.recipients`) that go to one destination.
 pub struct Job {
     pub env: Arc<Envelope>,
-    pub body: Arc<Vec<u8>>,
+    /// The message, streamed from the queue by the transport.
+    pub body: Content,
     pub rcpts: Vec<usize>,
     /// The destination's key, e.g. the recipient domain for MX delivery.
     pub destination: String,

@@ -95,7 +95,7 @@ impl SmtpTransport {
         let msg = OutboundMessage {
             mail_from: job.sender(),
             recipients: rcpts,
-            body: &job.body,
+            body: job.body.clone(),
             smtputf8: job.env.smtputf8,
             body_8bit: job.env.body_8bit,
             envid: job.env.envid.as_deref(),

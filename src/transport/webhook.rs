@@ -12,7 +12,6 @@ use super::{BoxFuture, Job, JobResult, Transport, Verdict};
 use crate::config::Route;
 use hyper::http::{HeaderName, HeaderValue};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use http::PostError;
@@ -86,8 +85,7 @@ impl WebhookTransport {
     }
 
     async fn run(&self, job: &Job) -> JobResult {
-        let body = bytes::Bytes::from_owner(ArcBody(job.body.clone()));
-        let outcome = self.target.post(self.headers(job), body, self.timeout).await;
+        let outcome = self.target.post_message(self.headers(job), &job.body, self.timeout).await;
         let (verdict, status, text) = match outcome {
             Ok(r) if (200..300).contains(&r.status) => {
                 (Verdict::Delivered, (2, 0, 0), format!("webhook {} said: {}", self.key, r.describe()))
@@ -102,15 +100,6 @@ impl WebhookTransport {
         let mut result = JobResult::all(job, verdict, status, text, &self.key);
         result.destination_failed = verdict == Verdict::Deferred;
         result
-    }
-}
-
-/// Lets the queued body be sent without copying it.
-struct ArcBody(Arc<Vec<u8>>);
-
-impl AsRef<[u8]> for ArcBody {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
     }
 }
 

@@ -22,7 +22,7 @@ pub fn message<'a>(from: &'a str, to: &[&'a str], body: &'a [u8]) -> OutboundMes
     OutboundMessage {
         mail_from: from,
         recipients: to.iter().map(|a| rcpt(a)).collect(),
-        body,
+        body: postern::queue::Content::inline(bytes::Bytes::copy_from_slice(body)),
         smtputf8: false,
         body_8bit: false,
         envid: None,

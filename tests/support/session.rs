@@ -92,6 +92,6 @@ impl InProcess {
     /// The stored message `id` (as the 250 named it).
     pub fn body(&self, id: &str) -> Vec<u8> {
         let env = self.queued().into_iter().find(|e| e.id.to_string() == id).unwrap_or_else(|| panic!("{id} not queued"));
-        self.services.queue.body(&env.id).expect("queue read").expect("body present")
+        self.services.queue.body(&env.id).expect("queue read").expect("body present").to_vec().expect("body readable")
     }
 }

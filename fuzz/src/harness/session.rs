@@ -159,7 +159,7 @@ fn check_replies(mut out: &[u8]) -> Vec<QueueId> {
 async fn check_queue(queue: &Queue, mut acked: Vec<QueueId>) {
     let mut stored: Vec<QueueId> = queue.list().expect("queue list").into_iter().map(|e| e.id).collect();
     for id in &stored {
-        let body = queue.body(id).expect("queue body").expect("listed message has a body");
+        let body = queue.body(id).expect("queue body").expect("listed message has a body").to_vec().expect("body readable");
         check_body(&body);
         queue.remove_lazy(id).await.expect("remove");
     }

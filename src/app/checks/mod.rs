@@ -18,6 +18,7 @@ use policy::Action;
 pub use report::QUARANTINE_HEADER;
 
 use super::Services;
+use super::draft::Message;
 use super::received::Origin;
 use crate::config::{Config, Inbound, ListenerKind};
 use crate::proto::smtp::Reply;
@@ -89,28 +90,36 @@ pub fn authserv_id(cfg: &Config) -> String {
 
 /// End of DATA: mail from outside our domain (neither authenticated nor trusted) loses
 /// Authentication-Results claiming to be ours; on `smtp` listeners it is then checked.
-/// Returns the message to queue, or the reply that refuses it.
+/// Returns the message to queue (only its header section changes), or the reply that
+/// refuses it.
 pub async fn screen(
     ctx: &Services,
     kind: ListenerKind,
     origin: &Origin,
     mail_from: &str,
-    body: Vec<u8>,
-) -> Result<Vec<u8>, Reply> {
+    mut msg: Message,
+) -> Result<Message, Reply> {
     if origin.may_relay {
-        return Ok(body);
+        return Ok(msg);
     }
     // Verify what the sender sent (a signer may have covered any field), then clean up.
     let fields = match ctx.checks.as_ref().filter(|_| kind == ListenerKind::Smtp) {
-        Some(checker) => checker.evaluate(origin, mail_from, &body).await?,
+        Some(checker) => {
+            // A large message is read from its mapped file, not copied to the heap.
+            let original = msg.original.map().map_err(|e| {
+                tracing::error!(id = %msg.id, error = %e, "cannot read the received message");
+                Reply::local_error()
+            })?;
+            checker.evaluate(origin, mail_from, &original).await?
+        }
         None => String::new(),
     };
-    let (body, removed) = forged::strip(body, &authserv_id(&ctx.config));
+    let (header, removed) = forged::strip(std::mem::take(&mut msg.header), &authserv_id(&ctx.config));
     if removed > 0 {
         tracing::info!(client = %origin.ip, removed, "removed forged Authentication-Results");
     }
-    let mut message = Vec::with_capacity(fields.len() + body.len());
-    message.extend_from_slice(fields.as_bytes());
-    message.extend_from_slice(&body);
-    Ok(message)
+    msg.header = Vec::with_capacity(fields.len() + header.len());
+    msg.header.extend_from_slice(fields.as_bytes());
+    msg.header.extend_from_slice(&header);
+    Ok(msg)
 }

@@ -321,54 +321,110 @@ impl LineChecker {
     }
 }
 
-/// Dot-stuffs `body` for DATA and appends the terminator (client side).
+/// Dot-stuffs `body` for DATA and appends the terminator (client side); the whole-buffer
+/// form of [`DotStuffer`].
 ///
 /// Lines are normalised to CRLF: a bare CR or LF becomes CRLF, so no receiver can see a
 /// different end of message than we meant. A final CRLF is added when missing.
 pub fn dot_stuff(body: &[u8], out: &mut Vec<u8>) {
     out.reserve(body.len() + body.len() / 64 + 5);
-    let mut i = 0;
-    while i < body.len() {
-        // Here `i` is at a line start.
-        if body[i] == b'.' {
-            out.push(b'.');
-        }
-        let Some(k) = memchr2(b'\r', b'\n', &body[i..]) else {
-            out.extend_from_slice(&body[i..]);
-            out.extend_from_slice(b"\r\n");
-            break;
-        };
-        let j = i + k;
-        out.extend_from_slice(&body[i..j]);
-        out.extend_from_slice(b"\r\n");
-        i = if body[j] == b'\r' && body.get(j + 1) == Some(&b'\n') {
-            j + 2
-        } else {
-            j + 1
-        };
-    }
-    out.extend_from_slice(b".\r\n");
+    let mut stuffer = DotStuffer::default();
+    stuffer.push(body, out);
+    stuffer.finish(out);
 }
 
+/// Dot-stuffing for a message sent in chunks cut anywhere (even inside CRLF); the output
+/// is the same as [`dot_stuff`] of the whole message.
+#[derive(Debug, Clone)]
+pub struct DotStuffer {
+    line_start: bool,
+    /// The previous chunk ended in CR (already sent as CRLF): a LF now is part of it.
+    after_cr: bool,
+}
+
+impl Default for DotStuffer {
+    fn default() -> Self {
+        DotStuffer { line_start: true, after_cr: false }
+    }
+}
+
+impl DotStuffer {
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let mut i = 0;
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            i = 1;
+        }
+        while i < chunk.len() {
+            if std::mem::take(&mut self.line_start) && chunk[i] == b'.' {
+                out.push(b'.');
+            }
+            let Some(k) = memchr2(b'\r', b'\n', &chunk[i..]) else {
+                out.extend_from_slice(&chunk[i..]);
+                return;
+            };
+            let j = i + k;
+            out.extend_from_slice(&chunk[i..j]);
+            out.extend_from_slice(b"\r\n");
+            self.line_start = true;
+            i = match (chunk[j], chunk.get(j + 1)) {
+                (b'\r', Some(b'\n')) => j + 2,
+                (b'\r', None) => {
+                    self.after_cr = true;
+                    j + 1
+                }
+                _ => j + 1,
+            };
+        }
+    }
+
+    /// Ends the last line if needed and appends the terminator.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        *self = DotStuffer::default();
+    }
+}
 
 /// Every CRLF, lone CR and lone LF becomes CRLF: what the queue may hold (no bare CR/LF).
 pub fn to_crlf(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if input.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            b => out.push(b),
-        }
-        i += 1;
-    }
+    CrlfNormalizer::default().push(input, &mut out);
     out
+}
+
+/// [`to_crlf`] for content that arrives in chunks cut anywhere (BDAT).
+#[derive(Debug, Clone, Default)]
+pub struct CrlfNormalizer {
+    /// The previous chunk ended in CR (already written as CRLF).
+    after_cr: bool,
+}
+
+impl CrlfNormalizer {
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let mut i = 0;
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            i = 1;
+        }
+        while i < chunk.len() {
+            let Some(k) = memchr2(b'\r', b'\n', &chunk[i..]) else {
+                out.extend_from_slice(&chunk[i..]);
+                return;
+            };
+            let j = i + k;
+            out.extend_from_slice(&chunk[i..j]);
+            out.extend_from_slice(b"\r\n");
+            i = match (chunk[j], chunk.get(j + 1)) {
+                (b'\r', Some(b'\n')) => j + 2,
+                (b'\r', None) => {
+                    self.after_cr = true;
+                    j + 1
+                }
+                _ => j + 1,
+            };
+        }
+    }
 }
 
 #[cfg(test)]
@@ -611,6 +667,27 @@ mod tests {
             let mut wire = body.clone();
             wire.extend_from_slice(if body.is_empty() || body.ends_with(b"\r\n") { b".\r\n" } else { b"\r\n.\r\n" });
             prop_assert_eq!(c.finish(), whole(&wire).3);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_stuffing_and_normalizing_match_the_whole_buffer_forms(
+            body in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(b'a')], 0..64),
+            cut in 0usize..64,
+        ) {
+            let cut = cut.min(body.len());
+            let mut whole = Vec::new();
+            dot_stuff(&body, &mut whole);
+            let (mut chunked, mut s) = (Vec::new(), DotStuffer::default());
+            s.push(&body[..cut], &mut chunked);
+            s.push(&body[cut..], &mut chunked);
+            s.finish(&mut chunked);
+            prop_assert_eq!(&chunked, &whole);
+            let (mut norm, mut n) = (Vec::new(), CrlfNormalizer::default());
+            n.push(&body[..cut], &mut norm);
+            n.push(&body[cut..], &mut norm);
+            prop_assert_eq!(norm, to_crlf(&body));
         }
     }
 }

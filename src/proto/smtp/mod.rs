@@ -10,7 +10,7 @@ pub mod sasl;
 
 pub use address::{Address, AddressError, ForwardPath, ReversePath};
 pub use command::{Body, Command, MailParams, Notify, ParseError, RcptParams, Ret};
-pub use data::{DataError, DataReader, Feed, LineChecker, dot_stuff};
+pub use data::{CrlfNormalizer, DataError, DataReader, DotStuffer, Feed, LineChecker, dot_stuff};
 pub use reply::{Reply, ReplyError, Status, parse_reply};
 pub use sasl::{PlainCredentials, SaslError};
 

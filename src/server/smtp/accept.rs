@@ -1,4 +1,5 @@
 //! The end of an SMTP transaction: the message checks of port 25, then ingest.
+use crate::app::draft::Draft;
 use crate::app::ingest::{Origin, Submission, enqueue};
 use crate::server::smtp::session::{Session, Transaction};
 use crate::queue::Recipient;
@@ -6,7 +7,14 @@ use crate::proto::smtp::command::Body;
 use crate::proto::smtp::{Reply, ReversePath};
 
 /// Ends an SMTP transaction: queue it and produce the reply to DATA / BDAT LAST.
-pub async fn from_session(s: &Session, tx: Transaction, body: Vec<u8>) -> Reply {
+pub async fn from_session(s: &Session, tx: Transaction, draft: Draft) -> Reply {
+    let body = match draft.finish().await {
+        Ok(message) => message,
+        Err(e) => {
+            tracing::error!(client = %s.peer.ip(), error = %e, "cannot store the message");
+            return if e.is_storage_full() { Reply::insufficient_storage() } else { Reply::local_error() };
+        }
+    };
     let recipients = tx
         .rcpts
         .iter()

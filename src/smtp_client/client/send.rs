@@ -4,7 +4,9 @@ use super::{ClientError, SmtpClient, Stage};
 use crate::proto::smtp::Command;
 use crate::proto::smtp::address::{Address, ForwardPath, ReversePath};
 use crate::proto::smtp::command::{Body, MailParams, Notify, RcptParams, Ret};
-use crate::proto::smtp::data::dot_stuff;
+use crate::proto::smtp::data::DotStuffer;
+use crate::queue::Content;
+use futures_util::StreamExt;
 use crate::proto::smtp::reply::Reply;
 
 /// Largest single write of message data (each write gets the data-block timeout).
@@ -20,12 +22,13 @@ pub struct OutboundRcpt<'a> {
 }
 
 /// What to send: envelope plus the complete message (headers included, CRLF lines).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OutboundMessage<'a> {
     /// Empty for the null reverse-path `<>` (bounces).
     pub mail_from: &'a str,
     pub recipients: Vec<OutboundRcpt<'a>>,
-    pub body: &'a [u8],
+    /// The message as queued; streamed from its file when it has one.
+    pub body: Content,
     /// The envelope or headers need SMTPUTF8 (RFC 6531).
     pub smtputf8: bool,
     /// The body has 8-bit octets: send BODY=8BITMIME when the server offers it.
@@ -87,7 +90,7 @@ impl SmtpClient {
         msg: &OutboundMessage<'_>,
     ) -> Result<Vec<RcptOutcome>, ClientError> {
         self.check_usable()?;
-        let size = msg.body.len() as u64;
+        let size = msg.body.len();
         if let Some(limit) = self.ext.size_limit().filter(|&limit| size > limit) {
             return Err(ClientError::TooBig {
                 peer: self.peer.clone(),
@@ -223,7 +226,7 @@ impl SmtpClient {
             let _ = self.rset().await;
             return;
         }
-        let result = self.transfer_body(msg.body).await;
+        let result = self.transfer_body(&msg.body).await;
         let result = match result {
             Ok(reply) if is_2xx(&reply) => Ok(reply),
             Ok(reply) => Err(self.rejected(Stage::EndOfData, reply)),
@@ -232,15 +235,24 @@ impl SmtpClient {
         fill_accepted(slots, &result);
     }
 
-    /// Dot-stuffed body in chunks, then `.` and the final reply.
-    async fn transfer_body(&mut self, body: &[u8]) -> Result<Reply, ClientError> {
-        let mut data = Vec::new();
-        dot_stuff(body, &mut data);
-        let (content, terminator) = data.split_at(data.len() - b".\r\n".len());
-        for chunk in content.chunks(BODY_CHUNK) {
-            self.write(chunk, Stage::Body).await?;
+    /// The body dot-stuffed while it is streamed (from memory or its file, in chunks),
+    /// then `.` and the final reply. A read error drops the connection mid-DATA, so the
+    /// server never takes a partial message.
+    async fn transfer_body(&mut self, body: &Content) -> Result<Reply, ClientError> {
+        let mut stuffer = DotStuffer::default();
+        let mut wire = Vec::with_capacity(BODY_CHUNK + BODY_CHUNK / 16);
+        let mut parts = body.stream();
+        while let Some(part) = parts.next().await {
+            let part = part.map_err(|e| self.lost(Stage::Body, format!("cannot read the queued message: {e}")))?;
+            for chunk in part.chunks(BODY_CHUNK) {
+                wire.clear();
+                stuffer.push(chunk, &mut wire);
+                self.write(&wire, Stage::Body).await?;
+            }
         }
-        self.write(terminator, Stage::EndOfData).await?;
+        wire.clear();
+        stuffer.finish(&mut wire);
+        self.write(&wire, Stage::EndOfData).await?;
         self.read_reply(Stage::EndOfData).await
     }
 
@@ -259,7 +271,7 @@ impl SmtpClient {
         };
         let ext = &self.ext;
         let params = MailParams {
-            size: ext.size.map(|_| msg.body.len() as u64),
+            size: ext.size.map(|_| msg.body.len()),
             body: (msg.body_8bit && ext.eightbitmime).then_some(Body::EightBitMime),
             smtputf8: msg.smtputf8,
             ret: msg.ret.filter(|_| ext.dsn),

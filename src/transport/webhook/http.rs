@@ -3,7 +3,11 @@
 //! status line plus the start of the response body kept for logs and DSNs.
 use hyper::http::{HeaderName, HeaderValue, Request, Uri};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use crate::queue::Content;
+use futures_util::TryStreamExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -98,11 +102,17 @@ impl Target {
         Some(v)
     }
 
-    pub async fn post(&self, headers: Vec<(HeaderName, HeaderValue)>, body: Bytes, timeout: Duration) -> Result<Answer, PostError> {
-        self.post_keeping(headers, body, timeout, SNIPPET).await
+    /// POSTs a queued message, streamed from where it is stored (never whole in memory).
+    pub async fn post_message(&self, headers: Vec<(HeaderName, HeaderValue)>, message: &Content, timeout: Duration) -> Result<Answer, PostError> {
+        let len = message.len();
+        let body = StreamBody::new(message.stream().map_ok(Frame::data)).boxed_unsync();
+        match tokio::time::timeout(timeout, self.exchange(headers, body, len, SNIPPET)).await {
+            Ok(r) => r,
+            Err(_) => Err(PostError::Timeout(timeout)),
+        }
     }
 
-    /// [`post`](Self::post), keeping up to `keep` bytes of the response body.
+    /// POSTs `body` from memory, keeping up to `keep` bytes of the response body.
     pub async fn post_keeping(
         &self,
         headers: Vec<(HeaderName, HeaderValue)>,
@@ -110,19 +120,21 @@ impl Target {
         timeout: Duration,
         keep: usize,
     ) -> Result<Answer, PostError> {
-        match tokio::time::timeout(timeout, self.exchange(headers, body, keep)).await {
+        let len = body.len() as u64;
+        let body = Full::new(body).map_err(|never| match never {}).boxed_unsync();
+        match tokio::time::timeout(timeout, self.exchange(headers, body, len, keep)).await {
             Ok(r) => r,
             Err(_) => Err(PostError::Timeout(timeout)),
         }
     }
 
-    async fn exchange(&self, headers: Vec<(HeaderName, HeaderValue)>, body: Bytes, keep: usize) -> Result<Answer, PostError> {
+    async fn exchange(&self, headers: Vec<(HeaderName, HeaderValue)>, body: RequestBody, len: u64, keep: usize) -> Result<Answer, PostError> {
         let addr = format!("{}:{}", self.host, self.port);
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|source| PostError::Connect { addr: addr.clone(), source })?;
         let _ = tcp.set_nodelay(true);
-        let request = self.request(headers, body);
+        let request = self.request(headers, body, len);
         match &self.tls {
             None => send(tcp, request, keep).await,
             Some(cfg) => {
@@ -139,17 +151,17 @@ impl Target {
         }
     }
 
-    fn request(&self, headers: Vec<(HeaderName, HeaderValue)>, body: Bytes) -> Request<Full<Bytes>> {
+    fn request(&self, headers: Vec<(HeaderName, HeaderValue)>, body: RequestBody, len: u64) -> Request<RequestBody> {
         let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
         let host = match self.uri.port_u16() {
             Some(p) => format!("{}:{p}", self.uri.host().unwrap_or_default()),
             None => self.uri.host().unwrap_or_default().to_string(),
         };
-        let mut req = Request::post(path).body(Full::new(body.clone())).expect("request from a parsed URI");
+        let mut req = Request::post(path).body(body).expect("request from a parsed URI");
         let h = req.headers_mut();
         h.insert(hyper::header::HOST, HeaderValue::from_str(&host).unwrap_or_else(|_| HeaderValue::from_static("localhost")));
         h.insert(hyper::header::USER_AGENT, HeaderValue::from_static(concat!("postern/", env!("CARGO_PKG_VERSION"))));
-        h.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        h.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));
         for (k, v) in headers {
             h.insert(k, v);
         }
@@ -157,7 +169,10 @@ impl Target {
     }
 }
 
-async fn send<S>(io: S, request: Request<Full<Bytes>>, keep: usize) -> Result<Answer, PostError>
+/// A request body: in memory, or a queued message streamed from its file.
+type RequestBody = UnsyncBoxBody<Bytes, std::io::Error>;
+
+async fn send<S>(io: S, request: Request<RequestBody>, keep: usize) -> Result<Answer, PostError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

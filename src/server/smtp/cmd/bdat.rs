@@ -4,13 +4,18 @@ use crate::server::smtp::accept;
 use crate::server::smtp::conn::{Conn, ConnError};
 use crate::server::smtp::session::{Session, Step};
 use crate::proto::smtp::Reply;
-use crate::proto::smtp::data::{LineChecker, to_crlf};
+use crate::proto::smtp::data::BareNewline;
+use crate::app::draft::Draft;
+use crate::proto::smtp::data::{CrlfNormalizer, LineChecker};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// The message assembled from BDAT chunks so far.
+/// The message assembled from BDAT chunks so far, streamed to the queue's storage.
 pub struct Chunks {
-    body: Vec<u8>,
+    draft: Option<Draft>,
     checker: LineChecker,
+    /// Under `bare_newline = "normalize"`, what is stored has CRLF line ends only.
+    normalizer: Option<CrlfNormalizer>,
+    scratch: Vec<u8>,
     /// Set once a chunk failed: later chunks get the same answer (RFC 3030 §2).
     failed: Option<Reply>,
 }
@@ -29,11 +34,13 @@ pub async fn bdat<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let mut chunks = match (&refusal, s.tx.as_mut()) {
         (None, Some(tx)) => Some(tx.bdat.get_or_insert_with(|| Chunks {
-            body: Vec::new(),
+            draft: Some(Draft::new(&s.ctx)),
             checker: LineChecker::new(
                 usize::try_from(limit).unwrap_or(usize::MAX),
                 s.ctx.config.limits.bare_newline,
             ),
+            normalizer: (s.ctx.config.limits.bare_newline == BareNewline::Normalize).then(CrlfNormalizer::default),
+            scratch: Vec::new(),
             failed: None,
         })),
         _ => None,
@@ -47,11 +54,18 @@ pub async fn bdat<S: AsyncRead + AsyncWrite + Unpin>(
         if let Some(c) = chunks.as_mut().filter(|c| c.failed.is_none()) {
             let piece = &conn.buffered()[..take];
             c.checker.check(piece);
-            if (c.body.len() + take) as u64 > limit {
+            if c.checker.size() as u64 > limit {
                 c.failed = Some(Reply::message_too_big());
-                c.body = Vec::new();
-            } else {
-                c.body.extend_from_slice(piece);
+                c.draft = None; // removes what was stored
+            } else if let Some(draft) = c.draft.as_mut() {
+                match c.normalizer.as_mut() {
+                    Some(n) => {
+                        c.scratch.clear();
+                        n.push(piece, &mut c.scratch);
+                        draft.write(&c.scratch).await;
+                    }
+                    None => draft.write(piece).await,
+                }
             }
         }
         conn.consume(take);
@@ -73,7 +87,6 @@ pub async fn bdat<S: AsyncRead + AsyncWrite + Unpin>(
         tracing::info!(client = %s.peer.ip(), error = %e, "message rejected");
         return Ok(Step::Reply(e.reply()));
     }
-    // Only reached under `bare_newline = "normalize"` with a bare CR/LF: store CRLF only.
-    let body = if chunks.checker.saw_bare() { to_crlf(&chunks.body) } else { chunks.body };
-    Ok(Step::Reply(accept::from_session(s, tx, body).await))
+    let draft = chunks.draft.expect("present unless failed");
+    Ok(Step::Reply(accept::from_session(s, tx, draft).await))
 }

@@ -1,10 +1,12 @@
-//! DATA: read the message up to the one true end, CRLF.CRLF, then queue it. Bare
+//! DATA: read the message up to the one true end, CRLF.CRLF, streaming it to the queue's
+//! storage, then queue it. Bare
 //! newlines are normalized or refused as `limits.bare_newline` says (see `smtp::data`).
 use crate::server::smtp::accept;
 use crate::server::smtp::conn::{Conn, ConnError};
 use crate::server::smtp::session::{Session, Step};
 use crate::proto::smtp::Reply;
 use crate::proto::smtp::data::DataReader;
+use crate::app::draft::Draft;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub async fn data<S: AsyncRead + AsyncWrite + Unpin>(
@@ -21,10 +23,14 @@ pub async fn data<S: AsyncRead + AsyncWrite + Unpin>(
     conn.reply(&Reply::start_data());
     let limit = usize::try_from(s.ctx.config.limits.message_size).unwrap_or(usize::MAX);
     let mut reader = DataReader::new(limit, s.ctx.config.limits.bare_newline);
-    let mut body = Vec::with_capacity(64 * 1024);
+    // Content goes to the queue's storage as it arrives; `content` is one read's worth.
+    let mut draft = Draft::new(&s.ctx);
+    let mut content = Vec::with_capacity(16 * 1024);
     loop {
-        let fed = reader.feed(conn.buffered(), &mut body);
+        content.clear();
+        let fed = reader.feed(conn.buffered(), &mut content);
         conn.consume(fed.consumed);
+        draft.write(&content).await;
         if fed.done {
             break;
         }
@@ -33,7 +39,7 @@ pub async fn data<S: AsyncRead + AsyncWrite + Unpin>(
     let tx = s.tx.take().expect("transaction checked above");
     if let Err(e) = reader.finish() {
         tracing::info!(client = %s.peer.ip(), error = %e, "message rejected");
-        return Ok(Step::Reply(e.reply()));
+        return Ok(Step::Reply(e.reply())); // the draft's partial file goes with it
     }
-    Ok(Step::Reply(accept::from_session(s, tx, body).await))
+    Ok(Step::Reply(accept::from_session(s, tx, draft).await))
 }
