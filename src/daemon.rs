@@ -75,6 +75,11 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = std::fs::remove_file(crate::http::control::socket_path(&cfg.server.data_dir));
+    // Delivery progress is recorded lazily: make it durable, so a delivered message is not
+    // delivered again after a clean restart.
+    if let Err(e) = queue.sync().await {
+        tracing::error!(error = %e, "cannot flush the queue at shutdown");
+    }
     tracing::info!(sessions_cut = ctx.connections.open_sessions(), "stopped");
     Ok(())
 }

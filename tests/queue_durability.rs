@@ -146,7 +146,7 @@ fn killed_writer_loses_no_acknowledged_message() {
         .iter()
         .filter(|id| matches!(queue.body(id).ok().flatten().map(|c| c.tail), Some(Tail::File { .. })))
         .count();
-    let files = std::fs::read_dir(dir.path().join("bodies")).unwrap().count();
+    let files = std::fs::read_dir(dir.path().join("queue/bodies")).unwrap().count();
     eprintln!(
         "acked {} before SIGKILL ({in_files} in body files), {} stored after reopen ({files} body files), {} missing",
         acked.len(),

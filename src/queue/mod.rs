@@ -141,6 +141,12 @@ impl Queue {
         self.inner.commit.flush_count()
     }
 
+    /// Returns once everything written so far (lazy updates and removals included) is
+    /// durable; the daemon calls it at shutdown.
+    pub async fn sync(&self) -> Result<(), SpoolError> {
+        self.inner.commit.wait().await
+    }
+
     /// Records delivery progress without waiting for the disk: losing it in a crash only
     /// means a recipient is tried again (at-least-once), never that mail is lost.
     /// (An envelope update is a small in-memory write: done inline.)
