@@ -27,6 +27,8 @@ pub enum StartError {
     #[error("delivery: {0}")]
     Delivery(String),
     #[error("{0}")]
+    Cluster(String),
+    #[error("{0}")]
     Checks(#[from] crate::app::checks::SetupError),
 }
 
@@ -54,14 +56,20 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let directory = Arc::new(crate::directory::Directory::connect(&cfg).await?);
     directory.spawn_poll();
     directory.log_open_domains(&cfg).await;
-    let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx);
+    let cluster = crate::limits::redis::Store::from_config(&cfg).map_err(StartError::Cluster)?;
+    let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx, cluster.clone());
     let bound = smtp::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
-    crate::http::start(&ctx, control).await?;
+    let http = crate::http::start(&ctx, control).await?;
+    if let Some(store) = &cluster {
+        tracing::info!(node = %store.node(), "cluster: limits shared through Redis");
+        let http = http.map(|a| a.to_string()).unwrap_or_default();
+        crate::cluster::spawn_heartbeat(store.clone(), queue.clone(), http, ctx.draining.subscribe());
+    }
     for b in bound {
         tokio::spawn(smtp::listener::serve(ctx.clone(), b));
     }
-    let scheduler = delivery(&cfg, &queue, &directory)?;
+    let scheduler = delivery(&cfg, &queue, &directory, cluster.as_ref())?;
     tokio::spawn(scheduler.run(ctx.shutdown.clone()));
     // Handlers first: a SIGHUP right after "ready" must reload, not kill (default action).
     let signals = Signals::install()?;
@@ -85,7 +93,12 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
 }
 
 /// Builds the delivery side: resolver, outbound TLS, transports, router, scheduler.
-fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::Directory>) -> Result<Arc<Scheduler>, StartError> {
+fn delivery(
+    cfg: &Arc<Config>,
+    queue: &Queue,
+    directory: &Arc<crate::directory::Directory>,
+    cluster: Option<&Arc<crate::limits::redis::Store>>,
+) -> Result<Arc<Scheduler>, StartError> {
     let d = &cfg.delivery;
     let resolver = DnsResolver::new(&d.resolver).map_err(|e| StartError::Delivery(format!("delivery.resolver: {e}")))?;
     let ca: Vec<_> = d.tls_ca_file.iter().cloned().collect();
@@ -111,7 +124,7 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::
         let fetcher = crate::smtp_client::mta_sts::StsFetcher::new(resolver.clone(), verify).with_port(d.mta_sts_port);
         crate::smtp_client::sts_cache::StsCache::new(fetcher)
     });
-    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts));
+    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts).with_cluster(cluster.cloned()));
     let maildir = Arc::new(MaildirTransport::new(directory.clone(), &cfg.server.hostname));
     let mut webhooks: Vec<Option<Arc<dyn crate::transport::Transport>>> = Vec::new();
     for (i, r) in cfg.routes.iter().enumerate() {
@@ -123,7 +136,7 @@ fn delivery(cfg: &Arc<Config>, queue: &Queue, directory: &Arc<crate::directory::
         });
     }
     let router = Router::new(cfg.clone(), smtp, maildir, webhooks);
-    Ok(Scheduler::new(queue.clone(), cfg.clone(), router, directory.clone()))
+    Ok(Scheduler::new(queue.clone(), cfg.clone(), router, directory.clone(), cluster))
 }
 
 /// SIGTERM, SIGINT and SIGHUP, installed before the daemon reports ready.
@@ -149,6 +162,7 @@ impl Signals {
                 _ = self.term.recv() => return tracing::info!("SIGTERM"),
                 _ = self.int.recv() => return tracing::info!("SIGINT"),
                 _ = self.hup.recv() => reload(ctx, source),
+                _ = ctx.stop_requested.notified() => return tracing::info!("drain finished"),
             }
         }
     }

@@ -1,5 +1,6 @@
 //! postern: a mail transfer agent that replaces Postfix.
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod daemon;

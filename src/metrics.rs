@@ -24,6 +24,7 @@ const SESSIONS: &str = "postern_smtp_sessions";
 const TLS_HANDSHAKES: &str = "postern_tls_handshakes_total";
 const AUTH_FAILURES: &str = "postern_auth_failures_total";
 const HTTP_REQUESTS: &str = "postern_http_requests_total";
+const CLUSTER_REDIS_UP: &str = "postern_cluster_redis_up";
 
 /// Delivery latency buckets (seconds from arrival to delivery): sub-second local
 /// deliveries up to a day-long retry.
@@ -71,10 +72,24 @@ fn describe() {
     describe_counter!(TLS_HANDSHAKES, "Inbound TLS handshakes, by listener kind and result.");
     describe_counter!(AUTH_FAILURES, "Failed SMTP AUTH attempts.");
     describe_counter!(HTTP_REQUESTS, "HTTP API requests, by route and status.");
+    describe_gauge!(CLUSTER_REDIS_UP, "1 while the cluster's Redis answers, 0 while this node uses its own limits.");
     for via in VIAS {
         counter!(ACCEPTED, "via" => *via).increment(0);
     }
     counter!(AUTH_FAILURES).increment(0);
+}
+
+/// Recipients delivered since start (all transports): the delivery rate in the cluster
+/// heartbeat.
+static DELIVERED_COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn delivered_count() -> u64 {
+    DELIVERED_COUNT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether the cluster's Redis answers (only set when `[cluster] redis` is configured).
+pub fn cluster_redis_up(up: bool) {
+    gauge!(CLUSTER_REDIS_UP).set(if up { 1.0 } else { 0.0 });
 }
 
 /// A message was durably queued (`via` is `Origin::via`).
@@ -85,6 +100,7 @@ pub fn accepted(via: &'static str) {
 /// A recipient was delivered by `transport`, `latency` after the message arrived.
 pub fn delivered(transport: &'static str, latency: Duration) {
     counter!(DELIVERED, "transport" => transport).increment(1);
+    DELIVERED_COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     histogram!(LATENCY, "transport" => transport).record(latency.as_secs_f64());
 }
 

@@ -23,6 +23,8 @@ pub struct Services {
     pub tls: RwLock<Arc<rustls::ServerConfig>>,
     pub connections: Arc<crate::net::limits::ConnLimiter>,
     pub auth_failures: crate::net::limits::AuthFailures,
+    /// The Redis store shared by the nodes of a cluster (`[cluster] redis`), if any.
+    pub cluster: Option<Arc<crate::limits::redis::Store>>,
     pub rates: crate::net::limits::Rates,
     pub dkim: RwLock<crate::dkim::DkimSigner>,
     /// SPF/DKIM/DMARC/ARC checks for the smtp listener; None when `inbound.checks` is off.
@@ -30,6 +32,11 @@ pub struct Services {
     /// Mailboxes, aliases and SRS keys; re-reads its files when they change.
     pub directory: Arc<crate::directory::Directory>,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Set by `postern drain`: listeners close, health answers 503 "draining", delivery
+    /// goes on until the queue is empty.
+    pub draining: tokio::sync::watch::Sender<bool>,
+    /// Notified when the daemon should stop on its own (a finished drain).
+    pub stop_requested: tokio::sync::Notify,
 }
 
 impl Services {
@@ -42,15 +49,19 @@ impl Services {
         checks: Option<checks::Checker>,
         directory: Arc<crate::directory::Directory>,
         shutdown: tokio::sync::watch::Receiver<bool>,
+        cluster: Option<Arc<crate::limits::redis::Store>>,
     ) -> Arc<Services> {
-        let rates = crate::net::limits::Rates::new(&config.limits);
+        let rates = crate::net::limits::Rates::new(&config.limits, cluster.as_ref());
         let connections = crate::net::limits::ConnLimiter::new(config.limits.connections, config.limits.connections_per_ip);
         Arc::new(Services {
             config,
             queue,
             tls: RwLock::new(tls),
             connections,
-            auth_failures: crate::net::limits::AuthFailures::default(),
+            auth_failures: crate::net::limits::AuthFailures::new(cluster.clone()),
+            cluster,
+            draining: tokio::sync::watch::channel(false).0,
+            stop_requested: tokio::sync::Notify::new(),
             rates,
             dkim: RwLock::new(dkim),
             checks,
@@ -62,4 +73,23 @@ impl Services {
     pub fn tls_acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(self.tls.read().unwrap().clone())
     }
+}
+
+/// Waits while draining until the queue is empty (or `timeout`), then asks the daemon to
+/// stop through `stop` (the same path as SIGTERM).
+pub async fn drain_until_empty(ctx: &Services, timeout: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let queued = ctx.queue.len();
+        if queued == 0 {
+            tracing::info!("drained: the queue is empty; stopping");
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(queued, "drain timeout: stopping with messages still queued (they stay in this node's queue)");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    ctx.stop_requested.notify_one();
 }

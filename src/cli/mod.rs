@@ -4,6 +4,7 @@
 //! personalities chosen by the name the binary is invoked as. Calls the library only.
 mod accounts;
 mod check;
+mod cluster;
 mod daemon;
 mod dkim;
 mod health;
@@ -67,6 +68,25 @@ pub enum Command {
     /// DKIM keys.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// Nodes sharing a Redis (`[cluster]`).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Stop accepting (listeners closed, /health 503), deliver what is queued, and exit
+    /// when the queue is empty or after --timeout.
+    Drain {
+        /// How long to deliver before stopping anyway (e.g. 10m, 1h).
+        #[arg(long, default_value = "10m")]
+        timeout: humantime::Duration,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// The nodes with a current heartbeat: queue size, delivery rate, draining or not.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -264,6 +284,12 @@ pub enum QueueCommand {
     Hold { id: String },
     /// Release a held message.
     Release { id: String },
+    /// Move every message of this (stopped) node's queue into DIR (one .json envelope and
+    /// one .eml message each), removing it from the queue, for `queue import` on another node.
+    Export { dir: std::path::PathBuf },
+    /// Queue the messages a `queue export` wrote to DIR (the daemon stopped); each keeps its
+    /// queue id, so importing twice queues nothing twice. Imported files are removed.
+    Import { dir: std::path::PathBuf },
 }
 
 /// sendmail's command line (the flags mail programs use).
@@ -394,6 +420,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),
         Command::Health => health::run(&loaded.config),
+        Command::Cluster(ClusterCommand::Status { json }) => cluster::status(&loaded.config, json),
+        Command::Drain { timeout } => cluster::drain(&loaded.config, timeout.into()),
         Command::Dkim(DkimCommand::Keygen { domain, selector, algorithm, out_dir }) => {
             dkim::keygen(&domain, &selector, &algorithm, &out_dir)
         }

@@ -25,7 +25,87 @@ async fn dispatch(cfg: &Config, cmd: QueueCommand) -> Result<Code, Code> {
         QueueCommand::Delete { id } => act(cfg, "DELETE", &format!("/v1/queue/{}", checked(&id)?)).await,
         QueueCommand::Hold { id } => act(cfg, "POST", &format!("/v1/queue/{}/hold", checked(&id)?)).await,
         QueueCommand::Release { id } => act(cfg, "POST", &format!("/v1/queue/{}/release", checked(&id)?)).await,
+        QueueCommand::Export { dir } => export(cfg, &dir).await,
+        QueueCommand::Import { dir } => import(cfg, &dir).await,
     }
+}
+
+/// The queue opened directly for export/import: the daemon must be stopped.
+fn stopped_queue(cfg: &Config) -> Result<Queue, Code> {
+    Queue::open(&cfg.server.data_dir).map_err(|e| match e {
+        postern::queue::SpoolError::Locked { .. } => fail(exit::TEMPFAIL, format!("{e}; stop it (or `postern drain`) before moving its queue")),
+        e => fail(exit::TEMPFAIL, format!("cannot open the queue: {e}")),
+    })
+}
+
+/// Writes `<id>.eml` then `<id>.json` (the envelope last: an import takes only complete
+/// pairs), both fsynced with the directory, then removes the message from this queue.
+async fn export(cfg: &Config, dir: &std::path::Path) -> Result<Code, Code> {
+    use std::io::Write;
+    let q = stopped_queue(cfg)?;
+    std::fs::create_dir_all(dir).map_err(|e| fail(exit::CANTCREAT, format!("{}: {e}", dir.display())))?;
+    let io = |e: std::io::Error| fail(exit::CANTCREAT, format!("{}: {e}", dir.display()));
+    let mut n = 0;
+    for env in q.list().map_err(|e| fail(exit::TEMPFAIL, e))? {
+        let Some(content) = q.body(&env.id).map_err(|e| fail(exit::TEMPFAIL, e))? else { continue };
+        let mut eml = std::fs::File::create(dir.join(format!("{}.eml", env.id))).map_err(io)?;
+        content.copy_to(&mut eml).map_err(io)?;
+        eml.sync_all().map_err(io)?;
+        let json = serde_json::to_vec_pretty(&env).map_err(|e| fail(exit::SOFTWARE, e))?;
+        let mut f = std::fs::File::create(dir.join(format!("{}.json", env.id))).map_err(io)?;
+        f.write_all(&json).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        q.remove(&env.id).await.map_err(|e| fail(exit::TEMPFAIL, e))?;
+        n += 1;
+    }
+    eprintln!("exported {n} messages to {}", dir.display());
+    Ok(exit::OK)
+}
+
+/// Queues each complete pair a `queue export` wrote, keeping its id (already queued: skipped,
+/// so a second import duplicates nothing), then removes the pair.
+async fn import(cfg: &Config, dir: &std::path::Path) -> Result<Code, Code> {
+    use std::io::Read;
+    let q = stopped_queue(cfg)?;
+    let io = |e: std::io::Error| fail(exit::NOINPUT, format!("{}: {e}", dir.display()));
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    let (mut imported, mut skipped) = (0, 0);
+    for json in names {
+        let eml = json.with_extension("eml");
+        let env: postern::queue::Envelope = serde_json::from_slice(&std::fs::read(&json).map_err(io)?)
+            .map_err(|e| fail(exit::DATAERR, format!("{}: {e}", json.display())))?;
+        if q.get(&env.id).map_err(|e| fail(exit::TEMPFAIL, e))?.is_some() {
+            skipped += 1;
+        } else {
+            let mut writer = q.writer(&env.id);
+            let mut file = std::fs::File::open(&eml).map_err(io)?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = file.read(&mut buf).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                writer.write(&buf[..n]).await;
+            }
+            let tail = writer.finish().await.map_err(|e| fail(exit::TEMPFAIL, e))?;
+            let content = postern::queue::Content { head: Default::default(), tail };
+            match q.enqueue(env, content).await {
+                Ok(()) => imported += 1,
+                Err(postern::queue::SpoolError::Duplicate(_)) => skipped += 1,
+                Err(e) => return Err(fail(exit::TEMPFAIL, e)),
+            }
+        }
+        let _ = std::fs::remove_file(&json);
+        let _ = std::fs::remove_file(&eml);
+    }
+    eprintln!("imported {imported} messages from {} ({skipped} already queued)", dir.display());
+    Ok(exit::OK)
 }
 
 /// A failure already reported on stderr, as the exit code.

@@ -30,6 +30,30 @@ pub struct Config {
     pub srs: super::routing::Srs,
     pub rewrite: super::routing::Rewrite,
     pub inbound: Inbound,
+    pub cluster: Cluster,
+}
+
+/// `[cluster]`: several nodes sharing limits through Redis (docs/scaling.md).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cluster {
+    /// `redis://[:password@]host:port[/db]`; empty (and no `redis_file`): everything
+    /// stays in this process. A secret (never logged).
+    pub redis: String,
+    /// File holding the Redis URL on its first line.
+    pub redis_file: Option<PathBuf>,
+    /// This node's name in the cluster; empty: `server.hostname`.
+    pub node: String,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("redis", &if self.redis.is_empty() { "" } else { "********" })
+            .field("redis_file", &self.redis_file)
+            .field("node", &self.node)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

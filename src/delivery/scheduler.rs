@@ -41,11 +41,12 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(queue: Queue, cfg: Arc<Config>, router: Router, directory: Arc<Directory>) -> Arc<Scheduler> {
+    /// `cluster`: with a shared store, `delivery.destination_rate` holds across nodes.
+    pub fn new(queue: Queue, cfg: Arc<Config>, router: Router, directory: Arc<Directory>, cluster: Option<&Arc<crate::limits::redis::Store>>) -> Arc<Scheduler> {
         Arc::new(Scheduler {
             directory,
             total: Arc::new(Semaphore::new(cfg.delivery.concurrency)),
-            rate: crate::limits::new(&cfg.delivery.destination_rate),
+            rate: crate::limits::shared(cluster, "destination", &cfg.delivery.destination_rate),
             queue,
             cfg,
             router,

@@ -68,6 +68,7 @@ pub fn router(api: Shared) -> Router {
         .route_layer(axum::middleware::from_fn(admin_only))
         .route("/v1/messages", post(messages::local))
         .route("/health", get(health::health))
+        .route("/v1/drain", post(health::drain))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(api)

@@ -11,10 +11,14 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use std::time::Duration;
 
-/// 200 `ok` while the daemon runs and the queue can be read; 503 otherwise.
+/// 200 `ok` while the daemon runs and the queue can be read; 503 otherwise (also while
+/// draining, so a load balancer takes the node out).
 pub async fn health(State(api): State<Shared>) -> Result<impl IntoResponse, ApiError> {
     if *api.ctx.shutdown.borrow() {
         return Err(ApiError::Unavailable("shutting down".into()));
+    }
+    if *api.ctx.draining.borrow() {
+        return Err(ApiError::Unavailable(format!("draining: {} messages still queued", api.ctx.queue.len())));
     }
     let q = api.ctx.queue.clone();
     // A point read goes through the storage engine without scanning the queue.
@@ -67,4 +71,22 @@ mod tests {
         let s = stats(&[a, b, c], 200);
         assert_eq!(s, QueueStats { messages: 3, held: 1, deferred: 1, oldest_age: Duration::from_secs(100) });
     }
+}
+
+/// `POST /v1/drain[?timeout=SECONDS]` (control socket, `postern drain`): stop accepting,
+/// deliver what is queued, exit when the queue is empty or after the timeout (default 600 s).
+pub async fn drain(State(api): State<Shared>, axum::extract::Query(q): axum::extract::Query<DrainQuery>) -> impl IntoResponse {
+    let timeout = Duration::from_secs(q.timeout.unwrap_or(600));
+    let started = api.ctx.draining.send_if_modified(|d| !std::mem::replace(d, true));
+    if started {
+        tracing::info!(queued = api.ctx.queue.len(), timeout = ?timeout, "drain requested: listeners close, delivery goes on");
+        let ctx = api.ctx.clone();
+        tokio::spawn(async move { crate::app::drain_until_empty(&ctx, timeout).await });
+    }
+    (axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"ok": true, "draining": true, "queued": api.ctx.queue.len()})))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct DrainQuery {
+    timeout: Option<u64>,
 }

@@ -31,12 +31,12 @@ use std::sync::Arc;
 /// Starts the control socket (already bound) and the public API (bound here, so a bad
 /// `http.bind` stops the daemon before it reports ready). Also installs the metrics
 /// recorder. (`config::validate` has already checked the `[http]` keys.)
-pub async fn start(ctx: &Arc<Services>, control: tokio::net::UnixListener) -> std::io::Result<()> {
+/// Starts the control socket and the HTTP API; returns where the API listens (None: off).
+pub async fn start(ctx: &Arc<Services>, control: tokio::net::UnixListener) -> std::io::Result<Option<std::net::SocketAddr>> {
     crate::metrics::install();
     let api = state::Api::new(ctx.clone());
     tokio::spawn(control::serve(control, api.clone()));
-    if let Some(bound) = server::bind(&api).await? {
-        tokio::spawn(server::serve(bound, api));
-    }
-    Ok(())
+    let Some((bound, addr)) = server::bind(&api).await? else { return Ok(None) };
+    tokio::spawn(server::serve(bound, api));
+    Ok(Some(addr))
 }

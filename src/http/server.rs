@@ -95,7 +95,7 @@ pub enum Bound {
 }
 
 /// Binds `http.bind` (None when it is ""), logging `listening kind=http addr=...`.
-pub async fn bind(api: &Shared) -> std::io::Result<Option<Bound>> {
+pub async fn bind(api: &Shared) -> std::io::Result<Option<(Bound, std::net::SocketAddr)>> {
     let cfg = &api.ctx.config.http;
     if cfg.bind.is_empty() {
         tracing::info!("http API disabled (http.bind is empty)");
@@ -106,11 +106,8 @@ pub async fn bind(api: &Shared) -> std::io::Result<Option<Bound>> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {} (http): {e}", cfg.bind)))?;
     let addr = tcp.local_addr()?;
     tracing::info!(kind = %"http", addr = %addr, tls = cfg.tls, "listening");
-    Ok(Some(if cfg.tls {
-        Bound::Tls(TlsListener::new(tcp, api.ctx.clone()))
-    } else {
-        Bound::Plain(tcp)
-    }))
+    let bound = if cfg.tls { Bound::Tls(TlsListener::new(tcp, api.ctx.clone())) } else { Bound::Plain(tcp) };
+    Ok(Some((bound, addr)))
 }
 
 /// Serves until shutdown, then lets requests in progress finish.

@@ -1,11 +1,12 @@
 //! Rate limits: how many events a key (client IP, sender, destination) may have per
-//! period. Owns the async `Limiter` trait every store answers and the one constructor
-//! the rest of the daemon uses; `memory` keeps token buckets in this process (a shared
-//! store such as Redis implements the same trait for several nodes).
+//! period. Owns the async `Limiter` trait every store answers and the constructors the
+//! rest of the daemon uses; `memory` keeps token buckets in this process, `redis` shares
+//! them (and AUTH failures, connection leases) between the nodes of a cluster.
 //!
 //! Used by the SMTP listeners (connections, MAIL per IP and per user), the HTTP API and
 //! the delivery scheduler (per destination).
 pub mod memory;
+pub mod redis;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -35,6 +36,15 @@ pub trait Limiter: Send + Sync + std::fmt::Debug {
 /// A limit of `rate` (`"30/m"`; empty: none) kept in this process.
 pub fn new(rate: &crate::config::Rate) -> Arc<dyn Limiter> {
     Arc::new(memory::TokenBuckets::new(rate.count, rate.period))
+}
+
+/// A limit of `rate` named `name` (the key space: "connection", "sender", ...), shared by
+/// every node through `store` when there is one, else kept in this process.
+pub fn shared(store: Option<&Arc<redis::Store>>, name: &'static str, rate: &crate::config::Rate) -> Arc<dyn Limiter> {
+    match store {
+        Some(s) if rate.count > 0 => Arc::new(redis::SharedBuckets::new(s.clone(), name, rate.count, rate.period)),
+        _ => new(rate),
+    }
 }
 
 /// A limit of `count` per minute kept in this process (0: none).

@@ -1,6 +1,7 @@
 //! Per-IP and total connection counting, and AUTH failure tracking per client IP.
 use std::collections::HashMap;
 use crate::limits::Limiter;
+use crate::limits::redis::Store;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,42 +64,64 @@ pub struct Rates {
 }
 
 impl Rates {
-    pub fn new(l: &crate::config::Limits) -> Rates {
+    /// Kept in this process, or shared by the cluster's nodes through `store`.
+    pub fn new(l: &crate::config::Limits, store: Option<&Arc<Store>>) -> Rates {
         Rates {
-            connections: crate::limits::new(&l.connection_rate),
-            messages: crate::limits::new(&l.message_rate),
-            senders: crate::limits::new(&l.sender_rate),
+            connections: crate::limits::shared(store, "connection", &l.connection_rate),
+            messages: crate::limits::shared(store, "message", &l.message_rate),
+            senders: crate::limits::shared(store, "sender", &l.sender_rate),
         }
     }
 }
 
-/// Failed AUTH attempts per client IP within a sliding window.
+/// Failed AUTH attempts per client IP within a sliding window; in a cluster the count is
+/// Redis's (every node's failures), this node's own while Redis is down.
 #[derive(Debug, Default)]
 pub struct AuthFailures {
     by_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    shared: Option<Arc<Store>>,
 }
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 impl AuthFailures {
+    pub fn new(shared: Option<Arc<Store>>) -> AuthFailures {
+        AuthFailures { by_ip: Mutex::default(), shared }
+    }
+
     /// Records a failure; returns the number of failures in the window, this one included.
-    pub fn record(&self, ip: IpAddr) -> u32 {
-        let mut m = self.by_ip.lock().unwrap();
-        let now = Instant::now();
-        m.retain(|_, (_, last)| now.duration_since(*last) < WINDOW);
-        let e = m.entry(ip).or_insert((0, now));
-        e.0 += 1;
-        e.1 = now;
-        e.0
+    pub async fn record(&self, ip: IpAddr) -> u32 {
+        let local = {
+            let mut m = self.by_ip.lock().unwrap();
+            let now = Instant::now();
+            m.retain(|_, (_, last)| now.duration_since(*last) < WINDOW);
+            let e = m.entry(ip).or_insert((0, now));
+            e.0 += 1;
+            e.1 = now;
+            e.0
+        };
+        match &self.shared {
+            Some(s) => s.auth_failure(&ip.to_string(), WINDOW).await.unwrap_or(local),
+            None => local,
+        }
     }
 
-    pub fn count(&self, ip: IpAddr) -> u32 {
-        let m = self.by_ip.lock().unwrap();
-        m.get(&ip).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
+    pub async fn count(&self, ip: IpAddr) -> u32 {
+        let local = {
+            let m = self.by_ip.lock().unwrap();
+            m.get(&ip).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
+        };
+        match &self.shared {
+            Some(s) => s.auth_failures(&ip.to_string()).await.unwrap_or(local),
+            None => local,
+        }
     }
 
-    pub fn clear(&self, ip: IpAddr) {
+    pub async fn clear(&self, ip: IpAddr) {
         self.by_ip.lock().unwrap().remove(&ip);
+        if let Some(s) = &self.shared {
+            s.auth_clear(&ip.to_string()).await;
+        }
     }
 }
 
@@ -120,14 +143,14 @@ mod tests {
         assert!(l.try_acquire(a).is_some());
     }
 
-    #[test]
-    fn auth_failures_count_per_ip() {
+    #[tokio::test]
+    async fn auth_failures_count_per_ip() {
         let f = AuthFailures::default();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
-        assert_eq!(f.record(a), 1);
-        assert_eq!(f.record(a), 2);
-        assert_eq!(f.count("10.0.0.2".parse().unwrap()), 0);
-        f.clear(a);
-        assert_eq!(f.count(a), 0);
+        assert_eq!(f.record(a).await, 1);
+        assert_eq!(f.record(a).await, 2);
+        assert_eq!(f.count("10.0.0.2".parse().unwrap()).await, 0);
+        f.clear(a).await;
+        assert_eq!(f.count(a).await, 0);
     }
 }

@@ -2,6 +2,7 @@
 //! with failover), reusing idle connections for the next message to the same server.
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::{Config, smarthost};
+use crate::limits::redis::Store;
 use crate::smtp_client::client::{
     ClientError, OutboundMessage, OutboundRcpt, RcptOutcome, Secret, SessionParams, SmtpClient, Timeouts, open_session,
 };
@@ -25,6 +26,36 @@ struct Pooled {
     client: SmtpClient,
     idle_since: Instant,
     uses: u32,
+    /// In a cluster: this connection's share of `concurrency_per_destination`.
+    lease: Option<Lease>,
+}
+
+/// How long a connection lease lives without renewal (a dead node's leases expire), and
+/// how long a new connection waits for one before the attempt is deferred.
+const LEASE_TTL: Duration = Duration::from_secs(120);
+const LEASE_WAIT: Duration = Duration::from_secs(30);
+
+/// One of the cluster-wide connections to a destination; given back when dropped.
+struct Lease {
+    store: Arc<Store>,
+    name: String,
+    id: String,
+}
+
+impl Lease {
+    fn renew(&self, limit: usize) {
+        let (store, name, id) = (self.store.clone(), self.name.clone(), self.id.clone());
+        tokio::spawn(async move { store.lease(&name, limit, &id, LEASE_TTL).await });
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let (store, name, id) = (self.store.clone(), std::mem::take(&mut self.name), std::mem::take(&mut self.id));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { store.release(&name, &id).await });
+        }
+    }
 }
 
 /// Idle connections per (server name, address).
@@ -59,6 +90,8 @@ pub struct SmtpTransport {
     credentials: Option<Credentials>,
     sts: Option<StsCache>,
     pool: Arc<Mutex<Pool>>,
+    /// With a cluster store, connections per destination are leased across nodes.
+    cluster: Option<Arc<Store>>,
 }
 
 impl SmtpTransport {
@@ -76,7 +109,34 @@ impl SmtpTransport {
             _ => TlsPolicy::May,
         };
         let timeouts = Timeouts::uniform(cfg.delivery.timeout.get());
-        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, pool: Arc::default() }
+        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, pool: Arc::default(), cluster: None }
+    }
+
+    /// Shares `delivery.concurrency_per_destination` with the other nodes of a cluster.
+    pub fn with_cluster(mut self, cluster: Option<Arc<Store>>) -> SmtpTransport {
+        self.cluster = cluster;
+        self
+    }
+
+    /// A lease for one more connection to `destination` across the cluster: `Ok(None)`
+    /// without a cluster (or while Redis is down: local limits hold), `Err` when every
+    /// lease stayed taken for [`LEASE_WAIT`].
+    async fn lease(&self, destination: &str) -> Result<Option<Lease>, String> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let Some(store) = self.cluster.clone() else { return Ok(None) };
+        let limit = self.cfg.delivery.concurrency_per_destination;
+        let id = format!("{}:{}", store.node(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let deadline = Instant::now() + LEASE_WAIT;
+        loop {
+            match store.lease(destination, limit, &id, LEASE_TTL).await {
+                Some(true) => return Ok(Some(Lease { store, name: destination.to_string(), id })),
+                None => return Ok(None),
+                Some(false) if Instant::now() >= deadline => {
+                    return Err(format!("all {limit} connections to {destination} are in use by the cluster's nodes"));
+                }
+                Some(false) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     async fn run(&self, job: &Job) -> JobResult {
@@ -104,7 +164,7 @@ impl SmtpTransport {
         let mut last: Option<ClientError> = None;
         for hop in &hops {
             for &addr in &hop.addrs {
-                match self.send_via(hop, addr, &msg).await {
+                match self.send_via(hop, addr, &msg, &job.destination).await {
                     Ok(outcomes) => return results(job, outcomes, &hop.name, addr),
                     Err(e) if e.try_next_host() => {
                         tracing::info!(destination = %job.destination, error = %e.text(), "trying next host");
@@ -125,9 +185,12 @@ impl SmtpTransport {
 
     /// One transaction on a pooled or new connection; a stale pooled connection is
     /// replaced by a fresh one once.
-    async fn send_via(&self, hop: &Hop, addr: SocketAddr, msg: &OutboundMessage<'_>) -> Result<Vec<RcptOutcome>, ClientError> {
+    async fn send_via(&self, hop: &Hop, addr: SocketAddr, msg: &OutboundMessage<'_>, destination: &str) -> Result<Vec<RcptOutcome>, ClientError> {
         let key = (hop.name.clone(), addr, hop.tls, hop.smarthost);
         if let Some(mut p) = self.take(&key) {
+            if let Some(l) = &p.lease {
+                l.renew(self.cfg.delivery.concurrency_per_destination);
+            }
             match p.client.send(msg).await {
                 Ok(out) => {
                     p.uses += 1;
@@ -142,6 +205,8 @@ impl SmtpTransport {
                 Err(_) => {} // the idle connection went stale: open a fresh one below
             }
         }
+        let peer = || crate::smtp_client::client::Peer { name: hop.name.clone(), addr };
+        let lease = self.lease(destination).await.map_err(|reason| ClientError::Connect { peer: peer(), reason })?;
         let mut client = match self.credentials.as_ref().filter(|_| hop.smarthost) {
             Some(Credentials::OAuth2 { user, tokens }) => {
                 // A refused token (expired early, revoked) is refreshed and tried once more.
@@ -164,7 +229,7 @@ impl SmtpTransport {
             None => self.open(hop, addr, None).await?,
         };
         let out = client.send(msg).await?;
-        self.put_back(key, Pooled { client, idle_since: Instant::now(), uses: 1 });
+        self.put_back(key, Pooled { client, idle_since: Instant::now(), uses: 1, lease });
         Ok(out)
     }
 

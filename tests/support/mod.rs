@@ -28,6 +28,7 @@ pub mod pg;
 pub mod pki;
 pub mod postfix;
 pub mod proxy;
+pub mod redis;
 pub mod queue;
 pub mod rcv;
 pub mod routing;

@@ -51,7 +51,7 @@ impl InProcess {
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
             let checks = postern::app::checks::Checker::from_config(&cfg).expect("checks");
             let directory = Arc::new(postern::directory::Directory::connect(&cfg).await.expect("directory"));
-            Services::new(cfg.clone(), queue, tls, dkim, checks, directory, stop_rx)
+            Services::new(cfg.clone(), queue, tls, dkim, checks, directory, stop_rx, None)
         });
         InProcess { dir, services, rt, _stop: stop }
     }

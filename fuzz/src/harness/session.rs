@@ -78,7 +78,7 @@ fn env() -> &'static Env {
             let tls = tls::load(&cfg).expect("tls");
             let dkim = postern::dkim::DkimSigner::load(&cfg.dkim).expect("dkim");
             let directory = Arc::new(Directory::connect(&cfg).await.expect("directory"));
-            Services::new(cfg.clone(), queue, tls, dkim, None, directory, stop_rx)
+            Services::new(cfg.clone(), queue, tls, dkim, None, directory, stop_rx, None)
         });
         Env { rt, ctx, _stop: stop }
     })

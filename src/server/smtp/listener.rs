@@ -44,9 +44,11 @@ fn listen(bind: &str) -> std::io::Result<TcpListener> {
     socket.listen(1024)
 }
 
-/// Accepts connections until shutdown.
+/// Accepts connections until shutdown or drain (then the port is closed: a load balancer
+/// or the sending MTA goes to another node).
 pub async fn serve(ctx: Arc<Services>, bound: Bound) {
     let mut shutdown = ctx.shutdown.clone();
+    let mut draining = ctx.draining.subscribe();
     loop {
         let (tcp, peer) = tokio::select! {
             r = bound.listener.accept() => match r {
@@ -59,6 +61,10 @@ pub async fn serve(ctx: Arc<Services>, bound: Bound) {
                 }
             },
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
+            _ = async { let _ = draining.wait_for(|d| *d).await; } => {
+                tracing::info!(kind = bound.kind.name(), "draining: listener closed");
+                return;
+            }
         };
         let _ = tcp.set_nodelay(true);
         let ctx = ctx.clone();

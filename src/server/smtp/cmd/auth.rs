@@ -21,7 +21,7 @@ pub async fn auth<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let ip = s.peer.ip();
     let limits = &s.ctx.config.limits;
-    if s.ctx.auth_failures.count(ip) >= limits.auth_failures {
+    if s.ctx.auth_failures.count(ip).await >= limits.auth_failures {
         return Ok(too_many_failures(s).await);
     }
     let creds = match mechanism {
@@ -42,11 +42,11 @@ pub async fn auth<S: AsyncRead + AsyncWrite + Unpin>(
     };
     if ok {
         tracing::info!(client = %ip, user = %user, mechanism, "authenticated");
-        s.ctx.auth_failures.clear(ip);
+        s.ctx.auth_failures.clear(ip).await;
         s.auth_user = Some(user);
         return Ok(Step::Reply(Reply::auth_success()));
     }
-    let failures = s.ctx.auth_failures.record(ip);
+    let failures = s.ctx.auth_failures.record(ip).await;
     crate::metrics::auth_failure();
     tracing::warn!(client = %ip, mechanism, failures, "authentication failed");
     if failures >= s.ctx.config.limits.auth_failures {
