@@ -204,3 +204,30 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The HTTP raw route streams too: a large message that turns out not to be one (no header
+/// field first) gets 400 and leaves no file; a good one is queued with its body file.
+#[test]
+fn http_raw_route_streams_and_cleans_up() {
+    const TOKEN: &str = "queue-bodies-send-token-0123456789abcdef";
+    let server = TestServer::builder().park_delivery().list("http.tokens", &[TOKEN]).set("http.rate_limit", 0).set("http.body_limit", 10_000_000).start();
+    let url = format!("http://{}/v1/messages?mail_from=a@example.org&rcpt_to=b@example.net", server.addr("http"));
+    let post = |body: &str| {
+        let path = server.dir().join("post.eml");
+        std::fs::write(&path, body).unwrap();
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("Authorization: Bearer {TOKEN}")])
+            .args(["-H", "Content-Type: message/rfc822", "--data-binary"])
+            .arg(format!("@{}", path.display()))
+            .arg(&url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let not_a_message = "just text, no header field\n".repeat(20_000);
+    assert_eq!(post(&not_a_message), "400");
+    assert!(body_files(&server).is_empty(), "{:?}", body_files(&server));
+    let (_, plain) = message(7, 500_000);
+    assert_eq!(post(&plain.replace("\r\n", "\n")), "202");
+    assert_eq!(body_files(&server).len(), 1, "the posted message has its body file");
+}

@@ -6,7 +6,7 @@
 //! Owns: splitting the header section from the rest while streaming. Must not touch:
 //! protocol framing (the callers' readers), what is done with the headers (`ingest`).
 use super::Services;
-use crate::queue::{BodyWriter, HEADER_MAX, QueueId, SpoolError, Tail};
+use crate::queue::{BodyWriter, HEADER_MAX, QueueId, SpoolError, Tail, Unqueued};
 use bytes::Bytes;
 
 
@@ -27,6 +27,8 @@ pub struct Message {
     pub original: Tail,
     /// Length of the header section inside `original`.
     header_len: usize,
+    /// Removes the body file if the message is refused after all (see `ingest`).
+    pub(crate) unqueued: Unqueued,
 }
 
 impl Message {
@@ -38,7 +40,7 @@ impl Message {
             _ => cut_at_line(&message[..HEADER_MAX]),
         };
         let header = message[..header_len].to_vec();
-        Message { id, header, original: Tail::Inline(Bytes::from(message)), header_len }
+        Message { id, header, original: Tail::Inline(Bytes::from(message)), header_len, unqueued: Unqueued::default() }
     }
 
     /// What follows the header section (the empty line, then the body).
@@ -97,7 +99,8 @@ impl Draft {
     pub async fn finish(self) -> Result<Message, SpoolError> {
         let header_len = self.header.len();
         let original = self.writer.finish().await?;
-        Ok(Message { id: self.id, header: self.header, original, header_len })
+        let unqueued = Unqueued::guard(&original);
+        Ok(Message { id: self.id, header: self.header, original, header_len, unqueued })
     }
 }
 

@@ -23,10 +23,12 @@ pub struct Submission {
 
 /// Queues the message; Ok only once it is on disk. Every edit is made to the header
 /// section; the rest of the message stays where it was received to (memory or its file).
-pub async fn enqueue(ctx: &Services, mut sub: Submission, msg: Message) -> Result<QueueId, Reply> {
+pub async fn enqueue(ctx: &Services, mut sub: Submission, mut msg: Message) -> Result<QueueId, Reply> {
     let id = msg.id.clone();
     let tail = msg.tail();
-    let header = msg.header;
+    // Dropped on any refusal below: the body file goes with it.
+    let unqueued = std::mem::take(&mut msg.unqueued);
+    let header = std::mem::take(&mut msg.header);
     let cfg = &ctx.config;
     if cfg.relay.sender_login
         && let Some(login) = &sub.origin.auth_user
@@ -83,6 +85,7 @@ pub async fn enqueue(ctx: &Services, mut sub: Submission, msg: Message) -> Resul
         tracing::error!(client = %sub.origin.ip, error = %e, "cannot queue message");
         return Err(if e.is_storage_full() { Reply::insufficient_storage() } else { Reply::local_error() });
     }
+    unqueued.keep();
     // Auto-replies once the message is durable, in a task of their own.
     if let Some(v) = vacation {
         v.spawn();

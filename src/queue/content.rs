@@ -84,6 +84,34 @@ impl Tail {
     }
 }
 
+/// A received body file no envelope points to yet: removed when dropped, unless
+/// [`Unqueued::keep`] says the queue took it (a refused message leaves nothing behind).
+#[derive(Debug, Default)]
+pub struct Unqueued(Option<Arc<PathBuf>>);
+
+impl Unqueued {
+    /// For `tail`: guards its file, if it has one.
+    pub fn guard(tail: &Tail) -> Unqueued {
+        match tail {
+            Tail::File { path, offset: 0, .. } => Unqueued(Some(path.clone())),
+            _ => Unqueued(None),
+        }
+    }
+
+    /// The message was queued: the spool owns the file now.
+    pub fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Unqueued {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path.as_path());
+        }
+    }
+}
+
 /// See [`Tail::map`].
 pub enum Mapped {
     Bytes(Bytes),

@@ -11,7 +11,7 @@ mod message;
 mod sled;
 mod spool;
 
-pub use content::{BodyWriter, Content, HEADER_MAX, INLINE_MAX, Mapped, READ_CHUNK, Tail};
+pub use content::{BodyWriter, Content, HEADER_MAX, INLINE_MAX, Mapped, READ_CHUNK, Tail, Unqueued};
 pub use id::QueueId;
 pub use message::{Envelope, Outcome, OutcomeKind, RcptState, Recipient};
 pub use sled::SledSpool;
