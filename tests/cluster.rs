@@ -178,6 +178,21 @@ fn three_nodes_share_limits_directory_and_queues() {
     );
     assert_eq!(accepted, 250);
 
+    // Vacation: two messages to alice through two nodes get one reply.
+    let body_file = c.nodes[0].dir().join("away.txt");
+    std::fs::write(&body_file, "I am away.\n").unwrap();
+    c.nodes[0].cli_ok(&["vacation", "set", "alice@example.com", "--subject", "Away", "--body-file", body_file.to_str().unwrap()], "");
+    for i in [0, 1] {
+        let mut d = Dialog::connect(c.nodes[i].smtp());
+        d.ehlo();
+        d.send_mail("bob@remote.example", &["alice@example.com"], &format!("From: <bob@remote.example>\r\nTo: <alice@example.com>\r\nSubject: hi {i}\r\n\r\nhello\r\n"));
+    }
+    let replies = |sink: &Receiver| sink.messages().iter().filter(|m| (m.mail_from.is_empty() || m.mail_from == "<>") && m.rcpt_tos.iter().any(|r| r == "bob@remote.example")).count();
+    support::wait::until(Duration::from_secs(20), Duration::from_millis(200), || replies(&sink), |n| *n >= 1, |n| format!("{n} vacation replies\n{}", c.nodes[0].log_text().lines().filter(|l| l.contains("vacation") || l.contains("remote.example")).collect::<Vec<_>>().join("\n")));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(replies(&sink), 1, "one vacation reply for two messages through two nodes");
+    c.nodes[0].cli_ok(&["vacation", "off", "alice@example.com"], "");
+
     // Redis killed: mail is still accepted and delivered; shared limits return with it.
     c.redis.stop();
     let before = sink.messages().len();

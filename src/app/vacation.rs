@@ -34,6 +34,8 @@ pub struct Pending {
     /// The final recipients in our local domains.
     recipients: Vec<Recipient>,
     head: Vec<u8>,
+    /// In a cluster, one node claims each (mailbox, sender) reply in Redis first.
+    cluster: Option<Arc<crate::limits::redis::Store>>,
 }
 
 /// The replies `env` may get, or None when it has no local recipient (or the directory
@@ -57,6 +59,7 @@ pub fn prepare(ctx: &Services, env: &Envelope, message: &[u8]) -> Option<Pending
         sender: env.mail_from.clone(),
         recipients,
         head: header_section(message).to_vec(),
+        cluster: ctx.cluster.clone(),
     })
 }
 
@@ -135,6 +138,16 @@ impl Pending {
                 }
                 if now.saturating_sub(at) < v.interval as i64 {
                     return skip("sender answered within the interval");
+                }
+            }
+            // Several nodes may take mail for this mailbox from this sender at once: the one
+            // that claims the pair in Redis answers (held for the interval, at most 30 days;
+            // with Redis down, each node's own record decides, as without a cluster).
+            if let Some(cluster) = &self.cluster {
+                let ttl = std::time::Duration::from_secs(if v.interval == 0 { 30 * 86400 } else { v.interval.min(30 * 86400) });
+                let key = crate::limits::redis::Store::key(&["vacation", mailbox, &sender]);
+                if cluster.claim(&key, ttl).await == Some(false) {
+                    return skip("sender answered by another node");
                 }
             }
             // Recorded first: a crash after this loses one reply rather than sending two.

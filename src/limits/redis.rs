@@ -222,6 +222,16 @@ impl Store {
         let _ = self.run(|mut c| async move { redis::cmd("DEL").arg(&key).query_async::<()>(&mut c).await }).await;
     }
 
+    /// Claims `key` for `ttl` (SET NX EX): `Some(true)` when this call made the claim,
+    /// `Some(false)` when someone (any node) holds it, `None` when Redis is down.
+    pub async fn claim(&self, key: &str, ttl: Duration) -> Option<bool> {
+        let key = key.to_string();
+        let set: Option<String> = self
+            .run(|mut c| async move { redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("EX").arg(ttl.as_secs().max(1)).query_async(&mut c).await })
+            .await?;
+        Some(set.is_some())
+    }
+
     /// Takes (or renews) lease `id` among at most `limit` on `name` for `ttl`.
     /// `Some(false)`: all leases are in use; `None`: Redis down (go on without one).
     pub async fn lease(&self, name: &str, limit: usize, id: &str, ttl: Duration) -> Option<bool> {
