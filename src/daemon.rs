@@ -49,7 +49,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     })?;
     let tls = crate::net::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
+    let dkim = crate::dkim::DkimSigner::load(&crate::dkim::managed::effective(&cfg)).map_err(|e| StartError::Delivery(e.to_string()))?;
     let checks = crate::app::checks::Checker::from_config(&cfg)?;
     let directory = Arc::new(crate::directory::Directory::connect(&cfg).await?);
     directory.spawn_poll();
@@ -58,6 +58,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     let bound = smtp::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     crate::http::start(&ctx, control).await?;
+    crate::admin::start(&ctx).await?;
     for b in bound {
         tokio::spawn(smtp::listener::serve(ctx.clone(), b));
     }
@@ -162,7 +163,7 @@ fn reload(ctx: &Services, source: Option<&std::path::Path>) {
         Ok(tls) => *ctx.tls.write().unwrap() = tls,
         Err(e) => tracing::error!("reload: keeping the old certificate: {e}"),
     }
-    match crate::dkim::DkimSigner::load(&cfg.dkim) {
+    match crate::dkim::DkimSigner::load(&crate::dkim::managed::effective(&cfg)) {
         Ok(d) => *ctx.dkim.write().unwrap() = d,
         Err(e) => tracing::error!("reload: keeping the old DKIM keys: {e}"),
     }

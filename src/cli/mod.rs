@@ -3,6 +3,7 @@
 //! Owns: clap definitions, exit codes (sysexits), human output, and the sendmail/mailq
 //! personalities chosen by the name the binary is invoked as. Calls the library only.
 mod accounts;
+mod admin;
 mod check;
 mod daemon;
 mod dkim;
@@ -67,6 +68,21 @@ pub enum Command {
     /// DKIM keys.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// Administrators of the web UI (admin.bind).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Add (or replace) an administrator; the password is read from stdin. Without
+    /// --domain a superadmin, with it an admin of those domains only.
+    Add {
+        name: String,
+        /// A domain this admin manages (repeatable).
+        #[arg(long = "domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -394,6 +410,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Queue(q) => queue::run(&loaded.config, q),
         Command::Send(args) => send::run(&loaded.config, args),
         Command::Health => health::run(&loaded.config),
+        Command::Admin(AdminCommand::Add { name, domains }) => admin::add(&loaded.config, &name, &domains),
         Command::Dkim(DkimCommand::Keygen { domain, selector, algorithm, out_dir }) => {
             dkim::keygen(&domain, &selector, &algorithm, &out_dir)
         }

@@ -72,11 +72,17 @@ impl Rates {
     }
 }
 
-/// Failed AUTH attempts per client IP within a sliding window.
+/// Failed logins (SMTP AUTH and the web UI) per client IP, and per account name, within
+/// a sliding window. The per-account count stops one name being guessed from many IPs.
 #[derive(Debug, Default)]
 pub struct AuthFailures {
     by_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    by_account: Mutex<HashMap<String, (u32, Instant)>>,
 }
+
+/// Most account names remembered: a flood of invented names cannot grow the map further
+/// (the oldest are dropped first).
+const MAX_ACCOUNTS: usize = 10_000;
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -99,6 +105,32 @@ impl AuthFailures {
 
     pub fn clear(&self, ip: IpAddr) {
         self.by_ip.lock().unwrap().remove(&ip);
+    }
+
+    /// Records a failed login for `account` (compared case-insensitively); returns the
+    /// failures in the window, this one included.
+    pub fn record_account(&self, account: &str) -> u32 {
+        let mut m = self.by_account.lock().unwrap();
+        let now = Instant::now();
+        m.retain(|_, (_, last)| now.duration_since(*last) < WINDOW);
+        if m.len() >= MAX_ACCOUNTS
+            && let Some(oldest) = m.iter().min_by_key(|(_, (_, last))| *last).map(|(k, _)| k.clone())
+        {
+            m.remove(&oldest);
+        }
+        let e = m.entry(account.to_lowercase()).or_insert((0, now));
+        e.0 += 1;
+        e.1 = now;
+        e.0
+    }
+
+    pub fn count_account(&self, account: &str) -> u32 {
+        let m = self.by_account.lock().unwrap();
+        m.get(&account.to_lowercase()).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
+    }
+
+    pub fn clear_account(&self, account: &str) {
+        self.by_account.lock().unwrap().remove(&account.to_lowercase());
     }
 }
 
@@ -129,5 +161,10 @@ mod tests {
         assert_eq!(f.count("10.0.0.2".parse().unwrap()), 0);
         f.clear(a);
         assert_eq!(f.count(a), 0);
+        assert_eq!(f.record_account("Alice@X.test"), 1);
+        assert_eq!(f.record_account("alice@x.test"), 2);
+        assert_eq!(f.count_account("ALICE@x.test"), 2);
+        f.clear_account("alice@x.test");
+        assert_eq!(f.count_account("alice@x.test"), 0);
     }
 }
