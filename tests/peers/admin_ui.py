@@ -63,7 +63,7 @@ class Ui:
         os.makedirs(self.shots, exist_ok=True)
         # The whole page: grow the window to the document's height first.
         h = self.d.execute_script("return document.documentElement.scrollHeight")
-        self.d.set_window_size(1280, max(800, min(int(h) + 40, 4000)))
+        self.d.set_window_size(1280, max(800, min(int(h) + 200, 5000)))
         self.d.save_screenshot(os.path.join(self.shots, name + ".png"))
         self.d.set_window_size(1280, 1000)
 
