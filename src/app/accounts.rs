@@ -11,22 +11,29 @@ use crate::directory::admin::{self, Admin, AdminError, AliasEntry, DomainEntry, 
 use crate::directory::vacation::{self, Vacation, VacationStore};
 use crate::directory::{normalize, normalize_domain, password};
 
-/// Who asked for a change and from where, for the audit line.
+/// Who asked for a change, through which door and from where, for the audit line.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    /// `admin-api` (a token), `admin:NAME`, `mailbox:ADDRESS`, `cli`.
+    /// `the admin API` or `the web UI`.
+    pub door: &'static str,
+    /// `admin-api` (a token), `admin:NAME`, `mailbox:ADDRESS`.
     pub who: &'a str,
-    /// The client's IP, or `local`.
+    /// The client's IP, or `http` when the API does not know it.
     pub from: &'a str,
 }
 
-impl Actor<'_> {
-    pub const API: Actor<'static> = Actor { who: "admin-api", from: "http" };
+impl<'a> Actor<'a> {
+    pub const API: Actor<'static> = Actor { door: "the admin API", who: "admin-api", from: "http" };
+
+    /// Someone logged in to the web UI.
+    pub fn ui(who: &'a str, from: &'a str) -> Actor<'a> {
+        Actor { door: "the web UI", who, from }
+    }
 }
 
 /// The audit line of one change (never a password or hash).
 pub fn audit(actor: Actor<'_>, entity: &str, action: &str, key: &str) {
-    tracing::info!(who = %actor.who, from = %actor.from, entity = %entity, action = %action, key = %key, "directory changed");
+    tracing::info!(who = %actor.who, from = %actor.from, entity = %entity, action = %action, key = %key, "directory changed through {}", actor.door);
 }
 
 /// What may change in a domain; `None` keeps the current value.

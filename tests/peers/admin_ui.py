@@ -46,7 +46,15 @@ class Ui:
         o.binary_location = "/usr/bin/chromium"
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000", "--disable-dev-shm-usage"):
             o.add_argument(a)
-        self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+        for attempt in range(3):  # chromedriver can be slow to come up on a loaded machine
+            try:
+                self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+                break
+            except Exception as e:  # noqa: BLE001 - reported below when the last try fails
+                print(f"starting chromium failed (attempt {attempt + 1}): {e}", file=sys.stderr)
+                if attempt == 2:
+                    raise
+                time.sleep(2)
         self.d.set_page_load_timeout(120)
 
     def get(self, path):
@@ -158,6 +166,13 @@ def main():
     ui = Ui(args.url, args.shots)
     try:
         run(ui, args, root, root_pw, ann, ann_pw)
+    except Exception:
+        # Where it stopped, for the test's failure message.
+        try:
+            print(f"at {ui.d.current_url}: {ui.text()[:800]!r}", file=sys.stderr)
+        except Exception:  # noqa: BLE001
+            pass
+        raise
     finally:
         ui.d.quit()
     print("OK admin UI scenario passed")

@@ -64,7 +64,8 @@ pub async fn password(State(ui): State<Shared>, r: Req, Form(f): Form<OwnPasswor
         return Ok(r.done(&ui, "/account", Flash::Err("password: the two entries differ".into())));
     }
     let who = format!("mailbox:{address}");
-    let actor = Actor { who: &who, from: &r.from() };
+    let from = r.from();
+    let actor = Actor::ui(&who, &from);
     let change = MailboxChange { password: Some(f.password), ..MailboxChange::default() };
     Ok(match accounts::update_mailbox(directory(&ui)?, actor, &address, change).await {
         Ok(_) => {
@@ -78,7 +79,8 @@ pub async fn password(State(ui): State<Shared>, r: Req, Form(f): Form<OwnPasswor
 pub async fn vacation(State(ui): State<Shared>, r: Req, Form(f): Form<VacationForm>) -> Result<Response, Page> {
     let address = owner(&r)?;
     let who = format!("mailbox:{address}");
-    let actor = Actor { who: &who, from: &r.from() };
+    let from = r.from();
+    let actor = Actor::ui(&who, &from);
     let flash = apply_vacation(&ui, actor, &address, f).await;
     Ok(r.done(&ui, "/account", flash))
 }

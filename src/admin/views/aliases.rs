@@ -31,7 +31,8 @@ pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewAlias>) -
     let who = r.domain_admin(&domain)?;
     let back = format!("/domains/{domain}");
     let address = format!("{}@{domain}", f.local.trim());
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::create_alias(directory(&ui)?, actor, &address, Some(address_list(&f.targets)), true).await {
         Ok(a) => r.done(&ui, &back, Flash::Ok(format!("alias {} added", a.address))),
         Err(e) => r.done(&ui, &back, failure(e)),
@@ -48,7 +49,8 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(address): Path<String
     let (key, domain) = allowed(&r, &address)?;
     let who = r.admin()?;
     let back = format!("/domains/{domain}");
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::update_alias(directory(&ui)?, &ui.ctx.config, actor, &key, Some(address_list(&f.targets)), None).await {
         Ok(a) => r.done(&ui, &back, Flash::Ok(format!("alias {} saved", a.address))),
         Err(e) => r.done(&ui, &back, failure(e)),
@@ -58,7 +60,8 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(address): Path<String
 pub async fn delete(State(ui): State<Shared>, r: Req, Path(address): Path<String>) -> Result<Response, Page> {
     let (key, domain) = allowed(&r, &address)?;
     let who = r.admin()?;
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     let back = format!("/domains/{domain}");
     Ok(match accounts::delete_alias(directory(&ui)?, actor, &key).await {
         Ok(()) => r.done(&ui, &back, Flash::Ok(format!("alias {key} deleted"))),

@@ -62,7 +62,8 @@ pub struct NewDomain {
 pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewDomain>) -> Result<Response, Page> {
     let who = r.superadmin()?;
     let entry = DomainEntry { domain: f.domain, description: f.description, backupmx: false, active: true };
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::create_domain(directory(&ui)?, actor, entry).await {
         Ok(d) => r.done(&ui, &format!("/domains/{}", d.domain), Flash::Ok(format!("domain {} added", d.domain))),
         Err(e) => r.done(&ui, "/domains", failure(e)),
@@ -167,7 +168,8 @@ pub struct DomainForm {
 
 pub async fn update(State(ui): State<Shared>, r: Req, Path(domain): Path<String>, Form(f): Form<DomainForm>) -> Result<Response, Page> {
     let (key, who) = allowed_domain(&r, &domain)?;
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     let change = DomainChange { description: Some(f.description), active: Some(checked(&f.active)), backupmx: Some(checked(&f.backupmx)) };
     let to = format!("/domains/{key}");
     Ok(match accounts::update_domain(directory(&ui)?, actor, &key, change).await {
@@ -179,7 +181,8 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(domain): Path<String>
 pub async fn delete(State(ui): State<Shared>, r: Req, Path(domain): Path<String>) -> Result<Response, Page> {
     let (key, _) = allowed_domain(&r, &domain)?;
     let who = r.superadmin()?;
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::delete_domain(directory(&ui)?, actor, &key).await {
         Ok(()) => r.done(&ui, "/domains", Flash::Ok(format!("domain {key} deleted"))),
         Err(e) => r.done(&ui, &format!("/domains/{key}"), failure(e)),

@@ -45,7 +45,8 @@ pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewMailbox>)
         Err(e) => return Ok(r.done(&ui, &back, failure(e))),
     };
     let entry = MailboxEntry { address: format!("{}@{domain}", f.local.trim()), name: f.name, quota, active: true, maildir: None };
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::create_mailbox(directory(&ui)?, actor, entry, Some(f.password)).await {
         Ok(m) => r.done(&ui, &back, Flash::Ok(format!("mailbox {} added", m.address))),
         Err(e) => r.done(&ui, &back, failure(e)),
@@ -126,7 +127,8 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(address): Path<String
         Err(e) => return Ok(r.done(&ui, &to, failure(e))),
     };
     let change = MailboxChange { name: Some(f.name), quota: Some(quota), active: Some(checked(&f.active)), password: None };
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     let _ = domain;
     Ok(match accounts::update_mailbox(directory(&ui)?, actor, &key, change).await {
         Ok(_) => r.done(&ui, &to, Flash::Ok(format!("mailbox {key} saved"))),
@@ -151,7 +153,8 @@ pub async fn password(State(ui): State<Shared>, r: Req, Path(address): Path<Stri
         return Ok(r.done(&ui, &to, Flash::Err("password: the two entries differ".into())));
     }
     let change = MailboxChange { password: Some(f.password), ..MailboxChange::default() };
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::update_mailbox(directory(&ui)?, actor, &key, change).await {
         Ok(_) => r.done(&ui, &to, Flash::Ok(format!("password of {key} changed"))),
         Err(e) => r.done(&ui, &to, failure(e)),
@@ -209,7 +212,8 @@ pub async fn apply_vacation(ui: &Shared, actor: Actor<'_>, key: &str, f: Vacatio
 pub async fn vacation(State(ui): State<Shared>, r: Req, Path(address): Path<String>, Form(f): Form<VacationForm>) -> Result<Response, Page> {
     let (key, _) = allowed(&r, &address)?;
     let who = r.admin()?;
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     let flash = apply_vacation(&ui, actor, &key, f).await;
     Ok(r.done(&ui, &format!("/mailboxes/{key}"), flash))
 }
@@ -217,7 +221,8 @@ pub async fn vacation(State(ui): State<Shared>, r: Req, Path(address): Path<Stri
 pub async fn delete(State(ui): State<Shared>, r: Req, Path(address): Path<String>) -> Result<Response, Page> {
     let (key, domain) = allowed(&r, &address)?;
     let who = r.admin()?;
-    let actor = Actor { who: &who.audit_name(), from: &r.from() };
+    let (name, from) = (who.audit_name(), r.from());
+    let actor = Actor::ui(&name, &from);
     Ok(match accounts::delete_mailbox(directory(&ui)?, actor, &key).await {
         Ok(()) => r.done(&ui, &format!("/domains/{domain}"), Flash::Ok(format!("mailbox {key} deleted (its Maildir stays on disk)"))),
         Err(e) => r.done(&ui, &format!("/mailboxes/{key}"), failure(e)),
