@@ -10,7 +10,8 @@ Scenario (each step asserts; the first failure exits 1 with a message):
  3. adds mailbox alice@shop.test, alias sales@shop.test -> alice, a catch-all, a DKIM key
     (TXT record shown); an alias target with <script> is refused and echoed escaped
  4. mail to sales@shop.test over SMTP lands in alice's Maildir; usage bar shows it
- 5. a message to an unreachable domain is deferred: queue list, show, hold, release, delete
+ 5. a message to an unreachable domain is deferred (and DKIM-signed with the new key):
+    queue list, show, hold, release, delete
  6. DNS health page; CSRF: a form without its token gets 403 (browser and raw POST)
  7. domain admin of other.test: sees only other.test; shop.test pages, mailbox URLs, the
     queue and a POST for shop.test are all 403
@@ -248,7 +249,8 @@ def run(ui, args, root, root_pw, ann, ann_pw):
 
     # 5. the queue: a deferred message, shown and acted on
     with smtplib.SMTP(host, int(port), local_hostname="client.test", timeout=60) as s:
-        s.sendmail("alice@shop.test", ["someone@unreachable-host.net"], b"Subject: stuck\r\n\r\nwaits\r\n")
+        s.sendmail("alice@shop.test", ["someone@unreachable-host.net"],
+                   b"From: alice@shop.test\r\nTo: someone@unreachable-host.net\r\nSubject: stuck\r\n\r\nwaits\r\n")
     end = time.time() + 60
     while True:
         ui.get("/queue?state=deferred")
@@ -264,6 +266,9 @@ def run(ui, args, root, root_pw, ann, ann_pw):
     ui.shot("dashboard")
     ui.get("/queue")
     ui.click(d.find_element(By.CSS_SELECTOR, "#queue td.mono a"))
+    headers = d.find_element(By.CSS_SELECTOR, "pre.mono").text
+    check("DKIM-Signature:" in headers and "d=shop.test" in headers and "s=s2026" in headers,
+          f"the UI's new DKIM key signs at once: {headers[:600]!r}")
     ui.click(d.find_element(By.ID, "queue-hold"))
     ui.flash_ok("hold: done")
     check(d.find_element(By.ID, "message-state").text == "held", "held")

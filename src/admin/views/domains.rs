@@ -138,7 +138,7 @@ pub fn mailbox_row(cfg: &crate::config::Config, root: &std::path::Path, m: crate
         active: m.active,
         used: size(used),
         quota: if quota == 0 { "unlimited".into() } else { size(quota) },
-        percent: if quota == 0 { 0 } else { (used.saturating_mul(100) / quota).min(100) },
+        percent: used.saturating_mul(100).checked_div(quota).map_or(0, |p| p.min(100)),
     }
 }
 
