@@ -71,6 +71,8 @@ pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewDomain>) 
 }
 
 pub struct MailboxRow {
+    /// Bytes in the Maildir.
+    pub bytes: u64,
     pub address: String,
     pub name: String,
     pub active: bool,
@@ -96,6 +98,10 @@ struct DomainPage {
     mailboxes: Vec<MailboxRow>,
     aliases: Vec<AliasEntry>,
     keys: Vec<KeyRow>,
+    /// What all mailboxes hold, and the domain's own quota ("" when it has none).
+    used: String,
+    domain_quota: String,
+    domain_percent: u64,
 }
 
 /// The normalized domain of a path, when the caller may administer it.
@@ -115,16 +121,23 @@ pub async fn show(State(ui): State<Shared>, r: Req, Path(domain): Path<String>) 
     };
     let cfg = &ui.ctx.config;
     let root = ui.ctx.directory.mail_root().to_path_buf();
-    let mailboxes = a
-        .mailboxes(Some(&key))
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .map(|m| mailbox_row(cfg, &root, m))
-        .collect();
+    let mailboxes: Vec<MailboxRow> =
+        a.mailboxes(Some(&key)).await.map_err(unavailable)?.into_iter().map(|m| mailbox_row(cfg, &root, m)).collect();
     let aliases = a.aliases(Some(&key)).await.map_err(unavailable)?;
     let keys = dkim_keys(cfg, &key);
-    Ok(render(&DomainPage { l: Layout::new(&ui, &r, format!("Domain {key}")), d, mailboxes, aliases, keys }))
+    let bytes: u64 = mailboxes.iter().map(|m| m.bytes).sum();
+    let quota = ui.ctx.directory.domain_quota(&key).await.unwrap_or(0);
+    let page = DomainPage {
+        l: Layout::new(&ui, &r, format!("Domain {key}")),
+        d,
+        mailboxes,
+        aliases,
+        keys,
+        used: size(bytes),
+        domain_quota: if quota == 0 { String::new() } else { size(quota) },
+        domain_percent: bytes.saturating_mul(100).checked_div(quota).map_or(0, |p| p.min(100)),
+    };
+    Ok(render(&page))
 }
 
 /// A mailbox with its Maildir usage against its quota.
@@ -133,6 +146,7 @@ pub fn mailbox_row(cfg: &crate::config::Config, root: &std::path::Path, m: crate
     let mb = crate::directory::Mailbox { address: m.address.clone(), quota, maildir: m.maildir.as_ref().map(Into::into), domain_room: None };
     let used = mb.dir(root).map_or(0, |d| crate::mailstore::usage(&d));
     MailboxRow {
+        bytes: used,
         address: m.address,
         name: m.name,
         active: m.active,
