@@ -83,6 +83,12 @@ pub struct AuthFailures {
 /// Most account names remembered: a flood of invented names cannot grow the map further
 /// (the oldest are dropped first).
 const MAX_ACCOUNTS: usize = 10_000;
+/// Characters of a name that count (an address is at most 254): long junk names stay small.
+const MAX_NAME: usize = 320;
+
+fn account_key(account: &str) -> String {
+    account.chars().take(MAX_NAME).collect::<String>().to_lowercase()
+}
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -118,7 +124,7 @@ impl AuthFailures {
         {
             m.remove(&oldest);
         }
-        let e = m.entry(account.to_lowercase()).or_insert((0, now));
+        let e = m.entry(account_key(account)).or_insert((0, now));
         e.0 += 1;
         e.1 = now;
         e.0
@@ -126,11 +132,11 @@ impl AuthFailures {
 
     pub fn count_account(&self, account: &str) -> u32 {
         let m = self.by_account.lock().unwrap();
-        m.get(&account.to_lowercase()).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
+        m.get(&account_key(account)).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
     }
 
     pub fn clear_account(&self, account: &str) {
-        self.by_account.lock().unwrap().remove(&account.to_lowercase());
+        self.by_account.lock().unwrap().remove(&account_key(account));
     }
 }
 

@@ -26,8 +26,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import WebDriverException
 
 
 def fail(msg):
@@ -92,10 +91,20 @@ class Ui:
             self.click(f.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
     def click(self, el):
-        """Clicks and waits until the next page replaced this one."""
-        html = self.d.find_element(By.TAG_NAME, "html")
+        """Clicks and waits until the next page replaced this one (a marker set on this
+        page is gone and the new one is loaded). Errors while the page is being swapped
+        ("node does not belong to the document") are part of waiting."""
+        self.d.execute_script("window.__posternOldPage = true")
         el.click()
-        WebDriverWait(self.d, 120).until(EC.staleness_of(html))
+        end = time.time() + 120
+        while time.time() < end:
+            try:
+                if self.d.execute_script("return window.__posternOldPage === undefined && document.readyState === 'complete'"):
+                    return
+            except WebDriverException:
+                pass
+            time.sleep(0.1)
+        fail(f"no new page within 120 s after a click at {self.d.current_url}")
 
     def flash_ok(self, needle):
         ok = self.d.find_elements(By.ID, "flash-ok")
