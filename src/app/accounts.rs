@@ -14,7 +14,7 @@ use crate::directory::{normalize, normalize_domain, password};
 /// Who asked for a change, through which door and from where, for the audit line.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    /// `the admin API` or `the web UI`.
+    /// `the admin API`, `the web UI` or `the CLI`.
     pub door: &'static str,
     /// `admin-api` (a token), `admin:NAME`, `mailbox:ADDRESS`.
     pub who: &'a str,
@@ -24,6 +24,9 @@ pub struct Actor<'a> {
 
 impl<'a> Actor<'a> {
     pub const API: Actor<'static> = Actor { door: "the admin API", who: "admin-api", from: "http" };
+
+    /// `postern domain|mailbox|alias|vacation` on this machine.
+    pub const CLI: Actor<'static> = Actor { door: "the CLI", who: "cli", from: "local" };
 
     /// Someone logged in to the web UI.
     pub fn ui(who: &'a str, from: &'a str) -> Actor<'a> {
