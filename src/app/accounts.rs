@@ -44,6 +44,8 @@ pub fn audit(actor: Actor<'_>, entity: &str, action: &str, key: &str) {
 pub struct DomainChange {
     pub description: Option<String>,
     pub backupmx: Option<bool>,
+    /// Bytes all mailboxes may hold together; 0: none.
+    pub quota: Option<u64>,
     pub active: Option<bool>,
 }
 
@@ -122,6 +124,7 @@ pub async fn update_domain(a: &dyn Admin, actor: Actor<'_>, domain: &str, c: Dom
         domain: key.clone(),
         description: c.description.unwrap_or(now.description),
         backupmx: c.backupmx.unwrap_or(now.backupmx),
+        quota: c.quota.unwrap_or(now.quota),
         active: c.active.unwrap_or(now.active),
     };
     if entry.description.chars().any(char::is_control) {

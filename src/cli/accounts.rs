@@ -117,8 +117,8 @@ fn print_json<T: serde::Serialize>(v: &T) {
 
 async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
     match cmd {
-        Cmd::Domain(DomainCommand::Add { domain, description, backupmx }) => {
-            accounts::create_domain(admin, Actor::CLI, DomainEntry { domain: domain.clone(), description, backupmx, active: true }).await?;
+        Cmd::Domain(DomainCommand::Add { domain, description, backupmx, quota }) => {
+            accounts::create_domain(admin, Actor::CLI, DomainEntry { domain: domain.clone(), description, backupmx, quota: quota.unwrap_or(0), active: true }).await?;
             eprintln!("domain {domain} added");
         }
         Cmd::Domain(DomainCommand::List { json }) => {

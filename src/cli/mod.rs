@@ -141,6 +141,9 @@ pub enum DomainCommand {
         /// We are its backup MX: accept from anyone and relay on, store nothing.
         #[arg(long)]
         backupmx: bool,
+        /// Bytes all its mailboxes may hold together (default: no domain quota).
+        #[arg(long)]
+        quota: Option<u64>,
     },
     /// List domains.
     List {

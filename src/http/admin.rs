@@ -81,6 +81,9 @@ struct NewDomain {
     description: String,
     #[serde(default)]
     backupmx: bool,
+    /// Bytes all its mailboxes may hold together; 0 or absent: none.
+    #[serde(default)]
+    quota: u64,
     #[serde(default = "yes")]
     active: bool,
 }
@@ -92,6 +95,7 @@ struct DomainChange {
     domain: Option<String>,
     description: Option<String>,
     backupmx: Option<bool>,
+    quota: Option<u64>,
     active: Option<bool>,
 }
 
@@ -243,7 +247,8 @@ async fn get_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Re
 async fn create_domain(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneDomain> {
     let a = directory(&api)?;
     let b: NewDomain = json(&api, &headers, req).await?;
-    let entry = DomainEntry { domain: required("domain", b.domain)?, description: b.description, backupmx: b.backupmx, active: b.active };
+    let entry =
+        DomainEntry { domain: required("domain", b.domain)?, description: b.description, backupmx: b.backupmx, quota: b.quota, active: b.active };
     let domain = accounts::create_domain(a, Actor::API, entry).await.map_err(failure)?;
     Ok((StatusCode::CREATED, Json(OneDomain { ok: true, domain })))
 }
@@ -258,7 +263,7 @@ async fn update_domain(
     let key = domain_key(&domain).map_err(failure)?;
     let b: DomainChange = json(&api, &headers, req).await?;
     same("domain", b.domain.as_deref(), &key, domain_key)?;
-    let change = accounts::DomainChange { description: b.description, backupmx: b.backupmx, active: b.active };
+    let change = accounts::DomainChange { description: b.description, backupmx: b.backupmx, quota: b.quota, active: b.active };
     let domain = accounts::update_domain(a, Actor::API, &key, change).await.map_err(failure)?;
     Ok(Json(OneDomain { ok: true, domain }))
 }

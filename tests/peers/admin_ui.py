@@ -8,7 +8,8 @@ Scenario (each step asserts; the first failure exits 1 with a message):
  1. login page; superadmin logs in; dashboard
  2. adds domains shop.test (description with <script>, shown escaped) and other.test
  3. adds mailbox alice@shop.test, alias sales@shop.test -> alice, a catch-all, a DKIM key
-    (TXT record shown); an alias target with <script> is refused and echoed escaped
+    (TXT record shown), a domain quota; an alias target with <script> is refused and echoed
+    escaped
  4. mail to sales@shop.test over SMTP lands in alice's Maildir; usage bar shows it
  5. a message to an unreachable domain is deferred (and DKIM-signed with the new key):
     queue list, show, hold, release, delete
@@ -235,6 +236,10 @@ def run(ui, args, root, root_pw, ann, ann_pw):
     ui.flash_ok("DKIM key s2026 generated")
     txt = d.find_element(By.ID, "dkim-s2026").text
     check(txt.startswith("s2026._domainkey.shop.test. IN TXT") and "v=DKIM1; k=rsa; p=" in txt, f"TXT record: {txt!r}")
+    ui.form("edit-domain", {"quota": "50"})
+    ui.flash_ok("domain shop.test saved")
+    check("of the domain quota of 50.0 MiB" in d.find_element(By.ID, "domain-usage").text, "domain quota shown")
+    check(d.find_element(By.ID, "domain-description").get_attribute("value") == evil, "the description survives an edit")
     ui.get("/domains/other.test")
     ui.form("add-mailbox", {"local": "bob", "password": "bob-pw", "quota": ""})
     ui.flash_ok("mailbox bob@other.test added")

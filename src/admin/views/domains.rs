@@ -3,7 +3,7 @@
 //! DKIM keys. Editing: description, active, backup MX; deleting an empty domain.
 use super::super::server::{Page, Req, Shared};
 use super::super::session::Flash;
-use super::{Layout, checked, directory, failure, render, size};
+use super::{Layout, checked, directory, failure, quota_field, render, size};
 use crate::app::accounts::{self, Actor, DomainChange};
 use crate::directory::admin::{AliasEntry, DomainEntry};
 use askama::Template;
@@ -16,6 +16,7 @@ pub struct DomainRow {
     pub d: DomainEntry,
     pub mailboxes: usize,
     pub aliases: usize,
+    pub quota: String,
 }
 
 #[derive(Template)]
@@ -39,6 +40,7 @@ pub async fn list(State(ui): State<Shared>, r: Req) -> Result<Response, Page> {
             DomainRow {
                 mailboxes: mailboxes.iter().filter(|m| m.address.ends_with(&at)).count(),
                 aliases: aliases.iter().filter(|x| x.address.ends_with(&at)).count(),
+                quota: if d.quota == 0 { "none".into() } else { size(d.quota) },
                 d,
             }
         })
@@ -57,11 +59,17 @@ pub struct NewDomain {
     domain: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    quota: String,
 }
 
 pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewDomain>) -> Result<Response, Page> {
     let who = r.superadmin()?;
-    let entry = DomainEntry { domain: f.domain, description: f.description, backupmx: false, active: true };
+    let quota = match quota_field(&f.quota) {
+        Ok(q) => q.unwrap_or(0),
+        Err(e) => return Ok(r.done(&ui, "/domains", failure(e))),
+    };
+    let entry = DomainEntry { domain: f.domain, description: f.description, backupmx: false, quota, active: true };
     let (name, from) = (who.audit_name(), r.from());
     let actor = Actor::ui(&name, &from);
     Ok(match accounts::create_domain(directory(&ui)?, actor, entry).await {
@@ -102,6 +110,8 @@ struct DomainPage {
     used: String,
     domain_quota: String,
     domain_percent: u64,
+    /// The quota field's value in MiB ("" for none).
+    quota_mib: String,
 }
 
 /// The normalized domain of a path, when the caller may administer it.
@@ -126,7 +136,7 @@ pub async fn show(State(ui): State<Shared>, r: Req, Path(domain): Path<String>) 
     let aliases = a.aliases(Some(&key)).await.map_err(unavailable)?;
     let keys = dkim_keys(cfg, &key);
     let bytes: u64 = mailboxes.iter().map(|m| m.bytes).sum();
-    let quota = ui.ctx.directory.domain_quota(&key).await.unwrap_or(0);
+    let quota = d.quota;
     let page = DomainPage {
         l: Layout::new(&ui, &r, format!("Domain {key}")),
         d,
@@ -136,6 +146,7 @@ pub async fn show(State(ui): State<Shared>, r: Req, Path(domain): Path<String>) 
         used: size(bytes),
         domain_quota: if quota == 0 { String::new() } else { size(quota) },
         domain_percent: bytes.saturating_mul(100).checked_div(quota).map_or(0, |p| p.min(100)),
+        quota_mib: if quota == 0 { String::new() } else { quota.div_ceil(1024 * 1024).to_string() },
     };
     Ok(render(&page))
 }
@@ -176,6 +187,8 @@ pub fn dkim_keys(cfg: &crate::config::Config, domain: &str) -> Vec<KeyRow> {
 pub struct DomainForm {
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    quota: String,
     active: Option<String>,
     backupmx: Option<String>,
 }
@@ -184,8 +197,17 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(domain): Path<String>
     let (key, who) = allowed_domain(&r, &domain)?;
     let (name, from) = (who.audit_name(), r.from());
     let actor = Actor::ui(&name, &from);
-    let change = DomainChange { description: Some(f.description), active: Some(checked(&f.active)), backupmx: Some(checked(&f.backupmx)) };
     let to = format!("/domains/{key}");
+    let quota = match quota_field(&f.quota) {
+        Ok(q) => q.unwrap_or(0),
+        Err(e) => return Ok(r.done(&ui, &to, failure(e))),
+    };
+    let change = DomainChange {
+        description: Some(f.description),
+        active: Some(checked(&f.active)),
+        backupmx: Some(checked(&f.backupmx)),
+        quota: Some(quota),
+    };
     Ok(match accounts::update_domain(directory(&ui)?, actor, &key, change).await {
         Ok(_) => r.done(&ui, &to, Flash::Ok(format!("domain {key} saved"))),
         Err(e) => r.done(&ui, &to, failure(e)),
