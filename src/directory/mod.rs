@@ -162,12 +162,6 @@ impl Directory {
         }
     }
 
-    /// The bytes all mailboxes of `domain` may hold together (PostfixAdmin `domain.quota`,
-    /// `postern_domains.quota`); 0: none (the files backend keeps no domain quota).
-    pub async fn domain_quota(&self, domain: &str) -> Result<u64, Unavailable> {
-        self.backend.domain_quota(domain).await
-    }
-
     pub fn srs(&self) -> Option<&Srs> {
         self.srs.as_ref()
     }
