@@ -51,7 +51,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     })?;
     let tls = crate::net::tls::load(&cfg)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let dkim = crate::dkim::DkimSigner::load(&cfg.dkim).map_err(|e| StartError::Delivery(e.to_string()))?;
+    let dkim = crate::dkim::DkimSigner::load(&crate::dkim::managed::effective(&cfg)).map_err(|e| StartError::Delivery(e.to_string()))?;
     let checks = crate::app::checks::Checker::from_config(&cfg)?;
     let directory = Arc::new(crate::directory::Directory::connect(&cfg).await?);
     directory.spawn_poll();
@@ -66,6 +66,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
         let http = http.map(|a| a.to_string()).unwrap_or_default();
         crate::cluster::spawn_heartbeat(store.clone(), queue.clone(), http, ctx.draining.subscribe());
     }
+    crate::admin::start(&ctx).await?;
     for b in bound {
         tokio::spawn(smtp::listener::serve(ctx.clone(), b));
     }
@@ -181,7 +182,7 @@ fn reload(ctx: &Services, source: Option<&std::path::Path>) {
         Ok(tls) => *ctx.tls.write().unwrap() = tls,
         Err(e) => tracing::error!("reload: keeping the old certificate: {e}"),
     }
-    match crate::dkim::DkimSigner::load(&cfg.dkim) {
+    match crate::dkim::DkimSigner::load(&crate::dkim::managed::effective(&cfg)) {
         Ok(d) => *ctx.dkim.write().unwrap() = d,
         Err(e) => tracing::error!("reload: keeping the old DKIM keys: {e}"),
     }

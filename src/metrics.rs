@@ -6,6 +6,8 @@
 //! calls [`install`], so library code and unit tests may call them freely.
 //! Gauges that mirror state (queue size and age, open sessions) are not pushed by anyone:
 //! [`render`] reads them from their source of truth at scrape time.
+//! Also keeps the last 24 hours of message counts per hour in memory ([`last_24h`], the
+//! web UI's dashboard chart); they start from zero when the daemon starts.
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -92,26 +94,85 @@ pub fn cluster_redis_up(up: bool) {
     gauge!(CLUSTER_REDIS_UP).set(if up { 1.0 } else { 0.0 });
 }
 
+/// Messages counted in one hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourCounts {
+    /// Unix time of the start of the hour.
+    pub start: u64,
+    pub accepted: u64,
+    pub delivered: u64,
+    pub deferred: u64,
+    pub bounced: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Event {
+    Accepted,
+    Delivered,
+    Deferred,
+    Bounced,
+}
+
+/// One bucket per hour of the day, each tagged with the hour it counts (older ones are stale).
+static HOURS: std::sync::Mutex<[HourCounts; 24]> = std::sync::Mutex::new([HourCounts { start: 0, accepted: 0, delivered: 0, deferred: 0, bounced: 0 }; 24]);
+
+fn now_hour() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 3600 * 3600
+}
+
+fn count(event: Event) {
+    let hour = now_hour();
+    let mut hours = HOURS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let b = &mut hours[(hour / 3600 % 24) as usize];
+    if b.start != hour {
+        *b = HourCounts { start: hour, ..HourCounts::default() };
+    }
+    match event {
+        Event::Accepted => b.accepted += 1,
+        Event::Delivered => b.delivered += 1,
+        Event::Deferred => b.deferred += 1,
+        Event::Bounced => b.bounced += 1,
+    }
+}
+
+/// The last 24 hours, oldest first, the current hour last (hours without events count 0).
+pub fn last_24h() -> Vec<HourCounts> {
+    let hour = now_hour();
+    let hours = HOURS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    (0..24u64)
+        .rev()
+        .map(|ago| hour - ago * 3600)
+        .map(|start| {
+            let b = hours[(start / 3600 % 24) as usize];
+            if b.start == start { b } else { HourCounts { start, ..HourCounts::default() } }
+        })
+        .collect()
+}
+
 /// A message was durably queued (`via` is `Origin::via`).
 pub fn accepted(via: &'static str) {
     counter!(ACCEPTED, "via" => via).increment(1);
+    count(Event::Accepted);
 }
 
 /// A recipient was delivered by `transport`, `latency` after the message arrived.
 pub fn delivered(transport: &'static str, latency: Duration) {
     counter!(DELIVERED, "transport" => transport).increment(1);
     DELIVERED_COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    count(Event::Delivered);
     histogram!(LATENCY, "transport" => transport).record(latency.as_secs_f64());
 }
 
 /// A delivery attempt failed temporarily; the recipient stays queued.
 pub fn deferred(transport: &'static str) {
     counter!(DEFERRED, "transport" => transport).increment(1);
+    count(Event::Deferred);
 }
 
 /// A recipient failed permanently (a bounce is generated).
 pub fn bounced(transport: &'static str) {
     counter!(BOUNCED, "transport" => transport).increment(1);
+    count(Event::Bounced);
 }
 
 /// An inbound TLS handshake finished on a listener of `kind` (smtp, submission, ...).
@@ -162,6 +223,9 @@ mod tests {
         delivered("smtp", Duration::from_millis(700));
         deferred("smtp");
         bounced("maildir");
+        let now = *last_24h().last().unwrap();
+        assert!(now.accepted >= 1 && now.delivered >= 1 && now.deferred >= 1 && now.bounced >= 1, "{now:?}");
+        assert_eq!(last_24h().len(), 24);
         tls_handshake("smtp", true);
         auth_failure();
         let stats = QueueStats { messages: 3, held: 1, deferred: 2, oldest_age: Duration::from_secs(42) };

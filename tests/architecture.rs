@@ -17,7 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("delivery", &["delivery"]),
     ("app", &["app"]),
     ("server", &["server"]),
-    ("edges", &["http", "cli", "dnscheck", "daemon"]),
+    ("edges", &["http", "cli", "dnscheck", "daemon", "admin"]),
 ];
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -232,6 +232,13 @@ fn postfixadmin_database_in_postgresql() {
     d.expect("QUIT", 221);
     wait_queued(&server, &id, Duration::from_secs(20), |m| m.to_string().contains("4.2.2"));
 
+    // A domain quota set through postern is stored as PostfixAdmin stores it: whole MB,
+    // rounded up (5,000,000 bytes -> 5 MB, read back as 5 MiB).
+    server.cli_ok(&["domain", "add", "quota.test", "--quota", "5000000"], "");
+    let list: serde_json::Value = serde_json::from_str(&server.cli_ok(&["domain", "list", "--json"], "")).unwrap();
+    let entry = list.as_array().unwrap().iter().find(|d| d["domain"] == "quota.test").cloned().unwrap_or_default();
+    assert_eq!(entry["quota"], 5 * 1024 * 1024, "{list}");
+
     // The database goes away: RCPT and AUTH answer temporarily, delivery defers.
     pg.stop();
     assert_rcpts(&server, &[("alice@example.org", 451, "4.3.0"), ("nobody@example.org", 451, "4.3.0")]);

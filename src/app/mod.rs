@@ -4,6 +4,7 @@
 //!
 //! Owns: wiring shared parts together. Must not touch: protocol dialogues (`inbound`,
 //! `http`) or delivery.
+pub mod accounts;
 pub mod checks;
 pub mod draft;
 pub mod ingest;

@@ -1,10 +1,12 @@
-//! `postern domain|mailbox|alias`: changes the directory through its `Admin` interface, on
-//! whichever backend the config names (files, sqlite, postgres). The daemon sees a change
-//! within `directory.cache_ttl` (files: at once).
+//! `postern domain|mailbox|alias`: changes the directory through the service layer the
+//! admin API and the web UI use (`app::accounts`), on whichever backend the config names
+//! (files, sqlite, postgres). The daemon sees a change within `directory.cache_ttl` (files:
+//! at once).
 use super::{AliasCommand, DomainCommand, MailboxCommand, exit};
+use postern::app::accounts::{self, Actor, MailboxChange};
 use postern::config::Config;
-use postern::directory::admin::{Admin, AdminError, AliasEntry, DomainEntry, MailboxEntry};
-use postern::directory::{Directory, password};
+use postern::directory::Directory;
+use postern::directory::admin::{Admin, AdminError, DomainEntry, MailboxEntry};
 use std::io::Read;
 
 pub enum Cmd {
@@ -115,8 +117,8 @@ fn print_json<T: serde::Serialize>(v: &T) {
 
 async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
     match cmd {
-        Cmd::Domain(DomainCommand::Add { domain, description, backupmx }) => {
-            admin.create_domain(DomainEntry { domain: domain.clone(), description, backupmx, active: true }).await?;
+        Cmd::Domain(DomainCommand::Add { domain, description, backupmx, quota }) => {
+            accounts::create_domain(admin, Actor::CLI, DomainEntry { domain: domain.clone(), description, backupmx, quota: quota.unwrap_or(0), active: true }).await?;
             eprintln!("domain {domain} added");
         }
         Cmd::Domain(DomainCommand::List { json }) => {
@@ -131,12 +133,12 @@ async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
             }
         }
         Cmd::Domain(DomainCommand::Delete { domain }) => {
-            admin.delete_domain(&domain).await?;
+            accounts::delete_domain(admin, Actor::CLI, &domain).await?;
             eprintln!("domain {domain} deleted");
         }
         Cmd::Mailbox(MailboxCommand::Add { address, quota, name }) => {
-            let hash = password::hash(&password_from_stdin()?);
-            admin.create_mailbox(MailboxEntry { address: address.clone(), name, quota, active: true, maildir: None }, hash).await?;
+            let entry = MailboxEntry { address: address.clone(), name, quota, active: true, maildir: None };
+            accounts::create_mailbox(admin, Actor::CLI, entry, Some(password_from_stdin()?)).await?;
             eprintln!("mailbox {address} added");
         }
         Cmd::Mailbox(MailboxCommand::List { domain, json }) => {
@@ -151,16 +153,16 @@ async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
             }
         }
         Cmd::Mailbox(MailboxCommand::Passwd { address }) => {
-            let hash = password::hash(&password_from_stdin()?);
-            admin.set_password(&address, hash).await?;
+            let change = MailboxChange { password: Some(password_from_stdin()?), ..MailboxChange::default() };
+            accounts::update_mailbox(admin, Actor::CLI, &address, change).await?;
             eprintln!("password of {address} changed");
         }
         Cmd::Mailbox(MailboxCommand::Delete { address }) => {
-            admin.delete_mailbox(&address).await?;
+            accounts::delete_mailbox(admin, Actor::CLI, &address).await?;
             eprintln!("mailbox {address} deleted (its Maildir is kept)");
         }
         Cmd::Alias(AliasCommand::Add { address, targets }) => {
-            admin.create_alias(AliasEntry { address: address.clone(), targets, active: true }).await?;
+            accounts::create_alias(admin, Actor::CLI, &address, Some(targets), true).await?;
             eprintln!("alias {address} added");
         }
         Cmd::Alias(AliasCommand::List { domain, json }) => {
@@ -174,7 +176,7 @@ async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
             }
         }
         Cmd::Alias(AliasCommand::Delete { address }) => {
-            admin.delete_alias(&address).await?;
+            accounts::delete_alias(admin, Actor::CLI, &address).await?;
             eprintln!("alias {address} deleted");
         }
     }

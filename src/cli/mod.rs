@@ -3,6 +3,7 @@
 //! Owns: clap definitions, exit codes (sysexits), human output, and the sendmail/mailq
 //! personalities chosen by the name the binary is invoked as. Calls the library only.
 mod accounts;
+mod admin;
 mod check;
 mod cluster;
 mod daemon;
@@ -78,6 +79,9 @@ pub enum Command {
         #[arg(long, default_value = "10m")]
         timeout: humantime::Duration,
     },
+    /// Administrators of the web UI (admin.bind).
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +90,18 @@ pub enum ClusterCommand {
     Status {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Add (or replace) an administrator; the password is read from stdin. Without
+    /// --domain a superadmin, with it an admin of those domains only.
+    Add {
+        name: String,
+        /// A domain this admin manages (repeatable).
+        #[arg(long = "domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
     },
 }
 
@@ -145,6 +161,9 @@ pub enum DomainCommand {
         /// We are its backup MX: accept from anyone and relay on, store nothing.
         #[arg(long)]
         backupmx: bool,
+        /// Bytes all its mailboxes may hold together (default: no domain quota).
+        #[arg(long)]
+        quota: Option<u64>,
     },
     /// List domains.
     List {
@@ -422,6 +441,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Health => health::run(&loaded.config),
         Command::Cluster(ClusterCommand::Status { json }) => cluster::status(&loaded.config, json),
         Command::Drain { timeout } => cluster::drain(&loaded.config, timeout.into()),
+        Command::Admin(AdminCommand::Add { name, domains }) => admin::add(&loaded.config, &name, &domains),
         Command::Dkim(DkimCommand::Keygen { domain, selector, algorithm, out_dir }) => {
             dkim::keygen(&domain, &selector, &algorithm, &out_dir)
         }

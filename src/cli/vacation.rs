@@ -1,7 +1,9 @@
-//! `postern vacation set|off|show`: a mailbox's auto-reply, through the directory's
+//! `postern vacation set|off|show`: a mailbox's auto-reply, through the service layer
+//! (`app::accounts`, shared with the admin API and web UI) and the directory's
 //! `VacationStore` on whichever backend the config names (files, sqlite, postgres; postern
 //! or PostfixAdmin schema). The daemon answers with it from the next message on.
 use super::VacationCommand;
+use postern::app::accounts::{self, Actor};
 use postern::config::Config;
 use postern::directory::admin::{AdminError, invalid};
 use postern::directory::vacation::{Vacation, VacationStore, parse_time};
@@ -52,11 +54,11 @@ async fn dispatch(store: &dyn VacationStore, cmd: VacationCommand) -> Result<(),
                 interval,
                 active: true,
             };
-            store.set_vacation(v).await?;
+            accounts::set_vacation(store, Actor::CLI, v).await?;
             eprintln!("vacation of {address} set");
         }
         VacationCommand::Off { address } => {
-            store.clear_vacation(&address).await?;
+            accounts::clear_vacation(store, Actor::CLI, &address).await?;
             eprintln!("vacation of {address} off");
         }
         VacationCommand::Show { address, json } => {

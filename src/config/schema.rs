@@ -18,6 +18,7 @@ pub struct Config {
     pub users: Users,
     pub delivery: Delivery,
     pub http: Http,
+    pub admin: Admin,
     pub log: Log,
     /// `[[dkim]]` signing keys: domain, selector, key (PEM file).
     pub dkim: Vec<DkimKeyConfig>,
@@ -416,6 +417,39 @@ impl Default for Http {
             rate_limit: 60,
             tls: false,
         }
+    }
+}
+
+/// `[admin]`: the web administration UI (`admin/`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Admin {
+    /// Address of the web UI; "" disables it. Loopback by default: put it behind a
+    /// reverse proxy or an SSH tunnel rather than on a public address.
+    pub bind: String,
+    /// Serve HTTPS with the `[tls]` certificate (the session cookie is then `Secure`).
+    pub tls: bool,
+    /// A session ends after this long without a request.
+    pub session_timeout: Duration,
+    /// The administrators' file (`postern admin add`); relative paths are under `data_dir`.
+    pub file: PathBuf,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Admin {
+            bind: "127.0.0.1:8026".into(),
+            tls: false,
+            session_timeout: Duration::from_secs(3600),
+            file: "admins.toml".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Where the administrators' file is: `admin.file`, under `data_dir` when relative.
+    pub fn admins_file(&self) -> PathBuf {
+        self.server.data_dir.join(&self.admin.file)
     }
 }
 

@@ -66,6 +66,15 @@ pub fn validate(c: &Config) -> Vec<String> {
     if d.concurrency == 0 || d.concurrency_per_destination == 0 {
         bad("delivery.concurrency", "must be greater than zero".into());
     }
+    if !c.admin.bind.is_empty() && c.admin.bind.parse::<SocketAddr>().is_err() {
+        bad("admin.bind", format!("{:?} is not an ip:port address (\"\" disables the web UI)", c.admin.bind));
+    }
+    if !c.admin.bind.is_empty() && !c.http.bind.is_empty() && c.admin.bind == c.http.bind && !c.admin.bind.ends_with(":0") {
+        bad("admin.bind", format!("{} is also http.bind; the web UI needs its own port", c.admin.bind));
+    }
+    if c.admin.session_timeout.get().is_zero() {
+        bad("admin.session_timeout", "must be greater than zero".into());
+    }
     if !c.http.bind.is_empty() && c.http.bind.parse::<SocketAddr>().is_err() {
         bad("http.bind", format!("{:?} is not an ip:port address (\"\" disables HTTP)", c.http.bind));
     }

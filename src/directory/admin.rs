@@ -16,8 +16,16 @@ pub struct DomainEntry {
     /// We are a backup MX: mail is accepted from anyone and relayed on, not stored.
     #[serde(default)]
     pub backupmx: bool,
+    /// Bytes all its mailboxes may hold together; 0: no domain quota (PostfixAdmin keeps
+    /// `domain.quota` in MB: rounded up to whole MB there).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub quota: u64,
     #[serde(default = "yes")]
     pub active: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

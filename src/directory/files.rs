@@ -191,6 +191,10 @@ impl Backend for FilesBackend {
         Box::pin(async move { Ok(self.tables().listed_domains.contains(domain)) })
     }
 
+    fn domain_quota<'a>(&'a self, domain: &'a str) -> Lookup<'a, u64> {
+        Box::pin(async move { Ok(self.tables().mailboxes.domain_quota(domain)) })
+    }
+
     fn reload(&self) {
         self.reload_now();
     }

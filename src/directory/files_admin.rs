@@ -92,7 +92,7 @@ impl Admin for FilesBackend {
             let mut out: Vec<DomainEntry> = self
                 .config_domains
                 .iter()
-                .map(|d| DomainEntry { domain: normalize_domain(d), description: "relay.local_domains".into(), backupmx: false, active: true })
+                .map(|d| DomainEntry { domain: normalize_domain(d), description: "relay.local_domains".into(), backupmx: false, quota: 0, active: true })
                 .collect();
             let from_config: Vec<String> = out.iter().map(|o| o.domain.clone()).collect();
             out.extend(f.domain.into_iter().filter(|d| !from_config.contains(&normalize_domain(&d.domain))));

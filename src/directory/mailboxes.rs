@@ -9,6 +9,7 @@
 //! active = false            # optional: an inactive mailbox acts as absent
 //! [[domain]]                # a domain of ours (beside relay.local_domains)
 //! domain = "example.net"
+//! quota = 1073741824       # optional: bytes all its mailboxes may hold together
 //! ```
 use super::{DirectoryError, normalize};
 use crate::proto::smtp::Address;
@@ -57,6 +58,8 @@ pub struct MailboxTable {
     by_address: HashMap<String, Option<u64>>,
     /// The `[[domain]]` entries: (normalized name, backup MX), active ones only.
     domains: Vec<(String, bool)>,
+    /// Their domain quotas in bytes (those that have one).
+    domain_quotas: HashMap<String, u64>,
 }
 
 impl MailboxTable {
@@ -75,7 +78,8 @@ impl MailboxTable {
             }
         }
         let domains = file.domain.iter().filter(|d| d.active).map(|d| (super::normalize_domain(&d.domain), d.backupmx)).collect();
-        Ok(MailboxTable { by_address, domains })
+        let domain_quotas = file.domain.iter().filter(|d| d.quota > 0).map(|d| (super::normalize_domain(&d.domain), d.quota)).collect();
+        Ok(MailboxTable { by_address, domains, domain_quotas })
     }
 
     /// `Some(own quota)` when `address` (normalized) is a mailbox.
@@ -87,6 +91,11 @@ impl MailboxTable {
     pub fn domains(&self) -> impl Iterator<Item = &str> {
         let listed = self.domains.iter().filter(|(_, backup)| !backup).map(|(d, _)| d.as_str());
         self.by_address.keys().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d)).chain(listed)
+    }
+
+    /// The quota of a `[[domain]]` entry in bytes; 0: none.
+    pub fn domain_quota(&self, domain: &str) -> u64 {
+        self.domain_quotas.get(domain).copied().unwrap_or(0)
     }
 
     /// The active `[[domain]]` entries: (name, backup MX).

@@ -2,11 +2,13 @@
 //!
 //! Owns: the `[[dkim]]` config entry type, reading private keys from PEM once at start-up,
 //! choosing the keys for a message by its RFC5322.From domain, producing DKIM-Signature
-//! header lines, and writing new keys plus the DNS TXT record that publishes them.
+//! header lines, and writing new keys plus the DNS TXT record that publishes them (also
+//! into `data_dir/dkim`, the keys the web UI manages: `managed`).
 //! Must not touch: the queue, sockets, DNS lookups (verification of inbound mail lives in
 //! `inbound/`).
 mod keygen;
 mod keys;
+pub mod managed;
 mod sign;
 
 use std::path::PathBuf;

@@ -65,6 +65,8 @@ struct Ctx<'a> {
 
 /// Runs every check for `opts.domain` with the resolver of `delivery.resolver`.
 pub async fn check(cfg: &Config, opts: &Options) -> Result<Report, CheckError> {
+    // The keys the daemon signs with: the file's `[[dkim]]` and those the web UI made.
+    let cfg = &Config { dkim: crate::dkim::managed::effective(cfg), ..cfg.clone() };
     let ctx = context(cfg, &opts.domain)?;
     let mut out = Vec::new();
     // One probe first: with a dead resolver every lookup below would wait out its timeout.
@@ -141,4 +143,11 @@ mod tests {
         assert!(!is_hostname("-x.example.com"));
         assert!(!is_hostname("1.2.3.4"));
     }
+}
+
+/// The TXT record that publishes the key of one `[[dkim]]` entry (or a key the web UI
+/// made), read from the key file.
+pub fn dkim_record(cfg: &crate::dkim::DkimKeyConfig) -> Result<crate::dkim::GeneratedKey, String> {
+    let domain = cfg.domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    Ok(dkim_key::load(cfg)?.record(cfg, &domain))
 }

@@ -2,17 +2,17 @@
 //! mailboxes, aliases and vacation replies under `/v1/admin/...`, the same changes `postern domain|mailbox|
 //! alias` makes, on whichever backend `Directory::admin()` is (files, sqlite, postgres).
 //!
-//! Owns: the request bodies (unknown fields refused), turning a partial PUT into the full
-//! entry the `Admin` trait takes, hashing new passwords (argon2id, on a blocking thread),
-//! mapping `AdminError` to HTTP statuses, and the info line logged for every change.
+//! Owns: the request bodies (unknown fields refused) and mapping `AdminError` to HTTP
+//! statuses. The changes themselves (partial updates, argon2id hashing, the audit line) are
+//! `app::accounts`, shared with the web UI.
 //! Must not touch: the stores themselves (only through `directory::admin::Admin`), and
 //! passwords beyond hashing them: never logged, never answered (a `MailboxEntry` has none).
 use super::error::ApiError;
 use super::state::Shared;
 use super::body;
+use crate::app::accounts::{self, Actor};
 use crate::directory::admin::{self, Admin, AdminError, AliasEntry, DomainEntry, MailboxEntry};
 use crate::directory::vacation::{self, Vacation};
-use crate::directory::{normalize, normalize_domain, password};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::get;
@@ -81,6 +81,9 @@ struct NewDomain {
     description: String,
     #[serde(default)]
     backupmx: bool,
+    /// Bytes all its mailboxes may hold together; 0 or absent: none.
+    #[serde(default)]
+    quota: u64,
     #[serde(default = "yes")]
     active: bool,
 }
@@ -92,6 +95,7 @@ struct DomainChange {
     domain: Option<String>,
     description: Option<String>,
     backupmx: Option<bool>,
+    quota: Option<u64>,
     active: Option<bool>,
 }
 
@@ -223,55 +227,8 @@ fn required<T>(field: &'static str, v: Option<T>) -> Result<T, ApiError> {
     v.ok_or_else(|| invalid(field, "required"))
 }
 
-/// argon2id of a non-empty password, on a blocking thread.
-async fn hash(password: Option<String>) -> Result<String, ApiError> {
-    let p = required("password", password)?;
-    if p.is_empty() {
-        return Err(invalid("password", "must not be empty"));
-    }
-    tokio::task::spawn_blocking(move || password::hash(&p)).await.map_err(|e| ApiError::Internal(format!("hashing the password failed: {e}")))
-}
-
-fn changed(entity: &str, action: &str, key: &str) {
-    tracing::info!(entity = %entity, action = %action, key = %key, "directory changed through the admin API");
-}
-
 fn domain_key(d: &str) -> Result<String, AdminError> {
-    admin::check_domain("domain", d)
-}
-
-fn alias_key(a: &str) -> String {
-    match a.trim().strip_prefix('@') {
-        Some(d) => format!("@{}", normalize_domain(d)),
-        None => normalize(a.trim()),
-    }
-}
-
-async fn find_domain(a: &dyn Admin, key: &str) -> Result<DomainEntry, ApiError> {
-    a.domains()
-        .await
-        .map_err(failure)?
-        .into_iter()
-        .find(|d| normalize_domain(&d.domain) == key)
-        .ok_or_else(|| ApiError::NotFound(format!("domain {key} not found")))
-}
-
-async fn find_mailbox(a: &dyn Admin, key: &str, domain: &str) -> Result<MailboxEntry, ApiError> {
-    a.mailboxes(Some(domain))
-        .await
-        .map_err(failure)?
-        .into_iter()
-        .find(|m| normalize(&m.address) == key)
-        .ok_or_else(|| ApiError::NotFound(format!("mailbox {key} not found")))
-}
-
-async fn find_alias(a: &dyn Admin, key: &str, domain: &str) -> Result<AliasEntry, ApiError> {
-    a.aliases(Some(domain))
-        .await
-        .map_err(failure)?
-        .into_iter()
-        .find(|e| alias_key(&e.address) == key)
-        .ok_or_else(|| ApiError::NotFound(format!("alias {key} not found")))
+    accounts::domain_key(d)
 }
 
 // ---- domains ----
@@ -283,18 +240,17 @@ async fn list_domains(State(api): State<Shared>) -> Result<Json<Domains>, ApiErr
 
 async fn get_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Result<Json<OneDomain>, ApiError> {
     let key = domain_key(&domain).map_err(failure)?;
-    let domain = find_domain(directory(&api)?, &key).await?;
+    let domain = accounts::find_domain(directory(&api)?, &key).await.map_err(failure)?;
     Ok(Json(OneDomain { ok: true, domain }))
 }
 
 async fn create_domain(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneDomain> {
     let a = directory(&api)?;
     let b: NewDomain = json(&api, &headers, req).await?;
-    let key = domain_key(&required("domain", b.domain)?).map_err(failure)?;
-    let entry = DomainEntry { domain: key.clone(), description: b.description, backupmx: b.backupmx, active: b.active };
-    a.create_domain(entry).await.map_err(failure)?;
-    changed("domain", "create", &key);
-    Ok((StatusCode::CREATED, Json(OneDomain { ok: true, domain: find_domain(a, &key).await? })))
+    let entry =
+        DomainEntry { domain: required("domain", b.domain)?, description: b.description, backupmx: b.backupmx, quota: b.quota, active: b.active };
+    let domain = accounts::create_domain(a, Actor::API, entry).await.map_err(failure)?;
+    Ok((StatusCode::CREATED, Json(OneDomain { ok: true, domain })))
 }
 
 async fn update_domain(
@@ -307,29 +263,20 @@ async fn update_domain(
     let key = domain_key(&domain).map_err(failure)?;
     let b: DomainChange = json(&api, &headers, req).await?;
     same("domain", b.domain.as_deref(), &key, domain_key)?;
-    let now = find_domain(a, &key).await?;
-    let entry = DomainEntry {
-        domain: key.clone(),
-        description: b.description.unwrap_or(now.description),
-        backupmx: b.backupmx.unwrap_or(now.backupmx),
-        active: b.active.unwrap_or(now.active),
-    };
-    a.update_domain(entry).await.map_err(failure)?;
-    changed("domain", "update", &key);
-    Ok(Json(OneDomain { ok: true, domain: find_domain(a, &key).await? }))
+    let change = accounts::DomainChange { description: b.description, backupmx: b.backupmx, quota: b.quota, active: b.active };
+    let domain = accounts::update_domain(a, Actor::API, &key, change).await.map_err(failure)?;
+    Ok(Json(OneDomain { ok: true, domain }))
 }
 
 async fn delete_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Result<StatusCode, ApiError> {
-    let key = domain_key(&domain).map_err(failure)?;
-    directory(&api)?.delete_domain(&key).await.map_err(failure)?;
-    changed("domain", "delete", &key);
+    accounts::delete_domain(directory(&api)?, Actor::API, &domain).await.map_err(failure)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- mailboxes ----
 
 fn mailbox_key(address: &str) -> Result<(String, String), ApiError> {
-    admin::check_address("address", address).map_err(failure)
+    accounts::mailbox_key(address).map_err(failure)
 }
 
 async fn list_mailboxes(State(api): State<Shared>, uri: Uri) -> Result<Json<Mailboxes>, ApiError> {
@@ -340,7 +287,7 @@ async fn list_mailboxes(State(api): State<Shared>, uri: Uri) -> Result<Json<Mail
 
 async fn get_mailbox(State(api): State<Shared>, Path(address): Path<String>) -> Result<Json<OneMailbox>, ApiError> {
     let (key, domain) = mailbox_key(&address)?;
-    let mailbox = find_mailbox(directory(&api)?, &key, &domain).await?;
+    let mailbox = accounts::find_mailbox(directory(&api)?, &key, &domain).await.map_err(failure)?;
     Ok(Json(OneMailbox { ok: true, mailbox }))
 }
 
@@ -348,12 +295,8 @@ async fn create_mailbox(State(api): State<Shared>, headers: HeaderMap, req: axum
     let a = directory(&api)?;
     let b: NewMailbox = json(&api, &headers, req).await?;
     let entry = MailboxEntry { address: required("address", b.address)?, name: b.name, quota: b.quota, active: b.active, maildir: None };
-    // Everything cheap is checked before the (deliberately slow) hash.
-    let (key, domain) = admin::check_mailbox(&entry).map_err(failure)?;
-    let hash = hash(b.password).await?;
-    a.create_mailbox(MailboxEntry { address: key.clone(), ..entry }, hash).await.map_err(failure)?;
-    changed("mailbox", "create", &key);
-    Ok((StatusCode::CREATED, Json(OneMailbox { ok: true, mailbox: find_mailbox(a, &key, &domain).await? })))
+    let mailbox = accounts::create_mailbox(a, Actor::API, entry, b.password).await.map_err(failure)?;
+    Ok((StatusCode::CREATED, Json(OneMailbox { ok: true, mailbox })))
 }
 
 async fn update_mailbox(
@@ -363,38 +306,16 @@ async fn update_mailbox(
     req: axum::body::Body,
 ) -> Result<Json<OneMailbox>, ApiError> {
     let a = directory(&api)?;
-    let (key, domain) = mailbox_key(&address)?;
+    let (key, _) = mailbox_key(&address)?;
     let b: MailboxChange = json(&api, &headers, req).await?;
     same("address", b.address.as_deref(), &key, |g| admin::check_address("address", g).map(|(k, _)| k))?;
-    let now = find_mailbox(a, &key, &domain).await?;
-    let settings = b.name.is_some() || b.quota.is_some() || b.active.is_some();
-    let entry = MailboxEntry {
-        address: key.clone(),
-        name: b.name.unwrap_or(now.name),
-        quota: b.quota.unwrap_or(now.quota),
-        active: b.active.unwrap_or(now.active),
-        maildir: now.maildir,
-    };
-    admin::check_mailbox(&entry).map_err(failure)?;
-    let hash = match b.password {
-        Some(p) => Some(hash(Some(p)).await?),
-        None => None,
-    };
-    if settings {
-        a.update_mailbox(entry).await.map_err(failure)?;
-        changed("mailbox", "update", &key);
-    }
-    if let Some(h) = hash {
-        a.set_password(&key, h).await.map_err(failure)?;
-        changed("mailbox", "set_password", &key);
-    }
-    Ok(Json(OneMailbox { ok: true, mailbox: find_mailbox(a, &key, &domain).await? }))
+    let change = accounts::MailboxChange { name: b.name, quota: b.quota, active: b.active, password: b.password };
+    let mailbox = accounts::update_mailbox(a, Actor::API, &key, change).await.map_err(failure)?;
+    Ok(Json(OneMailbox { ok: true, mailbox }))
 }
 
 async fn delete_mailbox(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
-    let (key, _) = mailbox_key(&address)?;
-    directory(&api)?.delete_mailbox(&key).await.map_err(failure)?;
-    changed("mailbox", "delete", &key);
+    accounts::delete_mailbox(directory(&api)?, Actor::API, &address).await.map_err(failure)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -402,15 +323,6 @@ async fn delete_mailbox(State(api): State<Shared>, Path(address): Path<String>) 
 
 fn alias_path(address: &str) -> Result<(String, String), ApiError> {
     admin::check_alias_address(address).map_err(failure)
-}
-
-/// The files backend keeps no inactive aliases: refused before the change, as on create
-/// (its `update_alias` would drop the alias instead).
-fn inactive_possible(api: &Shared, active: bool) -> Result<(), ApiError> {
-    if !active && api.ctx.config.directory.backend == crate::config::DirectoryBackend::Files {
-        return Err(invalid("active", "the files backend keeps no inactive aliases (delete the alias instead)"));
-    }
-    Ok(())
 }
 
 async fn list_aliases(State(api): State<Shared>, uri: Uri) -> Result<Json<Aliases>, ApiError> {
@@ -421,18 +333,15 @@ async fn list_aliases(State(api): State<Shared>, uri: Uri) -> Result<Json<Aliase
 
 async fn get_alias(State(api): State<Shared>, Path(address): Path<String>) -> Result<Json<OneAlias>, ApiError> {
     let (key, domain) = alias_path(&address)?;
-    let alias = find_alias(directory(&api)?, &key, &domain).await?;
+    let alias = accounts::find_alias(directory(&api)?, &key, &domain).await.map_err(failure)?;
     Ok(Json(OneAlias { ok: true, alias }))
 }
 
 async fn create_alias(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneAlias> {
     let a = directory(&api)?;
     let b: NewAlias = json(&api, &headers, req).await?;
-    let (key, domain) = alias_path(&required("address", b.address)?)?;
-    let entry = AliasEntry { address: key.clone(), targets: required("targets", b.targets)?, active: b.active };
-    a.create_alias(entry).await.map_err(failure)?;
-    changed("alias", "create", &key);
-    Ok((StatusCode::CREATED, Json(OneAlias { ok: true, alias: find_alias(a, &key, &domain).await? })))
+    let alias = accounts::create_alias(a, Actor::API, &required("address", b.address)?, b.targets, b.active).await.map_err(failure)?;
+    Ok((StatusCode::CREATED, Json(OneAlias { ok: true, alias })))
 }
 
 async fn update_alias(
@@ -442,21 +351,16 @@ async fn update_alias(
     req: axum::body::Body,
 ) -> Result<Json<OneAlias>, ApiError> {
     let a = directory(&api)?;
-    let (key, domain) = alias_path(&address)?;
+    let (key, _) = alias_path(&address)?;
     let b: AliasChange = json(&api, &headers, req).await?;
     same("address", b.address.as_deref(), &key, |g| admin::check_alias_address(g).map(|(k, _)| k))?;
-    let now = find_alias(a, &key, &domain).await?;
-    let entry = AliasEntry { address: key.clone(), targets: b.targets.unwrap_or(now.targets), active: b.active.unwrap_or(now.active) };
-    inactive_possible(&api, entry.active)?;
-    a.update_alias(entry).await.map_err(failure)?;
-    changed("alias", "update", &key);
-    Ok(Json(OneAlias { ok: true, alias: find_alias(a, &key, &domain).await? }))
+    let alias = accounts::update_alias(a, &api.ctx.config, Actor::API, &key, b.targets, b.active).await.map_err(failure)?;
+    Ok(Json(OneAlias { ok: true, alias }))
 }
 
 async fn delete_alias(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
-    let (key, _) = alias_path(&address)?;
-    directory(&api)?.delete_alias(&key).await.map_err(failure)?;
-    changed("alias", "delete", &key);
+    alias_path(&address)?;
+    accounts::delete_alias(directory(&api)?, Actor::API, &address).await.map_err(failure)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -536,15 +440,13 @@ async fn put_vacation(
         interval: b.interval.unwrap_or(vacation::DEFAULT_INTERVAL),
         active: b.active,
     };
-    v.set_vacation(vacation::check_vacation(entry).map_err(failure)?).await.map_err(failure)?;
-    changed("vacation", "set", &key);
+    accounts::set_vacation(v, Actor::API, entry).await.map_err(failure)?;
     find_vacation(v, &key).await
 }
 
 /// Switches the vacation off (its text is kept, as `postern vacation off`).
 async fn delete_vacation(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
-    let (key, _) = mailbox_key(&address)?;
-    vacations(&api)?.clear_vacation(&key).await.map_err(failure)?;
-    changed("vacation", "off", &key);
+    mailbox_key(&address)?;
+    accounts::clear_vacation(vacations(&api)?, Actor::API, &address).await.map_err(failure)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,13 +15,13 @@ pub mod error;
 mod health;
 mod messages;
 pub mod mime;
-mod queue;
+pub mod queue;
 pub mod request;
 mod send;
 mod server;
 pub mod state;
 mod submit;
-mod tls;
+pub mod tls;
 
 pub use messages::{MAIL_FROM_HEADER, RCPT_TO_HEADER};
 

@@ -64,11 +64,15 @@ fn get_env(q: &Queue, id: &QueueId) -> Result<Envelope, ApiError> {
     q.get(id).map_err(ApiError::storage)?.ok_or_else(|| ApiError::NotFound(format!("message {id} is not in the queue")))
 }
 
+/// The queued messages matching a domain and state filter (the web UI shares it).
+pub async fn entries(q: &Queue, domain: Option<&str>, state: Option<&str>) -> Result<Vec<QueueEntry>, ApiError> {
+    let filter = QueueFilter::new(domain, state).map_err(ApiError::BadRequest)?;
+    Ok(all(q).await?.into_iter().filter(|e| filter.matches(e)).map(QueueEntry::from).collect())
+}
+
 async fn list(State(api): State<Shared>, uri: Uri) -> Result<Json<QueuePage>, ApiError> {
     let f: Filter = query(&uri)?;
-    let filter = QueueFilter::new(f.domain.as_deref(), f.state.as_deref()).map_err(ApiError::BadRequest)?;
-    let matching: Vec<QueueEntry> =
-        all(&api.ctx.queue).await?.into_iter().filter(|e| filter.matches(e)).map(QueueEntry::from).collect();
+    let matching = entries(&api.ctx.queue, f.domain.as_deref(), f.state.as_deref()).await?;
     let (offset, limit) = (f.offset.unwrap_or(0), f.limit.unwrap_or(100).clamp(1, MAX_PAGE));
     let total = matching.len();
     let messages = matching.into_iter().skip(offset).take(limit).collect();
@@ -76,8 +80,14 @@ async fn list(State(api): State<Shared>, uri: Uri) -> Result<Json<QueuePage>, Ap
 }
 
 async fn show(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<QueueMessage>, ApiError> {
-    let id = parse_id(&id)?;
-    let q = api.ctx.queue.clone();
+    let (env, headers) = message(&api.ctx.queue, &id).await?;
+    Ok(Json(QueueMessage { ok: true, message: env.into(), headers }))
+}
+
+/// One queued message and its header section (at most `MAX_HEADERS` bytes).
+pub async fn message(q: &Queue, id: &str) -> Result<(Envelope, String), ApiError> {
+    let id = parse_id(id)?;
+    let q = q.clone();
     let env = get_env(&q, &id)?;
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let Some(content) = q.body(&id).map_err(ApiError::storage)? else { return Ok(Vec::new()) };
@@ -87,7 +97,7 @@ async fn show(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<
     .map_err(|e| ApiError::Internal(e.to_string()))??;
     let end = memchr::memmem::find(&body, b"\r\n\r\n").map_or(body.len(), |i| i + 2).min(MAX_HEADERS);
     let headers = String::from_utf8_lossy(&body[..end]).into_owned();
-    Ok(Json(QueueMessage { ok: true, message: env.into(), headers }))
+    Ok((env, headers))
 }
 
 /// The stored message as `message/rfc822` (Postfix: `postcat -q`).
@@ -148,14 +158,18 @@ fn done(action: &str, ids: Vec<QueueId>) -> Json<ActionDone> {
 }
 
 async fn retry(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<ActionDone>, ApiError> {
-    let q = &api.ctx.queue;
-    let mut env = get_env(q, &parse_id(&id)?)?;
+    Ok(done("retry", vec![retry_one(&api.ctx.queue, &id).await?]))
+}
+
+/// Makes the message's pending recipients due now (the web UI shares it).
+pub async fn retry_one(q: &Queue, id: &str) -> Result<QueueId, ApiError> {
+    let mut env = get_env(q, &parse_id(id)?)?;
     let due = make_due(&mut env, None);
     if !apply_due(q, &env, due).await? {
         return Err(ApiError::bad_request(format!("message {} has no pending recipient", env.id)));
     }
     tracing::info!(id = %env.id, "retry requested by the operator");
-    Ok(done("retry", vec![env.id]))
+    Ok(env.id)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,12 +199,17 @@ async fn retry_all(State(api): State<Shared>, uri: Uri) -> Result<Json<ActionDon
 }
 
 async fn set_held(api: &Shared, id: &str, held: bool) -> Result<Json<ActionDone>, ApiError> {
-    let q = &api.ctx.queue;
+    let id = hold_one(&api.ctx.queue, id, held).await?;
+    Ok(done(if held { "hold" } else { "release" }, vec![id]))
+}
+
+/// Holds or releases a message (the web UI shares it).
+pub async fn hold_one(q: &Queue, id: &str, held: bool) -> Result<QueueId, ApiError> {
     let mut env = get_env(q, &parse_id(id)?)?;
     env.held = held;
     save(q, &env).await?;
     tracing::info!(id = %env.id, held, "hold changed by the operator");
-    Ok(done(if held { "hold" } else { "release" }, vec![env.id]))
+    Ok(env.id)
 }
 
 async fn hold(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<ActionDone>, ApiError> {
@@ -202,10 +221,15 @@ async fn release(State(api): State<Shared>, Path(id): Path<String>) -> Result<Js
 }
 
 async fn delete(State(api): State<Shared>, Path(id): Path<String>) -> Result<Json<ActionDone>, ApiError> {
-    let id = parse_id(&id)?;
-    if !api.ctx.queue.remove(&id).await.map_err(ApiError::storage)? {
+    Ok(done("delete", vec![delete_one(&api.ctx.queue, &id).await?]))
+}
+
+/// Removes a message from the queue (the web UI shares it).
+pub async fn delete_one(q: &Queue, id: &str) -> Result<QueueId, ApiError> {
+    let id = parse_id(id)?;
+    if !q.remove(&id).await.map_err(ApiError::storage)? {
         return Err(ApiError::NotFound(format!("message {id} is not in the queue")));
     }
     tracing::info!(id = %id, "deleted by the operator");
-    Ok(done("delete", vec![id]))
+    Ok(id)
 }

@@ -74,19 +74,31 @@ impl Rates {
     }
 }
 
-/// Failed AUTH attempts per client IP within a sliding window; in a cluster the count is
-/// Redis's (every node's failures), this node's own while Redis is down.
+/// Failed logins (SMTP AUTH and the web UI) per client IP, and per account name, within
+/// a sliding window. The per-account count stops one name being guessed from many IPs. In a
+/// cluster the counts are Redis's (every node's failures), this node's own while Redis is down.
 #[derive(Debug, Default)]
 pub struct AuthFailures {
     by_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    by_account: Mutex<HashMap<String, (u32, Instant)>>,
     shared: Option<Arc<Store>>,
+}
+
+/// Most account names remembered: a flood of invented names cannot grow the map further
+/// (the oldest are dropped first).
+const MAX_ACCOUNTS: usize = 10_000;
+/// Characters of a name that count (an address is at most 254): long junk names stay small.
+const MAX_NAME: usize = 320;
+
+fn account_key(account: &str) -> String {
+    account.chars().take(MAX_NAME).collect::<String>().to_lowercase()
 }
 
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 impl AuthFailures {
     pub fn new(shared: Option<Arc<Store>>) -> AuthFailures {
-        AuthFailures { by_ip: Mutex::default(), shared }
+        AuthFailures { by_ip: Mutex::default(), by_account: Mutex::default(), shared }
     }
 
     /// Records a failure; returns the number of failures in the window, this one included.
@@ -123,6 +135,50 @@ impl AuthFailures {
             s.auth_clear(&ip.to_string()).await;
         }
     }
+
+    /// Records a failed login for `account` (compared case-insensitively); returns the
+    /// failures in the window, this one included.
+    pub async fn record_account(&self, account: &str) -> u32 {
+        let key = account_key(account);
+        let local = {
+            let mut m = self.by_account.lock().unwrap();
+            let now = Instant::now();
+            m.retain(|_, (_, last)| now.duration_since(*last) < WINDOW);
+            if m.len() >= MAX_ACCOUNTS
+                && let Some(oldest) = m.iter().min_by_key(|(_, (_, last))| *last).map(|(k, _)| k.clone())
+            {
+                m.remove(&oldest);
+            }
+            let e = m.entry(key.clone()).or_insert((0, now));
+            e.0 += 1;
+            e.1 = now;
+            e.0
+        };
+        match &self.shared {
+            Some(s) => s.auth_failure(&format!("account:{key}"), WINDOW).await.unwrap_or(local),
+            None => local,
+        }
+    }
+
+    pub async fn count_account(&self, account: &str) -> u32 {
+        let key = account_key(account);
+        let local = {
+            let m = self.by_account.lock().unwrap();
+            m.get(&key).filter(|(_, last)| last.elapsed() < WINDOW).map_or(0, |(n, _)| *n)
+        };
+        match &self.shared {
+            Some(s) => s.auth_failures(&format!("account:{key}")).await.unwrap_or(local),
+            None => local,
+        }
+    }
+
+    pub async fn clear_account(&self, account: &str) {
+        let key = account_key(account);
+        self.by_account.lock().unwrap().remove(&key);
+        if let Some(s) = &self.shared {
+            s.auth_clear(&format!("account:{key}")).await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -152,5 +208,10 @@ mod tests {
         assert_eq!(f.count("10.0.0.2".parse().unwrap()).await, 0);
         f.clear(a).await;
         assert_eq!(f.count(a).await, 0);
+        assert_eq!(f.record_account("Alice@X.test").await, 1);
+        assert_eq!(f.record_account("alice@x.test").await, 2);
+        assert_eq!(f.count_account("ALICE@x.test").await, 2);
+        f.clear_account("alice@x.test").await;
+        assert_eq!(f.count_account("alice@x.test").await, 0);
     }
 }

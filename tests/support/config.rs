@@ -54,6 +54,10 @@ file = "{USERS_FILE}"
 [http]
 bind = "127.0.0.1:0"
 
+# The web UI is off unless a test turns it on (its default port is fixed).
+[admin]
+bind = ""
+
 # Tests never ask the machine's DNS (it is not on loopback): DNS goes to a loopback port
 # nobody answers on, unless a test brings its own server. Inbound checks are off; the tests
 # about them turn them on with their own resolver.

@@ -172,6 +172,11 @@ impl Run {
 
 /// Runs `cmd` with `stdin`, killing it after RUN_TIMEOUT so a hung peer fails the test.
 pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
+    run_for(cmd, stdin, RUN_TIMEOUT)
+}
+
+/// `run` with its own time limit (a browser scenario takes longer than one peer command).
+pub fn run_for(cmd: &mut Command, stdin: &[u8], limit: Duration) -> Run {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -189,10 +194,10 @@ pub fn run(cmd: &mut Command, stdin: &[u8]) -> Run {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        if start.elapsed() > RUN_TIMEOUT {
+        if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{cmd:?} did not finish within {RUN_TIMEOUT:?}");
+            panic!("{cmd:?} did not finish within {limit:?}");
         }
         thread::sleep(Duration::from_millis(20));
     };

@@ -32,11 +32,12 @@ struct Statements {
 }
 
 const POSTFIXADMIN: Statements = Statements {
-    domains: "SELECT domain, description, backupmx, active FROM domain WHERE domain <> 'ALL' ORDER BY domain",
-    domain_exists: "SELECT domain, description, backupmx, active FROM domain WHERE domain = $1",
+    domains: "SELECT domain, description, backupmx, CAST(quota AS BIGINT) * 1048576 AS quota, active FROM domain \
+              WHERE domain <> 'ALL' ORDER BY domain",
+    domain_exists: "SELECT domain, description, backupmx, CAST(quota AS BIGINT) * 1048576 AS quota, active FROM domain WHERE domain = $1",
     create_domain: "INSERT INTO domain (domain, description, aliases, mailboxes, maxquota, quota, transport, backupmx, active) \
-                    VALUES ($1, $2, 0, 0, 0, 0, 'virtual', $3, $4)",
-    update_domain: "UPDATE domain SET description = $2, backupmx = $3, active = $4 WHERE domain = $1",
+                    VALUES ($1, $2, 0, 0, 0, $5, 'virtual', $3, $4)",
+    update_domain: "UPDATE domain SET description = $2, backupmx = $3, active = $4, quota = $5 WHERE domain = $1",
     domain_in_use: "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT username FROM mailbox WHERE domain = $1 \
                     UNION ALL SELECT address FROM alias WHERE domain = $1 AND address <> goto) rows",
     delete_domain: "DELETE FROM domain WHERE domain = $1",
@@ -59,10 +60,10 @@ const POSTFIXADMIN: Statements = Statements {
 };
 
 const POSTERN: Statements = Statements {
-    domains: "SELECT domain, description, backupmx, active FROM postern_domains ORDER BY domain",
-    domain_exists: "SELECT domain, description, backupmx, active FROM postern_domains WHERE domain = $1",
-    create_domain: "INSERT INTO postern_domains (domain, description, backupmx, active) VALUES ($1, $2, $3, $4)",
-    update_domain: "UPDATE postern_domains SET description = $2, backupmx = $3, active = $4 WHERE domain = $1",
+    domains: "SELECT domain, description, backupmx, quota, active FROM postern_domains ORDER BY domain",
+    domain_exists: "SELECT domain, description, backupmx, quota, active FROM postern_domains WHERE domain = $1",
+    create_domain: "INSERT INTO postern_domains (domain, description, backupmx, active, quota) VALUES ($1, $2, $3, $4, $5)",
+    update_domain: "UPDATE postern_domains SET description = $2, backupmx = $3, active = $4, quota = $5 WHERE domain = $1",
     domain_in_use: "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT login FROM postern_accounts WHERE domain = $1 \
                     UNION ALL SELECT address FROM postern_aliases WHERE domain = $1) rows",
     delete_domain: "DELETE FROM postern_domains WHERE domain = $1",
@@ -96,6 +97,7 @@ struct DomainRow {
     domain: String,
     description: String,
     backupmx: bool,
+    quota: i64,
     active: bool,
 }
 
@@ -142,6 +144,16 @@ impl SqlBackend {
         statements(self.schema)
     }
 
+    /// A domain quota as the schema stores it: bytes (postern), whole MB rounded up
+    /// (PostfixAdmin's `domain.quota`).
+    fn domain_quota_param(&self, bytes: u64) -> Param {
+        let stored = match self.schema {
+            DirectorySchema::Postern => bytes,
+            DirectorySchema::Postfixadmin => bytes.div_ceil(1024 * 1024),
+        };
+        Param::Int(i64::try_from(stored).unwrap_or(i64::MAX))
+    }
+
     async fn domain(&self, domain: &str) -> Result<Option<DomainRow>, AdminError> {
         self.db.fetch_optional(self.st().domain_exists, &[text(domain)]).await.map_err(failed)
     }
@@ -185,7 +197,7 @@ impl Admin for SqlBackend {
             let rows: Vec<DomainRow> = self.db.fetch_all(self.st().domains, &[]).await.map_err(failed)?;
             Ok(rows
                 .into_iter()
-                .map(|r| DomainEntry { domain: r.domain, description: r.description, backupmx: r.backupmx, active: r.active })
+                .map(|r| DomainEntry { domain: r.domain, description: r.description, backupmx: r.backupmx, quota: r.quota.max(0) as u64, active: r.active })
                 .collect())
         })
     }
@@ -196,8 +208,9 @@ impl Admin for SqlBackend {
             if self.domain(&name).await?.is_some() {
                 return Err(AdminError::Exists(format!("domain {name}")));
             }
-            let params = [text(&name), text(&d.description), Param::Bool(d.backupmx), Param::Bool(d.active)];
+            let params = [text(&name), text(&d.description), Param::Bool(d.backupmx), Param::Bool(d.active), self.domain_quota_param(d.quota)];
             self.db.execute(self.st().create_domain, &params).await.map_err(failed)?;
+            self.invalidate();
             self.refresh_domains().await?;
             Ok(())
         })
@@ -206,7 +219,7 @@ impl Admin for SqlBackend {
     fn update_domain(&self, d: DomainEntry) -> Change<'_, ()> {
         Box::pin(async move {
             let name = admin::check_domain("domain", &d.domain)?;
-            let params = [text(&name), text(&d.description), Param::Bool(d.backupmx), Param::Bool(d.active)];
+            let params = [text(&name), text(&d.description), Param::Bool(d.backupmx), Param::Bool(d.active), self.domain_quota_param(d.quota)];
             let n = self.db.execute(self.st().update_domain, &params).await;
             self.changed(n, &format!("domain {name}")).await?;
             self.refresh_domains().await?;
