@@ -1,6 +1,7 @@
 //! The dashboard (superadmin): messages accepted, delivered, deferred and bounced per hour
 //! over the last 24 hours as an inline SVG chart (counted since the daemon started), the
-//! queue's size, and the most frequent reasons queued recipients are deferred.
+//! queue's size, the most frequent reasons queued recipients are deferred, and in a
+//! cluster the nodes with a current heartbeat (as `postern cluster status`).
 use super::super::server::{Page, Req, Shared};
 use super::{Layout, render};
 use crate::http::api::MessageState;
@@ -41,6 +42,9 @@ struct Dashboard {
     held: usize,
     deferred: usize,
     reasons: Vec<(String, usize)>,
+    /// `None` without `[cluster]`; `Some(None)` when Redis does not answer. With the age
+    /// of each heartbeat in seconds.
+    nodes: Option<Option<Vec<(crate::cluster::NodeInfo, u64)>>>,
 }
 
 pub async fn show(State(ui): State<Shared>, r: Req) -> Response {
@@ -102,6 +106,16 @@ pub async fn show(State(ui): State<Shared>, r: Req) -> Response {
         held: entries.iter().filter(|e| e.state == MessageState::Held).count(),
         deferred: entries.iter().filter(|e| e.state == MessageState::Deferred).count(),
         reasons,
+        nodes: match &ui.ctx.cluster {
+            Some(store) => {
+                let now = crate::proto::rfc5322::unix_now();
+                Some(crate::cluster::nodes(store).await.map(|list| list.into_iter().map(|n| {
+                    let age = now.saturating_sub(n.at);
+                    (n, age)
+                }).collect()))
+            }
+            None => None,
+        },
     };
     render(&page)
 }
