@@ -138,14 +138,27 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::Error> {
         version: i64,
     }
     let have: Option<Version> = db.fetch_optional("SELECT version FROM postern_schema", &[]).await?;
-    match have {
+    let mut at = match have {
+        // A database V1 has just created (or one that never recorded its version).
         None => {
-            db.execute("INSERT INTO postern_schema (version) VALUES ($1)", &[Param::Int(schema::POSTERN_VERSION)]).await?;
+            db.execute("INSERT INTO postern_schema (version) VALUES ($1)", &[Param::Int(1)]).await?;
+            1
         }
-        Some(v) if v.version > schema::POSTERN_VERSION => {
-            tracing::warn!(version = v.version, known = schema::POSTERN_VERSION, "the directory database was written by a newer postern");
+        Some(v) => v.version,
+    };
+    if at > schema::POSTERN_VERSION {
+        tracing::warn!(version = at, known = schema::POSTERN_VERSION, "the directory database was written by a newer postern");
+        return Ok(());
+    }
+    // Each later version's step, in order; the version is recorded after each.
+    let steps: [(i64, &'static str); 1] = [(2, schema::POSTERN_V2)];
+    for (version, step) in steps {
+        if at < version {
+            db.execute_script(step).await?;
+            db.execute("UPDATE postern_schema SET version = $1", &[Param::Int(version)]).await?;
+            tracing::info!(version, "directory database schema upgraded");
+            at = version;
         }
-        Some(_) => {}
     }
     Ok(())
 }
