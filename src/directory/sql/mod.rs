@@ -444,6 +444,35 @@ mod tests {
         assert_eq!(targets("a@x", ""), None);
     }
 
+    /// A database version 1 wrote (with a domain in it) gets the limit columns, its domain
+    /// keeps its row with no limits, and running the migration again changes nothing.
+    #[tokio::test]
+    async fn v1_database_upgrades_to_v2() {
+        #[derive(FromRow)]
+        struct Row {
+            domain: String,
+            max_mailboxes: i64,
+            max_aliases: i64,
+            max_quota: i64,
+        }
+        #[derive(FromRow)]
+        struct Version {
+            version: i64,
+        }
+        let t = tempfile::tempdir().unwrap();
+        let db = Db::open(DirectoryBackend::Sqlite, &format!("sqlite://{}", t.path().join("v1.db").display())).unwrap();
+        db.execute_script(schema::POSTERN_V1).await.unwrap();
+        db.execute("INSERT INTO postern_schema (version) VALUES (1)", &[]).await.unwrap();
+        db.execute("INSERT INTO postern_domains (domain, quota) VALUES ('old.test', 5)", &[]).await.unwrap();
+        for _ in 0..2 {
+            migrate(&db).await.unwrap();
+            let v: Vec<Version> = db.fetch_all("SELECT version FROM postern_schema", &[]).await.unwrap();
+            assert_eq!(v.iter().map(|v| v.version).collect::<Vec<_>>(), [schema::POSTERN_VERSION]);
+            let rows: Vec<Row> = db.fetch_all("SELECT domain, max_mailboxes, max_aliases, max_quota FROM postern_domains", &[]).await.unwrap();
+            assert_eq!(rows.iter().map(|r| (r.domain.as_str(), r.max_mailboxes, r.max_aliases, r.max_quota)).collect::<Vec<_>>(), [("old.test", 0, 0, 0)]);
+        }
+    }
+
     #[test]
     fn cache_expires_and_skips_zero_ttl() {
         let c = Cache::new(Duration::from_millis(50));
