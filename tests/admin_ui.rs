@@ -1,7 +1,9 @@
 //! Issue 17: the web administration UI in a real browser. Debian's chromium and
 //! chromium-driver, driven by Selenium (tests/peers/admin_ui.py), against `postern serve`
 //! with `admin.bind` on: log in, create a domain, a mailbox and an alias through the forms,
-//! mail to the alias over SMTP lands in the mailbox's Maildir; a DKIM key and its TXT
+//! mail to the alias over SMTP lands in the mailbox's Maildir; an alias domain made on its
+//! page delivers user@alias into user@target's Maildir; a domain with at most 1 mailbox
+//! refuses the second (the error shown); a DKIM key and its TXT
 //! record; the queue; a domain admin cannot see another domain (pages and direct URLs); a
 //! POST without the CSRF token gets 403; `<script>` in a description or alias target is
 //! shown escaped; the mailbox owner changes their own password; wrong passwords are
@@ -51,7 +53,12 @@ fn admin_ui_in_a_headless_browser() {
     let new = mail_root.join("shop.test/alice/new");
     let delivered: Vec<String> =
         std::fs::read_dir(&new).unwrap().flatten().map(|e| std::fs::read_to_string(e.path()).unwrap()).collect();
-    assert!(delivered.iter().any(|m| m.contains("Subject: via the alias")), "{new:?}: {delivered:?}");
+    assert!(delivered.iter().any(|m| m.contains("Subject: via the alias\r\n") || m.contains("Subject: via the alias\n")), "{new:?}: {delivered:?}");
+    // Mail to alice@shop.example (an alias domain of shop.test made in the UI) is alice@shop.test's.
+    assert!(delivered.iter().any(|m| m.contains("Subject: via the alias domain")), "{new:?}: {delivered:?}");
+    let line = wait_log(&server, &["directory changed", "admin:root", "entity=alias_domain", "action=create"], Duration::from_secs(5));
+    assert!(line.contains("shop.example"), "{line}");
+    assert!(!mail_root.join("tiny.test/second").exists(), "the refused mailbox has no Maildir");
     // The UI's DKIM key is on disk, private, and signing picked it up without a restart.
     let key = server.dir().join("data/dkim/shop.test/s2026.pem");
     use std::os::unix::fs::PermissionsExt;

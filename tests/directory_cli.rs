@@ -182,16 +182,28 @@ fn migrate_files_to_sqlite() {
     from.cli_ok(&["mailbox", "add", "alice@example.org", "--quota", "5000"], "alice pw\n");
     from.cli_ok(&["alias", "add", "sales@example.org", "alice@example.org"], "");
     from.cli_ok(&["alias", "add", "@example.org", "alice@example.org"], "");
+    // An alias domain and a domain's limits are copied too.
+    from.cli_ok(&["domain", "add", "example.info", "--max-mailboxes", "5", "--max-aliases", "-1", "--max-quota", "1048576"], "");
+    from.cli_ok(&["alias-domain", "add", "example.info", "example.org"], "");
+    let mailboxes_file = std::fs::read_to_string(from.dir().join("config/mailboxes.toml")).unwrap_or_default();
     let dir = tempfile::tempdir().unwrap();
     let to = format!("sqlite://{}", dir.path().join("directory.db").display());
     let report = migrate(&from, &to);
-    assert!(report.contains("domains: 1 copied") && report.contains("mailboxes: 1 copied") && report.contains("aliases: 2 copied"), "{report}");
+    assert!(report.contains("domains: 2 copied") && report.contains("mailboxes: 1 copied") && report.contains("aliases: 2 copied"), "{report}");
+    assert!(report.contains("alias domains: 1 copied"), "{report}\n{mailboxes_file}");
     let server = on_sqlite(&to);
     assert!(auth(&server, "alice@example.org", "alice pw"), "migrated password\n{}", server.log_text());
     assert_eq!(rcpt(&server, "sales@example.org"), 250);
     assert_eq!(rcpt(&server, "whoever@example.org"), 250, "catch-all migrated");
     let list = server.cli_ok(&["mailbox", "list"], "");
     assert!(list.contains("alice@example.org\t5000\t"), "{list}");
+    assert_eq!(rcpt(&server, "alice@example.info"), 250, "the alias domain migrated\n{}", server.log_text());
+    assert_eq!(server.cli_ok(&["alias-domain", "list"], ""), "example.info\texample.org\tactive\n");
+    let domains: serde_json::Value = serde_json::from_str(&server.cli_ok(&["domain", "list", "--json"], "")).unwrap();
+    let info = domains.as_array().unwrap().iter().find(|d| d["domain"] == "example.info").cloned().unwrap();
+    assert_eq!((info["max_mailboxes"].as_i64(), info["max_aliases"].as_i64(), info["max_quota"].as_u64()), (Some(5), Some(-1), Some(1048576)), "{info}");
+    // The limits hold on the target: -1 aliases.
+    server.cli_fails(&["alias", "add", "x@example.info", "alice@example.org"], "", 65, "max_aliases");
 }
 
 /// relay.sender_login: an authenticated login may use only the senders it owns.

@@ -313,6 +313,48 @@ fn postfixadmin_database_in_sqlite() {
     d.expect("QUIT", 221);
     sqlite_exec(&db, "UPDATE domain SET quota = 0 WHERE domain = 'example.org'");
     assert_rcpts(&server, &[("alice@example.org", 250, "2.1.5")]);
+
+    // Issue 17: per-domain limits and alias domains written through postern, as
+    // PostfixAdmin's own rows (limits in domain.mailboxes/aliases, maxquota in MB).
+    server.cli_ok(&["domain", "add", "limits.test", "--max-mailboxes", "1", "--max-aliases", "-1", "--max-quota", "3145728"], "");
+    assert_eq!(
+        sqlite_query(&db, "SELECT mailboxes, aliases, maxquota, quota, transport, backupmx, active FROM domain WHERE domain = 'limits.test'"),
+        "1|-1|3|0|virtual|0|1"
+    );
+    server.cli_fails(&["mailbox", "add", "big@limits.test", "--quota", "4194304"], "pw\n", 65, "max_quota");
+    server.cli_fails(&["mailbox", "add", "unlimited@limits.test", "--quota", "0"], "pw\n", 65, "max_quota");
+    server.cli_ok(&["mailbox", "add", "one@limits.test", "--quota", "1048576"], "pw\n");
+    server.cli_fails(&["mailbox", "add", "two@limits.test", "--quota", "1048576"], "pw\n", 65, "max_mailboxes");
+    server.cli_fails(&["alias", "add", "info@limits.test", "one@limits.test"], "", 65, "max_aliases = -1");
+    assert_eq!(sqlite_query(&db, "SELECT username, quota FROM mailbox WHERE domain = 'limits.test'"), "one@limits.test|1048576");
+    assert_eq!(sqlite_query(&db, "SELECT address, goto FROM alias WHERE domain = 'limits.test'"), "one@limits.test|one@limits.test", "only the self-alias");
+    let listed: serde_json::Value = serde_json::from_str(&server.cli_ok(&["domain", "list", "--json"], "")).unwrap();
+    let entry = listed.as_array().unwrap().iter().find(|d| d["domain"] == "limits.test").cloned().unwrap();
+    assert_eq!((entry["max_mailboxes"].as_i64(), entry["max_aliases"].as_i64(), entry["max_quota"].as_u64()), (Some(1), Some(-1), Some(3145728)), "{entry}");
+
+    // An alias domain: both domains must exist (PostfixAdmin's foreign keys).
+    server.cli_fails(&["alias-domain", "add", "nowhere.test", "example.org"], "", 65, "alias_domain: domain nowhere.test does not exist");
+    server.cli_fails(&["alias-domain", "add", "limits.test", "limits.test"], "", 65, "target_domain");
+    server.cli_ok(&["alias-domain", "add", "Limits.Test", "example.org"], "");
+    server.cli_fails(&["alias-domain", "add", "limits.test", "example.org"], "", 65, "already exists");
+    let row = sqlite_query(&db, "SELECT alias_domain, target_domain, active, created <> '2000-01-01', modified <> '2000-01-01' FROM alias_domain WHERE alias_domain = 'limits.test'");
+    assert_eq!(row, "limits.test|example.org|1|1|1");
+    assert!(server.cli_ok(&["alias-domain", "list"], "").contains("limits.test\texample.org\tactive"));
+    assert_rcpts(&server, &[("alice@limits.test", 250, "2.1.5"), ("one@limits.test", 250, "2.1.5"), ("nobody@limits.test", 550, "5.1.1")]);
+    server.cli_fails(&["domain", "delete", "limits.test"], "", 65, "alias domains");
+    server.cli_ok(&["alias-domain", "delete", "limits.test"], "");
+    assert_eq!(sqlite_query(&db, "SELECT COUNT(*) FROM alias_domain WHERE alias_domain = 'limits.test'"), "0");
+    server.cli_fails(&["alias-domain", "delete", "limits.test"], "", 67, "not found");
+    assert_rcpts(&server, &[("alice@limits.test", 550, "5.1.1")]);
+}
+
+/// The rows of one query, `|` between columns and a new line between rows.
+fn sqlite_query(db: &Path, sql: &str) -> String {
+    let py = support::peers::require_python(&["sqlite3"]);
+    let code = "import sqlite3, sys\nfor r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print('|'.join(str(v) for v in r))";
+    let out = run(Command::new(py).args(["-c", code]).arg(db).arg(sql), b"");
+    assert_eq!(out.code(), Some(0), "{}", out.all());
+    out.stdout.trim().to_string()
 }
 
 fn sqlite_exec(db: &Path, sql: &str) {

@@ -1,7 +1,8 @@
 //! The directory admin API (`/v1/admin/domains|mailboxes|aliases`) driven by real curl
 //! requests against the real daemon, once on the files backend and once on SQLite (postern
 //! schema): tokens, create/list/get/update/delete with their statuses and JSON bodies,
-//! validation errors naming their field, and a mailbox made over HTTP logging in with SMTP
+//! validation errors naming their field, alias domains (`/v1/admin/alias-domains`, checked
+//! with RCPT), per-domain limits (max_mailboxes/max_aliases/max_quota, 409/400), and a mailbox made over HTTP logging in with SMTP
 //! AUTH (swaks, STARTTLS on the submission port) — before and after a password change.
 mod support;
 
@@ -222,6 +223,9 @@ fn scenario(server: &TestServer) {
     // A domain in use cannot go.
     admin(server, "DELETE", "/v1/admin/domains/example.org", None).invalid("domain");
 
+    alias_domains(server);
+    limits(server);
+
     // Delete everything: 204, then 404.
     for (path, get) in [
         ("/v1/admin/aliases/%40example.org", "/v1/admin/aliases/%40example.org"),
@@ -248,6 +252,87 @@ fn scenario(server: &TestServer) {
         );
     }
     assert!(!log.contains(FIRST) && !log.contains(SECOND), "a password in the log");
+}
+
+/// One SMTP session: the reply code to `RCPT TO:<rcpt>`.
+fn rcpt(server: &TestServer, rcpt: &str) -> u16 {
+    let mut d = support::Dialog::connect(server.smtp());
+    d.ehlo();
+    d.expect("MAIL FROM:<sender@remote.test>", 250);
+    let code = d.cmd(&format!("RCPT TO:<{rcpt}>")).code;
+    d.expect("QUIT", 221);
+    code
+}
+
+/// `/v1/admin/alias-domains`: user@alias.example is user@example.org.
+fn alias_domains(server: &TestServer) {
+    admin(server, "POST", "/v1/admin/domains", Some(json!({"domain": "alias.example"}))).json(201);
+    let made = admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "Alias.Example", "target_domain": "example.org"}))).json(201);
+    assert_eq!(made, json!({"ok": true, "alias_domain": {"alias_domain": "alias.example", "target_domain": "example.org", "active": true}}));
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "alias.example", "target_domain": "example.org"}))).error(409, "already exists");
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"target_domain": "example.org"}))).invalid("alias_domain");
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "bad domain", "target_domain": "example.org"}))).invalid("alias_domain");
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "unknown.test", "target_domain": "example.org"}))).invalid("alias_domain");
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "alias.example", "target_domain": "unknown.test"}))).invalid("target_domain");
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "example.org", "target_domain": "example.org"}))).invalid("target_domain");
+    admin(server, "POST", "/v1/admin/alias-domains", Some(json!({"alias_domain": "alias.example", "target": "x"}))).error(400, "unknown field `target`");
+    let list = admin(server, "GET", "/v1/admin/alias-domains", None).json(200);
+    assert_eq!(list["alias_domains"], json!([made["alias_domain"]]), "{list}");
+    assert_eq!(admin(server, "GET", "/v1/admin/alias-domains/alias.example", None).json(200)["alias_domain"], made["alias_domain"]);
+    admin(server, "GET", "/v1/admin/alias-domains/nowhere.test", None).error(404, "alias domain nowhere.test not found");
+    // Mail for alice@alias.example is alice@example.org's.
+    assert_eq!(rcpt(server, "alice@alias.example"), 250, "{}", server.log_text());
+    let off = admin(server, "PUT", "/v1/admin/alias-domains/alias.example", Some(json!({"active": false}))).json(200);
+    assert_eq!(off["alias_domain"]["active"], false);
+    assert_eq!(rcpt(server, "alice@alias.example"), 550, "an inactive alias domain maps nothing");
+    admin(server, "PUT", "/v1/admin/alias-domains/alias.example", Some(json!({"alias_domain": "other.example"}))).invalid("alias_domain");
+    admin(server, "PUT", "/v1/admin/alias-domains/alias.example", Some(json!({"target_domain": "unknown.test"}))).invalid("target_domain");
+    admin(server, "PUT", "/v1/admin/alias-domains/alias.example", Some(json!({"active": true}))).json(200);
+    assert_eq!(rcpt(server, "alice@alias.example"), 250);
+    // Neither of its domains can go while it exists.
+    admin(server, "DELETE", "/v1/admin/domains/alias.example", None).invalid("domain");
+    let gone = admin(server, "DELETE", "/v1/admin/alias-domains/alias.example", None);
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    admin(server, "GET", "/v1/admin/alias-domains/alias.example", None).error(404, "not found");
+    admin(server, "DELETE", "/v1/admin/alias-domains/alias.example", None).error(404, "not found");
+    assert_eq!(rcpt(server, "alice@alias.example"), 550);
+    assert_eq!(admin(server, "DELETE", "/v1/admin/domains/alias.example", None).status, 204);
+}
+
+/// Per-domain limits: max_mailboxes, max_aliases (-1: none), max_quota.
+fn limits(server: &TestServer) {
+    let d = admin(
+        server,
+        "POST",
+        "/v1/admin/domains",
+        Some(json!({"domain": "small.example", "max_mailboxes": 1, "max_aliases": -1, "max_quota": 2_000_000})),
+    )
+    .json(201);
+    assert_eq!(
+        d["domain"],
+        json!({"domain": "small.example", "description": "", "backupmx": false, "active": true, "max_mailboxes": 1, "max_aliases": -1, "max_quota": 2_000_000})
+    );
+    admin(server, "POST", "/v1/admin/domains", Some(json!({"domain": "bad.example", "max_mailboxes": -2}))).invalid("max_mailboxes");
+    let over = admin(server, "POST", "/v1/admin/mailboxes", Some(json!({"address": "one@small.example", "password": "x", "quota": 3_000_000}))).invalid("quota");
+    assert!(over["error"].as_str().unwrap().contains("max_quota"), "{over}");
+    admin(server, "POST", "/v1/admin/mailboxes", Some(json!({"address": "one@small.example", "password": "x", "quota": 0}))).invalid("quota");
+    admin(server, "POST", "/v1/admin/mailboxes", Some(json!({"address": "one@small.example", "password": "x", "quota": 1_000_000}))).json(201);
+    let full = admin(server, "POST", "/v1/admin/mailboxes", Some(json!({"address": "two@small.example", "password": "x", "quota": 1_000_000})))
+        .error(409, "has reached its limit of 1 mailboxes (max_mailboxes)");
+    assert_eq!(full["field"], "address", "{full}");
+    admin(server, "PUT", "/v1/admin/mailboxes/one@small.example", Some(json!({"quota": 2_000_001}))).invalid("quota");
+    admin(server, "PUT", "/v1/admin/mailboxes/one@small.example", Some(json!({"quota": 2_000_000}))).json(200);
+    let none = admin(server, "POST", "/v1/admin/aliases", Some(json!({"address": "info@small.example", "targets": ["one@small.example"]})))
+        .error(409, "allows no aliases (max_aliases = -1)");
+    assert_eq!(none["field"], "address", "{none}");
+    let raised = admin(server, "PUT", "/v1/admin/domains/small.example", Some(json!({"max_mailboxes": 2, "max_aliases": 0}))).json(200);
+    assert_eq!((raised["domain"]["max_mailboxes"].as_i64(), raised["domain"].get("max_aliases")), (Some(2), None), "{raised}");
+    admin(server, "POST", "/v1/admin/mailboxes", Some(json!({"address": "two@small.example", "password": "x", "quota": 1_000_000}))).json(201);
+    admin(server, "POST", "/v1/admin/aliases", Some(json!({"address": "info@small.example", "targets": ["one@small.example"]}))).json(201);
+    admin(server, "PUT", "/v1/admin/domains/small.example", Some(json!({"max_mailboxes": -7}))).invalid("max_mailboxes");
+    for path in ["/v1/admin/aliases/info@small.example", "/v1/admin/mailboxes/one@small.example", "/v1/admin/mailboxes/two@small.example", "/v1/admin/domains/small.example"] {
+        assert_eq!(admin(server, "DELETE", path, None).status, 204, "{path}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! for every change: who, what, from where. Must not touch: HTTP (callers map
 //! `AdminError`), passwords beyond hashing them (never logged, never returned).
 use crate::config::{Config, DirectoryBackend};
-use crate::directory::admin::{self, Admin, AdminError, AliasEntry, DomainEntry, MailboxEntry};
+use crate::directory::admin::{self, Admin, AdminError, AliasDomainEntry, AliasEntry, DomainEntry, MailboxEntry};
 use crate::directory::vacation::{self, Vacation, VacationStore};
 use crate::directory::{normalize, normalize_domain, password};
 
@@ -47,6 +47,11 @@ pub struct DomainChange {
     /// Bytes all mailboxes may hold together; 0: none.
     pub quota: Option<u64>,
     pub active: Option<bool>,
+    /// 0 unlimited, -1 none allowed.
+    pub max_mailboxes: Option<i64>,
+    pub max_aliases: Option<i64>,
+    /// Bytes; 0: no limit.
+    pub max_quota: Option<u64>,
 }
 
 /// What may change in a mailbox; `None` keeps the current value. No `Debug`: it may hold
@@ -107,11 +112,22 @@ pub async fn find_alias(a: &dyn Admin, key: &str, domain: &str) -> Result<AliasE
 
 // ---- domains ----
 
+/// `max_mailboxes` and `max_aliases`: 0 (unlimited), -1 (none) or a count.
+fn check_limits(d: &DomainEntry) -> Result<(), AdminError> {
+    for (field, n) in [("max_mailboxes", d.max_mailboxes), ("max_aliases", d.max_aliases)] {
+        if n < -1 {
+            return Err(admin::invalid(field, format!("{n}: use a count, 0 for unlimited or -1 for none")));
+        }
+    }
+    Ok(())
+}
+
 pub async fn create_domain(a: &dyn Admin, actor: Actor<'_>, d: DomainEntry) -> Result<DomainEntry, AdminError> {
     let key = domain_key(&d.domain)?;
     if d.description.chars().any(char::is_control) {
         return Err(admin::invalid("description", "must not contain control characters"));
     }
+    check_limits(&d)?;
     a.create_domain(DomainEntry { domain: key.clone(), ..d }).await?;
     audit(actor, "domain", "create", &key);
     find_domain(a, &key).await
@@ -126,10 +142,14 @@ pub async fn update_domain(a: &dyn Admin, actor: Actor<'_>, domain: &str, c: Dom
         backupmx: c.backupmx.unwrap_or(now.backupmx),
         quota: c.quota.unwrap_or(now.quota),
         active: c.active.unwrap_or(now.active),
+        max_mailboxes: c.max_mailboxes.unwrap_or(now.max_mailboxes),
+        max_aliases: c.max_aliases.unwrap_or(now.max_aliases),
+        max_quota: c.max_quota.unwrap_or(now.max_quota),
     };
     if entry.description.chars().any(char::is_control) {
         return Err(admin::invalid("description", "must not contain control characters"));
     }
+    check_limits(&entry)?;
     a.update_domain(entry).await?;
     audit(actor, "domain", "update", &key);
     find_domain(a, &key).await
@@ -148,18 +168,70 @@ pub fn mailbox_key(address: &str) -> Result<(String, String), AdminError> {
     admin::check_address("address", address)
 }
 
+/// The domain's entry, when the store lists it (a domain of `relay.local_domains` that the
+/// store does not list has no limits).
+async fn limits_of(a: &dyn Admin, domain: &str) -> Result<Option<DomainEntry>, AdminError> {
+    Ok(a.domains().await?.into_iter().find(|d| normalize_domain(&d.domain) == domain))
+}
+
+/// Room for one more entry under a `max_*` limit (`n` entries exist now).
+fn room(field: &'static str, what: &str, limit_name: &str, d: &DomainEntry, limit: i64, n: usize) -> Result<(), AdminError> {
+    match limit {
+        -1 => Err(AdminError::Limit { field, message: format!("domain {} allows no {what} ({limit_name} = -1)", d.domain) }),
+        l if l > 0 && n as u64 >= l as u64 => {
+            Err(AdminError::Limit { field, message: format!("domain {} has reached its limit of {l} {what} ({limit_name})", d.domain) })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A mailbox quota within the domain's `max_quota` (None: `mailboxes.quota`; 0 unlimited).
+fn quota_within(d: &DomainEntry, quota: Option<u64>, default_quota: u64) -> Result<(), AdminError> {
+    let q = quota.unwrap_or(default_quota);
+    if d.max_quota > 0 && (q == 0 || q > d.max_quota) {
+        let asked = if q == 0 { "unlimited".to_string() } else { format!("{q} bytes") };
+        return Err(admin::invalid("quota", format!("{asked} is above the largest quota of domain {}: {} bytes (max_quota)", d.domain, d.max_quota)));
+    }
+    Ok(())
+}
+
 /// Creates a mailbox; everything cheap is checked before the (deliberately slow) hash.
-pub async fn create_mailbox(a: &dyn Admin, actor: Actor<'_>, m: MailboxEntry, password: Option<String>) -> Result<MailboxEntry, AdminError> {
+/// `default_quota`: `mailboxes.quota`, what a mailbox without its own quota gets.
+pub async fn create_mailbox(
+    a: &dyn Admin,
+    default_quota: u64,
+    actor: Actor<'_>,
+    m: MailboxEntry,
+    password: Option<String>,
+) -> Result<MailboxEntry, AdminError> {
     let (key, domain) = admin::check_mailbox(&m)?;
+    if let Some(d) = limits_of(a, &domain).await? {
+        quota_within(&d, m.quota, default_quota)?;
+        if d.max_mailboxes != 0 {
+            let n = a.mailboxes(Some(&domain)).await?.len();
+            room("address", "mailboxes", "max_mailboxes", &d, d.max_mailboxes, n)?;
+        }
+    }
     let hash = hash(password).await?;
     a.create_mailbox(MailboxEntry { address: key.clone(), ..m }, hash).await?;
     audit(actor, "mailbox", "create", &key);
     find_mailbox(a, &key, &domain).await
 }
 
-pub async fn update_mailbox(a: &dyn Admin, actor: Actor<'_>, address: &str, c: MailboxChange) -> Result<MailboxEntry, AdminError> {
+pub async fn update_mailbox(
+    a: &dyn Admin,
+    default_quota: u64,
+    actor: Actor<'_>,
+    address: &str,
+    c: MailboxChange,
+) -> Result<MailboxEntry, AdminError> {
     let (key, domain) = mailbox_key(address)?;
     let now = find_mailbox(a, &key, &domain).await?;
+    if let Some(q) = c.quota
+        && let Some(d) = limits_of(a, &domain).await?
+    {
+        quota_within(&d, q, default_quota)?;
+    }
     let settings = c.name.is_some() || c.quota.is_some() || c.active.is_some();
     let entry = MailboxEntry {
         address: key.clone(),
@@ -205,6 +277,12 @@ fn inactive_possible(cfg: &Config, active: bool) -> Result<(), AdminError> {
 pub async fn create_alias(a: &dyn Admin, actor: Actor<'_>, address: &str, targets: Option<Vec<String>>, active: bool) -> Result<AliasEntry, AdminError> {
     let (key, domain) = admin::check_alias_address(address)?;
     let entry = AliasEntry { address: key.clone(), targets: required("targets", targets)?, active };
+    if let Some(d) = limits_of(a, &domain).await?
+        && d.max_aliases != 0
+    {
+        let n = a.aliases(Some(&domain)).await?.len();
+        room("address", "aliases", "max_aliases", &d, d.max_aliases, n)?;
+    }
     a.create_alias(entry).await?;
     audit(actor, "alias", "create", &key);
     find_alias(a, &key, &domain).await
@@ -231,6 +309,44 @@ pub async fn delete_alias(a: &dyn Admin, actor: Actor<'_>, address: &str) -> Res
     let (key, _) = admin::check_alias_address(address)?;
     a.delete_alias(&key).await?;
     audit(actor, "alias", "delete", &key);
+    Ok(())
+}
+
+// ---- alias domains ----
+
+pub async fn find_alias_domain(a: &dyn Admin, alias: &str) -> Result<AliasDomainEntry, AdminError> {
+    let key = admin::check_domain("alias_domain", alias)?;
+    a.alias_domains().await?.into_iter().find(|e| normalize_domain(&e.alias_domain) == key).ok_or_else(|| AdminError::NotFound(format!("alias domain {key}")))
+}
+
+/// Mail for `user@alias` goes to `user@target`; both must be domains of the store.
+pub async fn create_alias_domain(a: &dyn Admin, actor: Actor<'_>, alias: Option<String>, target: Option<String>, active: bool) -> Result<AliasDomainEntry, AdminError> {
+    let alias = admin::check_domain("alias_domain", &required("alias_domain", alias)?)?;
+    let target = admin::check_domain("target_domain", &required("target_domain", target)?)?;
+    admin::check_alias_domain_pair(&alias, &target)?;
+    a.create_alias_domain(AliasDomainEntry { alias_domain: alias.clone(), target_domain: target, active }).await?;
+    audit(actor, "alias_domain", "create", &alias);
+    find_alias_domain(a, &alias).await
+}
+
+/// Changes the target or switches the alias domain on or off; `None` keeps the value.
+pub async fn update_alias_domain(a: &dyn Admin, actor: Actor<'_>, alias: &str, target: Option<String>, active: Option<bool>) -> Result<AliasDomainEntry, AdminError> {
+    let now = find_alias_domain(a, alias).await?;
+    let target = match target {
+        Some(t) => admin::check_domain("target_domain", &t)?,
+        None => now.target_domain,
+    };
+    admin::check_alias_domain_pair(&now.alias_domain, &target)?;
+    let entry = AliasDomainEntry { alias_domain: now.alias_domain.clone(), target_domain: target, active: active.unwrap_or(now.active) };
+    a.update_alias_domain(entry).await?;
+    audit(actor, "alias_domain", "update", &now.alias_domain);
+    find_alias_domain(a, &now.alias_domain).await
+}
+
+pub async fn delete_alias_domain(a: &dyn Admin, actor: Actor<'_>, alias: &str) -> Result<(), AdminError> {
+    let key = admin::check_domain("alias_domain", alias)?;
+    a.delete_alias_domain(&key).await?;
+    audit(actor, "alias_domain", "delete", &key);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! admin API and the web UI use (`app::accounts`), on whichever backend the config names
 //! (files, sqlite, postgres). The daemon sees a change within `directory.cache_ttl` (files:
 //! at once).
-use super::{AliasCommand, DomainCommand, MailboxCommand, exit};
+use super::{AliasCommand, AliasDomainCommand, DomainCommand, MailboxCommand, exit};
 use postern::app::accounts::{self, Actor, MailboxChange};
 use postern::config::Config;
 use postern::directory::Directory;
@@ -13,12 +13,13 @@ pub enum Cmd {
     Domain(DomainCommand),
     Mailbox(MailboxCommand),
     Alias(AliasCommand),
+    AliasDomain(AliasDomainCommand),
 }
 
 pub fn run(cfg: &Config, cmd: Cmd) -> i32 {
     with_directory(cfg, async |directory| {
         let admin = directory.admin().ok_or_else(|| AdminError::Failed("this directory cannot be changed".into()))?;
-        dispatch(admin, cmd).await
+        dispatch(admin, cfg.mailboxes.quota, cmd).await
     })
 }
 
@@ -83,6 +84,7 @@ pub fn migrate(cfg: &Config, to: &str, schema: &str) -> i32 {
         line("domains", r.domains);
         line("mailboxes", r.mailboxes);
         line("aliases", r.aliases);
+        line("alias domains", r.alias_domains);
         for a in &r.without_password {
             eprintln!("note: {a} had no password and cannot log in until `postern mailbox passwd {a}`");
         }
@@ -95,7 +97,7 @@ pub fn code(e: &AdminError) -> i32 {
     match e {
         AdminError::Unavailable(_) => exit::TEMPFAIL,
         AdminError::NotFound(_) => exit::NOUSER,
-        AdminError::Exists(_) | AdminError::Invalid { .. } => exit::DATAERR,
+        AdminError::Exists(_) | AdminError::Invalid { .. } | AdminError::Limit { .. } => exit::DATAERR,
         AdminError::Failed(_) => exit::CANTCREAT,
     }
 }
@@ -115,10 +117,19 @@ fn print_json<T: serde::Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
+async fn dispatch(admin: &dyn Admin, default_quota: u64, cmd: Cmd) -> Result<(), AdminError> {
     match cmd {
-        Cmd::Domain(DomainCommand::Add { domain, description, backupmx, quota }) => {
-            accounts::create_domain(admin, Actor::CLI, DomainEntry { domain: domain.clone(), description, backupmx, quota: quota.unwrap_or(0), active: true }).await?;
+        Cmd::Domain(DomainCommand::Add { domain, description, backupmx, quota, max_mailboxes, max_aliases, max_quota }) => {
+            let entry = DomainEntry {
+                description,
+                backupmx,
+                quota: quota.unwrap_or(0),
+                max_mailboxes,
+                max_aliases,
+                max_quota,
+                ..DomainEntry::new(domain.clone())
+            };
+            accounts::create_domain(admin, Actor::CLI, entry).await?;
             eprintln!("domain {domain} added");
         }
         Cmd::Domain(DomainCommand::List { json }) => {
@@ -138,7 +149,7 @@ async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
         }
         Cmd::Mailbox(MailboxCommand::Add { address, quota, name }) => {
             let entry = MailboxEntry { address: address.clone(), name, quota, active: true, maildir: None };
-            accounts::create_mailbox(admin, Actor::CLI, entry, Some(password_from_stdin()?)).await?;
+            accounts::create_mailbox(admin, default_quota, Actor::CLI, entry, Some(password_from_stdin()?)).await?;
             eprintln!("mailbox {address} added");
         }
         Cmd::Mailbox(MailboxCommand::List { domain, json }) => {
@@ -154,7 +165,7 @@ async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
         }
         Cmd::Mailbox(MailboxCommand::Passwd { address }) => {
             let change = MailboxChange { password: Some(password_from_stdin()?), ..MailboxChange::default() };
-            accounts::update_mailbox(admin, Actor::CLI, &address, change).await?;
+            accounts::update_mailbox(admin, default_quota, Actor::CLI, &address, change).await?;
             eprintln!("password of {address} changed");
         }
         Cmd::Mailbox(MailboxCommand::Delete { address }) => {
@@ -178,6 +189,24 @@ async fn dispatch(admin: &dyn Admin, cmd: Cmd) -> Result<(), AdminError> {
         Cmd::Alias(AliasCommand::Delete { address }) => {
             accounts::delete_alias(admin, Actor::CLI, &address).await?;
             eprintln!("alias {address} deleted");
+        }
+        Cmd::AliasDomain(AliasDomainCommand::Add { alias, target }) => {
+            let a = accounts::create_alias_domain(admin, Actor::CLI, Some(alias), Some(target), true).await?;
+            eprintln!("alias domain {} added: mail for user@{} goes to user@{}", a.alias_domain, a.alias_domain, a.target_domain);
+        }
+        Cmd::AliasDomain(AliasDomainCommand::List { json }) => {
+            let list = admin.alias_domains().await?;
+            if json {
+                print_json(&list);
+            } else {
+                for a in list {
+                    println!("{}\t{}\t{}", a.alias_domain, a.target_domain, if a.active { "active" } else { "inactive" });
+                }
+            }
+        }
+        Cmd::AliasDomain(AliasDomainCommand::Delete { alias }) => {
+            accounts::delete_alias_domain(admin, Actor::CLI, &alias).await?;
+            eprintln!("alias domain {alias} deleted");
         }
     }
     Ok(())

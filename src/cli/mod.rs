@@ -53,6 +53,9 @@ pub enum Command {
     /// Manage aliases (`@domain` is a catch-all).
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Manage alias domains: mail for user@ALIAS goes to user@TARGET.
+    #[command(subcommand, name = "alias-domain")]
+    AliasDomain(AliasDomainCommand),
     /// Vacation auto-replies of mailboxes (RFC 3834; any backend).
     #[command(subcommand)]
     Vacation(VacationCommand),
@@ -164,6 +167,15 @@ pub enum DomainCommand {
         /// Bytes all its mailboxes may hold together (default: no domain quota).
         #[arg(long)]
         quota: Option<u64>,
+        /// Most mailboxes it may have (0: unlimited, the default; -1: none).
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        max_mailboxes: i64,
+        /// Most aliases it may have (0: unlimited, the default; -1: none).
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        max_aliases: i64,
+        /// Largest quota in bytes one of its mailboxes may get (0: no limit, the default).
+        #[arg(long, default_value_t = 0)]
+        max_quota: u64,
     },
     /// List domains.
     List {
@@ -229,6 +241,19 @@ pub enum AliasCommand {
     },
     /// Delete an alias.
     Delete { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AliasDomainCommand {
+    /// Add an alias domain: mail for user@ALIAS goes to user@TARGET (both domains must exist).
+    Add { alias: String, target: String },
+    /// List alias domains.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an alias domain.
+    Delete { alias: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -434,6 +459,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Domain(c) => accounts::run(&loaded.config, accounts::Cmd::Domain(c)),
         Command::Mailbox(c) => accounts::run(&loaded.config, accounts::Cmd::Mailbox(c)),
         Command::Alias(c) => accounts::run(&loaded.config, accounts::Cmd::Alias(c)),
+        Command::AliasDomain(c) => accounts::run(&loaded.config, accounts::Cmd::AliasDomain(c)),
         Command::Vacation(c) => vacation::run(&loaded.config, c),
         Command::Directory(DirectoryCommand::Migrate { to, schema }) => accounts::migrate(&loaded.config, &to, &schema),
         Command::Queue(q) => queue::run(&loaded.config, q),

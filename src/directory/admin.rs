@@ -22,10 +22,53 @@ pub struct DomainEntry {
     pub quota: u64,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Most mailboxes the domain may have: 0 unlimited, -1 none (PostfixAdmin's
+    /// `domain.mailboxes`).
+    #[serde(default, skip_serializing_if = "is_zero_i")]
+    pub max_mailboxes: i64,
+    /// Most aliases (catch-all included, a mailbox's self-alias not): 0 unlimited, -1 none
+    /// (PostfixAdmin's `domain.aliases`).
+    #[serde(default, skip_serializing_if = "is_zero_i")]
+    pub max_aliases: i64,
+    /// Largest quota in bytes one mailbox of the domain may get; 0: no limit
+    /// (PostfixAdmin's `domain.maxquota`, in MB there: rounded up to whole MB).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_quota: u64,
+}
+
+impl DomainEntry {
+    /// A new active domain without quota or limits.
+    pub fn new(domain: impl Into<String>) -> DomainEntry {
+        DomainEntry {
+            domain: domain.into(),
+            description: String::new(),
+            backupmx: false,
+            quota: 0,
+            active: true,
+            max_mailboxes: 0,
+            max_aliases: 0,
+            max_quota: 0,
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_zero_i(n: &i64) -> bool {
+    *n == 0
+}
+
+/// An alias domain (PostfixAdmin's `alias_domain`): mail for `user@alias_domain` goes to
+/// `user@target_domain`. Both are domains of ours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasDomainEntry {
+    pub alias_domain: String,
+    pub target_domain: String,
+    #[serde(default = "yes")]
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +109,10 @@ pub enum AdminError {
     Exists(String),
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// A limit of the domain (`max_mailboxes`, `max_aliases`) is reached: the request is
+    /// fine, the domain is full.
+    #[error("{field}: {message}")]
+    Limit { field: &'static str, message: String },
     /// The store could not be written (file system, constraint of the database).
     #[error("{0}")]
     Failed(String),
@@ -106,6 +153,14 @@ pub trait Admin: Send + Sync {
     fn create_alias(&self, a: AliasEntry) -> Change<'_, ()>;
     fn update_alias(&self, a: AliasEntry) -> Change<'_, ()>;
     fn delete_alias<'a>(&'a self, address: &'a str) -> Change<'a, ()>;
+
+    /// Every alias domain, active or not.
+    fn alias_domains(&self) -> Change<'_, Vec<AliasDomainEntry>>;
+    /// Both domains must exist (as in PostfixAdmin).
+    fn create_alias_domain(&self, a: AliasDomainEntry) -> Change<'_, ()>;
+    /// Changes the target or `active` of an existing alias domain.
+    fn update_alias_domain(&self, a: AliasDomainEntry) -> Change<'_, ()>;
+    fn delete_alias_domain<'a>(&'a self, alias_domain: &'a str) -> Change<'a, ()>;
 }
 
 /// A domain name as stored: lower-case A-labels, a valid host name.
@@ -148,6 +203,14 @@ pub fn check_targets(address: &str, targets: &[String]) -> Result<Vec<String>, A
             _ => check_address("targets", t).map(|(a, _)| a),
         })
         .collect()
+}
+
+/// An alias domain may not stand for itself.
+pub fn check_alias_domain_pair(alias: &str, target: &str) -> Result<(), AdminError> {
+    if alias == target {
+        return Err(invalid("target_domain", format!("{target} is the alias domain itself")));
+    }
+    Ok(())
 }
 
 /// Rejects a mailbox entry a client cannot set.

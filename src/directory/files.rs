@@ -187,6 +187,10 @@ impl Backend for FilesBackend {
         Box::pin(async move { Ok(self.tables().aliases.catch_all(domain).map(<[String]>::to_vec)) })
     }
 
+    fn alias_domain<'a>(&'a self, domain: &'a str) -> Lookup<'a, Option<String>> {
+        Box::pin(async move { Ok(self.tables().mailboxes.alias_domain(domain).map(str::to_string)) })
+    }
+
     fn lists_users<'a>(&'a self, domain: &'a str) -> Lookup<'a, bool> {
         Box::pin(async move { Ok(self.tables().listed_domains.contains(domain)) })
     }

@@ -2,7 +2,7 @@
 //! `aliases.file` and `users.file` (a mailbox's password), each atomically (a temporary
 //! file renamed over it). The daemon notices each change by itself. Comments in these
 //! files are not kept (as with `postern user add`).
-use super::admin::{self, Admin, AdminError, AliasEntry, Change, DomainEntry, MailboxEntry};
+use super::admin::{self, Admin, AdminError, AliasDomainEntry, AliasEntry, Change, DomainEntry, MailboxEntry};
 use super::files::FilesBackend;
 use super::mailboxes::{Entry, File};
 use super::{Users, normalize, normalize_domain};
@@ -92,7 +92,7 @@ impl Admin for FilesBackend {
             let mut out: Vec<DomainEntry> = self
                 .config_domains
                 .iter()
-                .map(|d| DomainEntry { domain: normalize_domain(d), description: "relay.local_domains".into(), backupmx: false, quota: 0, active: true })
+                .map(|d| DomainEntry { description: "relay.local_domains".into(), ..DomainEntry::new(normalize_domain(d)) })
                 .collect();
             let from_config: Vec<String> = out.iter().map(|o| o.domain.clone()).collect();
             out.extend(f.domain.into_iter().filter(|d| !from_config.contains(&normalize_domain(&d.domain))));
@@ -136,6 +136,9 @@ impl Admin for FilesBackend {
                 + self.alias_table()?.keys().filter(|a| in_domain(a, Some(&name)) || a.strip_prefix('@') == Some(&name)).count();
             if used > 0 {
                 return Err(admin::invalid("domain", format!("{name} still has {used} mailboxes or aliases; delete them first")));
+            }
+            if let Some(a) = f.alias_domain.iter().find(|a| normalize_domain(&a.alias_domain) == name || normalize_domain(&a.target_domain) == name) {
+                return Err(admin::invalid("domain", format!("{name} is used by the alias domain {} -> {}; delete that first", a.alias_domain, a.target_domain)));
             }
             f.domain.remove(i);
             self.done(self.save_mailboxes(&f))
@@ -282,6 +285,80 @@ impl Admin for FilesBackend {
             t.remove(&key);
             self.done(self.save_aliases(&t))
         })
+    }
+
+    fn alias_domains(&self) -> Change<'_, Vec<AliasDomainEntry>> {
+        Box::pin(async move { self.files_alias_domains() })
+    }
+
+    fn create_alias_domain(&self, a: AliasDomainEntry) -> Change<'_, ()> {
+        Box::pin(async move { self.files_create_alias_domain(a) })
+    }
+
+    fn update_alias_domain(&self, a: AliasDomainEntry) -> Change<'_, ()> {
+        Box::pin(async move { self.files_update_alias_domain(a) })
+    }
+
+    fn delete_alias_domain<'a>(&'a self, alias_domain: &'a str) -> Change<'a, ()> {
+        Box::pin(async move { self.files_delete_alias_domain(alias_domain) })
+    }
+}
+
+impl FilesBackend {
+    fn alias_domain_checked(&self, f: &File, a: &AliasDomainEntry) -> Result<AliasDomainEntry, AdminError> {
+        let alias = admin::check_domain("alias_domain", &a.alias_domain)?;
+        let target = admin::check_domain("target_domain", &a.target_domain)?;
+        admin::check_alias_domain_pair(&alias, &target)?;
+        for (field, d) in [("alias_domain", &alias), ("target_domain", &target)] {
+            if !self.domain_known(f, d) {
+                return Err(admin::invalid(field, format!("domain {d} does not exist (postern domain add {d})")));
+            }
+        }
+        Ok(AliasDomainEntry { alias_domain: alias, target_domain: target, active: a.active })
+    }
+}
+
+impl FilesBackend {
+    pub(super) fn files_alias_domains(&self) -> Result<Vec<AliasDomainEntry>, AdminError> {
+        let mut out: Vec<AliasDomainEntry> = self
+            .mailbox_file()?
+            .alias_domain
+            .into_iter()
+            .map(|a| AliasDomainEntry { alias_domain: normalize_domain(&a.alias_domain), target_domain: normalize_domain(&a.target_domain), active: a.active })
+            .collect();
+        out.sort_by(|a, b| a.alias_domain.cmp(&b.alias_domain));
+        Ok(out)
+    }
+
+    pub(super) fn files_create_alias_domain(&self, a: AliasDomainEntry) -> Result<(), AdminError> {
+        let mut f = self.mailbox_file()?;
+        let a = self.alias_domain_checked(&f, &a)?;
+        if f.alias_domain.iter().any(|e| normalize_domain(&e.alias_domain) == a.alias_domain) {
+            return Err(AdminError::Exists(format!("alias domain {}", a.alias_domain)));
+        }
+        f.alias_domain.push(a);
+        self.done(self.save_mailboxes(&f))
+    }
+
+    pub(super) fn files_update_alias_domain(&self, a: AliasDomainEntry) -> Result<(), AdminError> {
+        let mut f = self.mailbox_file()?;
+        let a = self.alias_domain_checked(&f, &a)?;
+        let Some(e) = f.alias_domain.iter_mut().find(|e| normalize_domain(&e.alias_domain) == a.alias_domain) else {
+            return Err(AdminError::NotFound(format!("alias domain {}", a.alias_domain)));
+        };
+        *e = a;
+        self.done(self.save_mailboxes(&f))
+    }
+
+    pub(super) fn files_delete_alias_domain(&self, alias: &str) -> Result<(), AdminError> {
+        let alias = admin::check_domain("alias_domain", alias)?;
+        let mut f = self.mailbox_file()?;
+        let before = f.alias_domain.len();
+        f.alias_domain.retain(|e| normalize_domain(&e.alias_domain) != alias);
+        if f.alias_domain.len() == before {
+            return Err(AdminError::NotFound(format!("alias domain {alias}")));
+        }
+        self.done(self.save_mailboxes(&f))
     }
 }
 

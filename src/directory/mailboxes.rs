@@ -10,6 +10,13 @@
 //! [[domain]]                # a domain of ours (beside relay.local_domains)
 //! domain = "example.net"
 //! quota = 1073741824       # optional: bytes all its mailboxes may hold together
+//! max_mailboxes = 10        # optional: 0 unlimited, -1 none (PostfixAdmin domain.mailboxes)
+//! max_aliases = 20          # optional: 0 unlimited, -1 none (PostfixAdmin domain.aliases)
+//! max_quota = 1073741824    # optional: largest quota of one mailbox, bytes (0: no limit)
+//! [[alias_domain]]          # mail for user@example.info goes to user@example.net
+//! alias_domain = "example.info"
+//! target_domain = "example.net"
+//! active = true             # optional
 //! ```
 use super::{DirectoryError, normalize};
 use crate::proto::smtp::Address;
@@ -22,6 +29,8 @@ use std::path::Path;
 pub struct File {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domain: Vec<crate::directory::admin::DomainEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alias_domain: Vec<crate::directory::admin::AliasDomainEntry>,
     #[serde(default)]
     pub mailbox: Vec<Entry>,
 }
@@ -60,6 +69,8 @@ pub struct MailboxTable {
     domains: Vec<(String, bool)>,
     /// Their domain quotas in bytes (those that have one).
     domain_quotas: HashMap<String, u64>,
+    /// Active `[[alias_domain]]` entries: alias domain -> target domain (normalized).
+    alias_domains: HashMap<String, String>,
 }
 
 impl MailboxTable {
@@ -79,7 +90,17 @@ impl MailboxTable {
         }
         let domains = file.domain.iter().filter(|d| d.active).map(|d| (super::normalize_domain(&d.domain), d.backupmx)).collect();
         let domain_quotas = file.domain.iter().filter(|d| d.quota > 0).map(|d| (super::normalize_domain(&d.domain), d.quota)).collect();
-        Ok(MailboxTable { by_address, domains, domain_quotas })
+        let mut alias_domains = HashMap::new();
+        for (i, a) in file.alias_domain.iter().enumerate() {
+            let (alias, target) = (super::normalize_domain(&a.alias_domain), super::normalize_domain(&a.target_domain));
+            if !crate::config::is_domain(&alias) || !crate::config::is_domain(&target) {
+                return Err(err(format!("alias_domain[{i}]: {:?} -> {:?} is not a pair of domain names", a.alias_domain, a.target_domain)));
+            }
+            if a.active {
+                alias_domains.insert(alias, target);
+            }
+        }
+        Ok(MailboxTable { by_address, domains, domain_quotas, alias_domains })
     }
 
     /// `Some(own quota)` when `address` (normalized) is a mailbox.
@@ -87,15 +108,22 @@ impl MailboxTable {
         self.by_address.get(address).copied()
     }
 
-    /// Domains with a mailbox, and the local `[[domain]]` entries.
+    /// Domains with a mailbox, the local `[[domain]]` entries and the active alias domains
+    /// (their users are the target's).
     pub fn domains(&self) -> impl Iterator<Item = &str> {
         let listed = self.domains.iter().filter(|(_, backup)| !backup).map(|(d, _)| d.as_str());
-        self.by_address.keys().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d)).chain(listed)
+        let aliased = self.alias_domains.keys().map(String::as_str);
+        self.by_address.keys().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d)).chain(listed).chain(aliased)
     }
 
     /// The quota of a `[[domain]]` entry in bytes; 0: none.
     pub fn domain_quota(&self, domain: &str) -> u64 {
         self.domain_quotas.get(domain).copied().unwrap_or(0)
+    }
+
+    /// The target of an active `[[alias_domain]]` entry.
+    pub fn alias_domain(&self, domain: &str) -> Option<&str> {
+        self.alias_domains.get(domain).map(String::as_str)
     }
 
     /// The active `[[domain]]` entries: (name, backup MX).

@@ -1,6 +1,6 @@
 //! Copying a directory to another store (`postern directory migrate --to URL`): domains,
 //! then mailboxes with their password hashes as stored (any scheme: nobody needs a new
-//! password), then aliases. Entries the target already has are kept and counted, so a
+//! password), then aliases and alias domains. Entries the target already has are kept and counted, so a
 //! migration can be run again after a partial one.
 use super::admin::{Admin, AdminError};
 
@@ -10,6 +10,7 @@ pub struct Report {
     pub domains: (usize, usize),
     pub mailboxes: (usize, usize),
     pub aliases: (usize, usize),
+    pub alias_domains: (usize, usize),
     /// Mailboxes copied without a password (the source had none): they cannot log in.
     pub without_password: Vec<String>,
 }
@@ -40,6 +41,11 @@ pub async fn copy(from: &dyn Admin, to: &dyn Admin) -> Result<Report, AdminError
     for a in from.aliases(None).await? {
         let address = a.address.clone();
         count(to.create_alias(a).await, &mut report.aliases).map_err(|e| AdminError::Failed(format!("alias {address}: {e}")))?;
+    }
+    for a in from.alias_domains().await? {
+        let alias = a.alias_domain.clone();
+        count(to.create_alias_domain(a).await, &mut report.alias_domains)
+            .map_err(|e| AdminError::Failed(format!("alias domain {alias}: {e}")))?;
     }
     Ok(report)
 }

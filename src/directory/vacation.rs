@@ -768,7 +768,7 @@ mod tests {
         let url = format!("sqlite://{}", t.path().join("dir.db").display());
         let d = sql_dir(&mut cfg, url, DirectorySchema::Postern).await;
         let admin = d.admin().unwrap();
-        admin.create_domain(admin::DomainEntry { domain: "example.org".into(), description: String::new(), backupmx: false, quota: 0, active: true }).await.unwrap();
+        admin.create_domain(admin::DomainEntry::new("example.org")).await.unwrap();
         let m = admin::MailboxEntry { address: "alice@example.org".into(), name: String::new(), quota: None, active: true, maildir: None };
         admin.create_mailbox(m, "x".into()).await.unwrap();
         store_roundtrip(d.vacations().unwrap()).await;
@@ -784,7 +784,7 @@ mod tests {
         let Db::Sqlite(pool) = &db else { unreachable!() };
         let d = sql_dir(&mut cfg, url, DirectorySchema::Postfixadmin).await;
         let admin = d.admin().unwrap();
-        admin.create_domain(admin::DomainEntry { domain: "example.org".into(), description: String::new(), backupmx: false, quota: 0, active: true }).await.unwrap();
+        admin.create_domain(admin::DomainEntry::new("example.org")).await.unwrap();
         let m = admin::MailboxEntry { address: "alice@example.org".into(), name: String::new(), quota: None, active: true, maildir: None };
         admin.create_mailbox(m, "x".into()).await.unwrap();
         store_roundtrip(d.vacations().unwrap()).await;

@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::state::Shared;
 use super::body;
 use crate::app::accounts::{self, Actor};
-use crate::directory::admin::{self, Admin, AdminError, AliasEntry, DomainEntry, MailboxEntry};
+use crate::directory::admin::{self, Admin, AdminError, AliasDomainEntry, AliasEntry, DomainEntry, MailboxEntry};
 use crate::directory::vacation::{self, Vacation};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -28,6 +28,8 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/admin/mailboxes/{address}", get(get_mailbox).put(update_mailbox).delete(delete_mailbox))
         .route("/v1/admin/aliases", get(list_aliases).post(create_alias))
         .route("/v1/admin/aliases/{address}", get(get_alias).put(update_alias).delete(delete_alias))
+        .route("/v1/admin/alias-domains", get(list_alias_domains).post(create_alias_domain))
+        .route("/v1/admin/alias-domains/{domain}", get(get_alias_domain).put(update_alias_domain).delete(delete_alias_domain))
         .route("/v1/admin/vacation/{address}", get(get_vacation).post(put_vacation).put(put_vacation).delete(delete_vacation))
 }
 
@@ -86,6 +88,14 @@ struct NewDomain {
     quota: u64,
     #[serde(default = "yes")]
     active: bool,
+    /// 0 or absent: unlimited; -1: none allowed.
+    #[serde(default)]
+    max_mailboxes: i64,
+    #[serde(default)]
+    max_aliases: i64,
+    /// Largest quota of one mailbox, bytes; 0 or absent: no limit.
+    #[serde(default)]
+    max_quota: u64,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +107,39 @@ struct DomainChange {
     backupmx: Option<bool>,
     quota: Option<u64>,
     active: Option<bool>,
+    max_mailboxes: Option<i64>,
+    max_aliases: Option<i64>,
+    max_quota: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAliasDomain {
+    alias_domain: Option<String>,
+    target_domain: Option<String>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasDomainChange {
+    /// Optional; must name the alias domain of the path.
+    alias_domain: Option<String>,
+    target_domain: Option<String>,
+    active: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct AliasDomains {
+    ok: bool,
+    alias_domains: Vec<AliasDomainEntry>,
+}
+
+#[derive(Serialize)]
+struct OneAliasDomain {
+    ok: bool,
+    alias_domain: AliasDomainEntry,
 }
 
 /// No `Debug`: it holds a password.
@@ -171,6 +214,7 @@ fn directory(api: &Shared) -> Result<&dyn Admin, ApiError> {
 fn failure(e: AdminError) -> ApiError {
     match e {
         AdminError::Invalid { field, message } => ApiError::Invalid { field: field.into(), message },
+        AdminError::Limit { field, message } => ApiError::LimitReached { field: field.into(), message },
         e @ AdminError::NotFound(_) => ApiError::NotFound(e.to_string()),
         e @ AdminError::Exists(_) => ApiError::Conflict(e.to_string()),
         AdminError::Unavailable(m) => ApiError::Unavailable(m),
@@ -247,8 +291,16 @@ async fn get_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Re
 async fn create_domain(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneDomain> {
     let a = directory(&api)?;
     let b: NewDomain = json(&api, &headers, req).await?;
-    let entry =
-        DomainEntry { domain: required("domain", b.domain)?, description: b.description, backupmx: b.backupmx, quota: b.quota, active: b.active };
+    let entry = DomainEntry {
+        description: b.description,
+        backupmx: b.backupmx,
+        quota: b.quota,
+        active: b.active,
+        max_mailboxes: b.max_mailboxes,
+        max_aliases: b.max_aliases,
+        max_quota: b.max_quota,
+        ..DomainEntry::new(required("domain", b.domain)?)
+    };
     let domain = accounts::create_domain(a, Actor::API, entry).await.map_err(failure)?;
     Ok((StatusCode::CREATED, Json(OneDomain { ok: true, domain })))
 }
@@ -263,7 +315,15 @@ async fn update_domain(
     let key = domain_key(&domain).map_err(failure)?;
     let b: DomainChange = json(&api, &headers, req).await?;
     same("domain", b.domain.as_deref(), &key, domain_key)?;
-    let change = accounts::DomainChange { description: b.description, backupmx: b.backupmx, quota: b.quota, active: b.active };
+    let change = accounts::DomainChange {
+        description: b.description,
+        backupmx: b.backupmx,
+        quota: b.quota,
+        active: b.active,
+        max_mailboxes: b.max_mailboxes,
+        max_aliases: b.max_aliases,
+        max_quota: b.max_quota,
+    };
     let domain = accounts::update_domain(a, Actor::API, &key, change).await.map_err(failure)?;
     Ok(Json(OneDomain { ok: true, domain }))
 }
@@ -295,7 +355,7 @@ async fn create_mailbox(State(api): State<Shared>, headers: HeaderMap, req: axum
     let a = directory(&api)?;
     let b: NewMailbox = json(&api, &headers, req).await?;
     let entry = MailboxEntry { address: required("address", b.address)?, name: b.name, quota: b.quota, active: b.active, maildir: None };
-    let mailbox = accounts::create_mailbox(a, Actor::API, entry, b.password).await.map_err(failure)?;
+    let mailbox = accounts::create_mailbox(a, api.ctx.config.mailboxes.quota, Actor::API, entry, b.password).await.map_err(failure)?;
     Ok((StatusCode::CREATED, Json(OneMailbox { ok: true, mailbox })))
 }
 
@@ -310,7 +370,7 @@ async fn update_mailbox(
     let b: MailboxChange = json(&api, &headers, req).await?;
     same("address", b.address.as_deref(), &key, |g| admin::check_address("address", g).map(|(k, _)| k))?;
     let change = accounts::MailboxChange { name: b.name, quota: b.quota, active: b.active, password: b.password };
-    let mailbox = accounts::update_mailbox(a, Actor::API, &key, change).await.map_err(failure)?;
+    let mailbox = accounts::update_mailbox(a, api.ctx.config.mailboxes.quota, Actor::API, &key, change).await.map_err(failure)?;
     Ok(Json(OneMailbox { ok: true, mailbox }))
 }
 
@@ -361,6 +421,49 @@ async fn update_alias(
 async fn delete_alias(State(api): State<Shared>, Path(address): Path<String>) -> Result<StatusCode, ApiError> {
     alias_path(&address)?;
     accounts::delete_alias(directory(&api)?, Actor::API, &address).await.map_err(failure)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- alias domains ----
+
+async fn list_alias_domains(State(api): State<Shared>) -> Result<Json<AliasDomains>, ApiError> {
+    let alias_domains = directory(&api)?.alias_domains().await.map_err(failure)?;
+    Ok(Json(AliasDomains { ok: true, alias_domains }))
+}
+
+fn alias_domain_key(d: &str) -> Result<String, AdminError> {
+    admin::check_domain("alias_domain", d)
+}
+
+async fn get_alias_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Result<Json<OneAliasDomain>, ApiError> {
+    let key = alias_domain_key(&domain).map_err(failure)?;
+    let alias_domain = accounts::find_alias_domain(directory(&api)?, &key).await.map_err(failure)?;
+    Ok(Json(OneAliasDomain { ok: true, alias_domain }))
+}
+
+async fn create_alias_domain(State(api): State<Shared>, headers: HeaderMap, req: axum::body::Body) -> Created<OneAliasDomain> {
+    let a = directory(&api)?;
+    let b: NewAliasDomain = json(&api, &headers, req).await?;
+    let alias_domain = accounts::create_alias_domain(a, Actor::API, b.alias_domain, b.target_domain, b.active).await.map_err(failure)?;
+    Ok((StatusCode::CREATED, Json(OneAliasDomain { ok: true, alias_domain })))
+}
+
+async fn update_alias_domain(
+    State(api): State<Shared>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    req: axum::body::Body,
+) -> Result<Json<OneAliasDomain>, ApiError> {
+    let a = directory(&api)?;
+    let key = alias_domain_key(&domain).map_err(failure)?;
+    let b: AliasDomainChange = json(&api, &headers, req).await?;
+    same("alias_domain", b.alias_domain.as_deref(), &key, alias_domain_key)?;
+    let alias_domain = accounts::update_alias_domain(a, Actor::API, &key, b.target_domain, b.active).await.map_err(failure)?;
+    Ok(Json(OneAliasDomain { ok: true, alias_domain }))
+}
+
+async fn delete_alias_domain(State(api): State<Shared>, Path(domain): Path<String>) -> Result<StatusCode, ApiError> {
+    accounts::delete_alias_domain(directory(&api)?, Actor::API, &domain).await.map_err(failure)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

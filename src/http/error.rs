@@ -40,6 +40,9 @@ pub enum ApiError {
     /// The entry already exists (409).
     #[error("{0}")]
     Conflict(String),
+    /// A limit of the domain is reached (409), answered with the field it concerns.
+    #[error("{field}: {message}")]
+    LimitReached { field: String, message: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("unsupported content type: {0}")]
@@ -67,7 +70,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::LimitReached { .. } => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -103,7 +106,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let error = self.to_string();
         let mut resp = match &self {
-            ApiError::Invalid { field, .. } => (status, Json(FieldErrorBody { ok: false, error, field: field.clone() })).into_response(),
+            ApiError::Invalid { field, .. } | ApiError::LimitReached { field, .. } => (status, Json(FieldErrorBody { ok: false, error, field: field.clone() })).into_response(),
             _ => (status, Json(ErrorBody { ok: false, error })).into_response(),
         };
         let h = resp.headers_mut();

@@ -11,11 +11,15 @@ Scenario (each step asserts; the first failure exits 1 with a message):
     (TXT record shown), a domain quota; an alias target with <script> is refused and echoed
     escaped
  4. mail to sales@shop.test over SMTP lands in alice's Maildir; usage bar shows it
+ 4b. alias domain shop.example -> shop.test made on the alias-domains page: mail to
+    alice@shop.example over SMTP lands in alice@shop.test's Maildir; deactivated and
+    activated again; a domain with at most 1 mailbox refuses the second (error shown);
+    another alias domain is deleted
  5. a message to an unreachable domain is deferred (and DKIM-signed with the new key):
     queue list, show, hold, release, delete
  6. DNS health page; CSRF: a form without its token gets 403 (browser and raw POST)
  7. domain admin of other.test: sees only other.test; shop.test pages, mailbox URLs, the
-    queue and a POST for shop.test are all 403
+    queue, the alias domain of shop.test and a POST for shop.test are all 403
  8. alice logs in with her mailbox password, changes it, sets a vacation; new password works
  9. wrong passwords are throttled: after limits.auth_failures the right one gets 429 too
 Screenshots of the main pages go to --shots.
@@ -261,6 +265,55 @@ def run(ui, args, root, root_pw, ann, ann_pw):
     ui.get("/domains/shop.test")
     ui.shot("domain")
 
+    # 4b. an alias domain: mail for alice@shop.example is alice@shop.test's
+    ui.get("/domains")
+    ui.form("add-domain", {"domain": "shop.example", "description": "alias of shop.test"})
+    ui.flash_ok("domain shop.example added")
+    ui.get("/alias-domains")
+    check(ui.h1() == "Alias domains", f"alias domains page: {ui.h1()!r}")
+    ui.form("add-alias-domain", {"alias_domain": "shop.example", "target_domain": "shop.test"})
+    ui.flash_ok("alias domain shop.example added")
+    row = d.find_element(By.ID, "alias-domains").text
+    check("shop.example shop.test active" in row, f"alias domain listed: {row!r}")
+    ui.form("add-alias-domain", {"alias_domain": "shop.test", "target_domain": "shop.test"})
+    check("target_domain" in ui.flash_err(), "an alias domain of itself is refused, naming the field")
+    with smtplib.SMTP(host, int(port), local_hostname="client.test", timeout=60) as s:
+        s.sendmail("someone@example.net", ["alice@shop.example"],
+                   b"From: someone@example.net\r\nTo: alice@shop.example\r\nSubject: via the alias domain\r\n\r\nhello again\r\n")
+    end = time.time() + 60
+    while time.time() < end and len(os.listdir(new)) < 2:
+        time.sleep(0.3)
+    bodies = [open(os.path.join(new, f), "rb").read() for f in os.listdir(new)]
+    check(any(b"Subject: via the alias domain" in b for b in bodies), f"mail to alice@shop.example in alice@shop.test's Maildir: {len(bodies)} files")
+    ui.click(d.find_element(By.CSS_SELECTOR, "form[action='/alias-domains/shop.example'] button"))
+    ui.flash_ok("alias domain shop.example deactivated")
+    check("shop.example shop.test inactive" in d.find_element(By.ID, "alias-domains").text, "shown inactive")
+    ui.click(d.find_element(By.CSS_SELECTOR, "form[action='/alias-domains/shop.example'] button"))
+    ui.flash_ok("alias domain shop.example activated")
+    ui.shot("alias-domains")
+    # per-domain limits: at most 1 mailbox
+    ui.get("/domains")
+    ui.form("add-domain", {"domain": "tiny.test", "max_mailboxes": "1", "max_quota": "20"})
+    ui.flash_ok("domain tiny.test added")
+    check(d.find_element(By.ID, "domain-max-mailboxes").get_attribute("value") == "1", "the limit is shown in the domain form")
+    ui.form("add-mailbox", {"local": "big", "password": "pw-big", "quota": "30"})
+    msg = ui.flash_err()
+    check("quota" in msg and "max_quota" in msg, f"a quota above max_quota is refused: {msg!r}")
+    ui.form("add-mailbox", {"local": "first", "password": "pw-first", "quota": "10"})
+    ui.flash_ok("mailbox first@tiny.test added")
+    ui.form("add-mailbox", {"local": "second", "password": "pw-second", "quota": "10"})
+    msg = ui.flash_err()
+    check("limit of 1 mailboxes" in msg and "max_mailboxes" in msg, f"the second mailbox is refused: {msg!r}")
+    check("second@tiny.test" not in d.find_element(By.ID, "mailboxes").text, "no second mailbox")
+    check("1 of at most 1" in d.find_element(By.ID, "mailbox-count").text, "count against the limit shown")
+    ui.shot("domain-limits")
+    ui.get("/alias-domains")
+    ui.form("add-alias-domain", {"alias_domain": "tiny.test", "target_domain": "shop.test"})
+    ui.flash_ok("alias domain tiny.test added")
+    ui.click(d.find_element(By.CSS_SELECTOR, "form[action='/alias-domains/tiny.test/delete'] button"))
+    ui.flash_ok("alias domain tiny.test deleted")
+    check("tiny.test" not in d.find_element(By.ID, "alias-domains").text, "deleted alias domain gone")
+
     # 5. the queue: a deferred message, shown and acted on
     with smtplib.SMTP(host, int(port), local_hostname="client.test", timeout=60) as s:
         s.sendmail("alice@shop.test", ["someone@unreachable-host.net"],
@@ -324,8 +377,16 @@ def run(ui, args, root, root_pw, ann, ann_pw):
         check("alice" not in ui.text() or path.startswith("/mailboxes"), f"{path} shows nothing of shop.test")
         status, body, _ = ui.raw("GET", path)
         check(status == 403, f"GET {path} as the domain admin: {status}")
+    ui.get("/alias-domains")
+    check("shop.example" not in d.find_element(By.ID, "alias-domains").text, "the alias domain of shop.test is not listed")
+    check("shop.test" not in d.find_element(By.ID, "add-alias-domain").text, "shop.test cannot be chosen")
     ui.get("/domains/other.test")
     token = ui.csrf()
+    for path, data in (("/alias-domains/shop.example", {"active": "on"}), ("/alias-domains/shop.example/delete", {}),
+                       ("/alias-domains", {"alias_domain": "other.test", "target_domain": "shop.test"}),
+                       ("/alias-domains", {"alias_domain": "shop.test", "target_domain": "other.test"})):
+        status, _, _ = ui.raw("POST", path, dict(data, csrf=token))
+        check(status == 403, f"POST {path} as the domain admin: {status}")
     for path, data in (("/aliases", {"domain": "shop.test", "local": "x", "targets": "bob@other.test"}),
                        ("/mailboxes/alice@shop.test/password", {"password": "hijack", "confirm": "hijack"}),
                        ("/domains/shop.test/delete", {}), ("/domains", {"domain": "mine.test"})):

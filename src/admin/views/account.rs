@@ -67,7 +67,7 @@ pub async fn password(State(ui): State<Shared>, r: Req, Form(f): Form<OwnPasswor
     let from = r.from();
     let actor = Actor::ui(&who, &from);
     let change = MailboxChange { password: Some(f.password), ..MailboxChange::default() };
-    Ok(match accounts::update_mailbox(directory(&ui)?, actor, &address, change).await {
+    Ok(match accounts::update_mailbox(directory(&ui)?, ui.ctx.config.mailboxes.quota, actor, &address, change).await {
         Ok(_) => {
             ui.sessions.end_all_of(&address, &r.token);
             r.done(&ui, "/account", Flash::Ok("password changed".into()))

@@ -61,6 +61,27 @@ pub struct NewDomain {
     description: String,
     #[serde(default)]
     quota: String,
+    #[serde(default)]
+    max_mailboxes: String,
+    #[serde(default)]
+    max_aliases: String,
+    #[serde(default)]
+    max_quota: String,
+}
+
+/// A count limit field: empty is 0 (unlimited), -1 none.
+fn limit_field(field: &'static str, text: &str) -> Result<i64, crate::directory::admin::AdminError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    t.parse::<i64>().map_err(|_| crate::directory::admin::invalid(field, format!("{t:?} is not a number (0: unlimited, -1: none)")))
+}
+
+/// The three limit fields of a form: (max mailboxes, max aliases, max quota in bytes).
+fn limits(mailboxes: &str, aliases: &str, max_quota: &str) -> Result<(i64, i64, u64), crate::directory::admin::AdminError> {
+    let q = quota_field(max_quota).map_err(|_| crate::directory::admin::invalid("max_quota", format!("{:?} is not a number of MiB", max_quota.trim())))?;
+    Ok((limit_field("max_mailboxes", mailboxes)?, limit_field("max_aliases", aliases)?, q.unwrap_or(0)))
 }
 
 pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewDomain>) -> Result<Response, Page> {
@@ -69,7 +90,11 @@ pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewDomain>) 
         Ok(q) => q.unwrap_or(0),
         Err(e) => return Ok(r.done(&ui, "/domains", failure(e))),
     };
-    let entry = DomainEntry { domain: f.domain, description: f.description, backupmx: false, quota, active: true };
+    let (max_mailboxes, max_aliases, max_quota) = match limits(&f.max_mailboxes, &f.max_aliases, &f.max_quota) {
+        Ok(l) => l,
+        Err(e) => return Ok(r.done(&ui, "/domains", failure(e))),
+    };
+    let entry = DomainEntry { description: f.description, quota, max_mailboxes, max_aliases, max_quota, ..DomainEntry::new(f.domain) };
     let (name, from) = (who.audit_name(), r.from());
     let actor = Actor::ui(&name, &from);
     Ok(match accounts::create_domain(directory(&ui)?, actor, entry).await {
@@ -112,6 +137,20 @@ struct DomainPage {
     domain_percent: u64,
     /// The quota field's value in MiB ("" for none).
     quota_mib: String,
+    /// The largest mailbox quota in MiB ("" for no limit).
+    max_quota_mib: String,
+    /// How many mailboxes and aliases the domain has, against its limits.
+    mailbox_limit: String,
+    alias_limit: String,
+}
+
+/// "3 of at most 10", "3 (unlimited)", "none allowed".
+fn count_of(n: usize, limit: i64) -> String {
+    match limit {
+        -1 => format!("{n} (none allowed)"),
+        0 => format!("{n} (unlimited)"),
+        l => format!("{n} of at most {l}"),
+    }
 }
 
 /// The normalized domain of a path, when the caller may administer it.
@@ -137,7 +176,11 @@ pub async fn show(State(ui): State<Shared>, r: Req, Path(domain): Path<String>) 
     let keys = dkim_keys(cfg, &key);
     let bytes: u64 = mailboxes.iter().map(|m| m.bytes).sum();
     let quota = d.quota;
+    let mib = |b: u64| if b == 0 { String::new() } else { b.div_ceil(1024 * 1024).to_string() };
     let page = DomainPage {
+        max_quota_mib: mib(d.max_quota),
+        mailbox_limit: count_of(mailboxes.len(), d.max_mailboxes),
+        alias_limit: count_of(aliases.len(), d.max_aliases),
         l: Layout::new(&ui, &r, format!("Domain {key}")),
         d,
         mailboxes,
@@ -191,6 +234,12 @@ pub struct DomainForm {
     quota: String,
     active: Option<String>,
     backupmx: Option<String>,
+    #[serde(default)]
+    max_mailboxes: String,
+    #[serde(default)]
+    max_aliases: String,
+    #[serde(default)]
+    max_quota: String,
 }
 
 pub async fn update(State(ui): State<Shared>, r: Req, Path(domain): Path<String>, Form(f): Form<DomainForm>) -> Result<Response, Page> {
@@ -202,11 +251,23 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(domain): Path<String>
         Ok(q) => q.unwrap_or(0),
         Err(e) => return Ok(r.done(&ui, &to, failure(e))),
     };
+    // The limits are the superadmin's (as in PostfixAdmin): a domain admin's form keeps them.
+    let (max_mailboxes, max_aliases, max_quota) = if who.is_super() {
+        match limits(&f.max_mailboxes, &f.max_aliases, &f.max_quota) {
+            Ok((m, a, q)) => (Some(m), Some(a), Some(q)),
+            Err(e) => return Ok(r.done(&ui, &to, failure(e))),
+        }
+    } else {
+        (None, None, None)
+    };
     let change = DomainChange {
         description: Some(f.description),
         active: Some(checked(&f.active)),
         backupmx: Some(checked(&f.backupmx)),
         quota: Some(quota),
+        max_mailboxes,
+        max_aliases,
+        max_quota,
     };
     Ok(match accounts::update_domain(directory(&ui)?, actor, &key, change).await {
         Ok(_) => r.done(&ui, &to, Flash::Ok(format!("domain {key} saved"))),

@@ -47,7 +47,7 @@ pub async fn create(State(ui): State<Shared>, r: Req, Form(f): Form<NewMailbox>)
     let entry = MailboxEntry { address: format!("{}@{domain}", f.local.trim()), name: f.name, quota, active: true, maildir: None };
     let (name, from) = (who.audit_name(), r.from());
     let actor = Actor::ui(&name, &from);
-    Ok(match accounts::create_mailbox(directory(&ui)?, actor, entry, Some(f.password)).await {
+    Ok(match accounts::create_mailbox(directory(&ui)?, ui.ctx.config.mailboxes.quota, actor, entry, Some(f.password)).await {
         Ok(m) => r.done(&ui, &back, Flash::Ok(format!("mailbox {} added", m.address))),
         Err(e) => r.done(&ui, &back, failure(e)),
     })
@@ -130,7 +130,7 @@ pub async fn update(State(ui): State<Shared>, r: Req, Path(address): Path<String
     let (name, from) = (who.audit_name(), r.from());
     let actor = Actor::ui(&name, &from);
     let _ = domain;
-    Ok(match accounts::update_mailbox(directory(&ui)?, actor, &key, change).await {
+    Ok(match accounts::update_mailbox(directory(&ui)?, ui.ctx.config.mailboxes.quota, actor, &key, change).await {
         Ok(_) => r.done(&ui, &to, Flash::Ok(format!("mailbox {key} saved"))),
         Err(e) => r.done(&ui, &to, failure(e)),
     })
@@ -155,7 +155,7 @@ pub async fn password(State(ui): State<Shared>, r: Req, Path(address): Path<Stri
     let change = MailboxChange { password: Some(f.password), ..MailboxChange::default() };
     let (name, from) = (who.audit_name(), r.from());
     let actor = Actor::ui(&name, &from);
-    Ok(match accounts::update_mailbox(directory(&ui)?, actor, &key, change).await {
+    Ok(match accounts::update_mailbox(directory(&ui)?, ui.ctx.config.mailboxes.quota, actor, &key, change).await {
         Ok(_) => r.done(&ui, &to, Flash::Ok(format!("password of {key} changed"))),
         Err(e) => r.done(&ui, &to, failure(e)),
     })

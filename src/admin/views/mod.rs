@@ -4,6 +4,7 @@
 //! Owns: the page layout data (`Layout`), rendering, and the translation of service
 //! errors into messages. Templates live in `templates/admin/` (askama escapes all output).
 pub mod account;
+pub mod alias_domains;
 pub mod aliases;
 pub mod dashboard;
 pub mod dkim;

@@ -3,7 +3,7 @@
 //! self-alias and the `domain/local/` maildir, domains the `virtual` transport.
 use super::{Param, SqlBackend};
 use crate::config::DirectorySchema;
-use crate::directory::admin::{self, Admin, AdminError, AliasEntry, Change, DomainEntry, MailboxEntry};
+use crate::directory::admin::{self, Admin, AdminError, AliasDomainEntry, AliasEntry, Change, DomainEntry, MailboxEntry};
 use sqlx::FromRow;
 
 struct Statements {
@@ -29,17 +29,28 @@ struct Statements {
     create_alias: &'static str,
     update_alias: &'static str,
     delete_alias: &'static str,
+    alias_domains: &'static str,
+    alias_domain_exists: &'static str,
+    /// $1 alias domain, $2 target domain, $3 active
+    create_alias_domain: &'static str,
+    update_alias_domain: &'static str,
+    delete_alias_domain: &'static str,
 }
 
 const POSTFIXADMIN: Statements = Statements {
-    domains: "SELECT domain, description, backupmx, CAST(quota AS BIGINT) * 1048576 AS quota, active FROM domain \
-              WHERE domain <> 'ALL' ORDER BY domain",
-    domain_exists: "SELECT domain, description, backupmx, CAST(quota AS BIGINT) * 1048576 AS quota, active FROM domain WHERE domain = $1",
+    domains: "SELECT domain, description, backupmx, CAST(quota AS BIGINT) * 1048576 AS quota, active, \
+              CAST(mailboxes AS BIGINT) AS max_mailboxes, CAST(aliases AS BIGINT) AS max_aliases, \
+              CAST(maxquota AS BIGINT) * 1048576 AS max_quota FROM domain WHERE domain <> 'ALL' ORDER BY domain",
+    domain_exists: "SELECT domain, description, backupmx, CAST(quota AS BIGINT) * 1048576 AS quota, active, \
+                    CAST(mailboxes AS BIGINT) AS max_mailboxes, CAST(aliases AS BIGINT) AS max_aliases, \
+                    CAST(maxquota AS BIGINT) * 1048576 AS max_quota FROM domain WHERE domain = $1",
     create_domain: "INSERT INTO domain (domain, description, aliases, mailboxes, maxquota, quota, transport, backupmx, active) \
-                    VALUES ($1, $2, 0, 0, 0, $5, 'virtual', $3, $4)",
-    update_domain: "UPDATE domain SET description = $2, backupmx = $3, active = $4, quota = $5 WHERE domain = $1",
+                    VALUES ($1, $2, $6, $7, $8, $5, 'virtual', $3, $4)",
+    update_domain: "UPDATE domain SET description = $2, backupmx = $3, active = $4, quota = $5, aliases = $6, mailboxes = $7, \
+                    maxquota = $8 WHERE domain = $1",
     domain_in_use: "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT username FROM mailbox WHERE domain = $1 \
-                    UNION ALL SELECT address FROM alias WHERE domain = $1 AND address <> goto) rows",
+                    UNION ALL SELECT address FROM alias WHERE domain = $1 AND address <> goto \
+                    UNION ALL SELECT alias_domain FROM alias_domain WHERE alias_domain = $1 OR target_domain = $1) rows",
     delete_domain: "DELETE FROM domain WHERE domain = $1",
     mailboxes: "SELECT username AS address, name, CAST(quota AS BIGINT) AS quota, active, maildir FROM mailbox \
                 WHERE ($1 = '' OR domain = $1) ORDER BY username",
@@ -57,15 +68,26 @@ const POSTFIXADMIN: Statements = Statements {
     create_alias: "INSERT INTO alias (address, goto, domain, active) VALUES ($1, $2, $3, $4)",
     update_alias: "UPDATE alias SET goto = $2, active = $3 WHERE address = $1",
     delete_alias: "DELETE FROM alias WHERE address = $1",
+    alias_domains: "SELECT alias_domain, target_domain, active FROM alias_domain ORDER BY alias_domain",
+    alias_domain_exists: "SELECT alias_domain, target_domain, active FROM alias_domain WHERE alias_domain = $1",
+    create_alias_domain: "INSERT INTO alias_domain (alias_domain, target_domain, created, modified, active) \
+                          VALUES ($1, $2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, $3)",
+    update_alias_domain: "UPDATE alias_domain SET target_domain = $2, active = $3, modified = CURRENT_TIMESTAMP WHERE alias_domain = $1",
+    delete_alias_domain: "DELETE FROM alias_domain WHERE alias_domain = $1",
 };
 
 const POSTERN: Statements = Statements {
-    domains: "SELECT domain, description, backupmx, quota, active FROM postern_domains ORDER BY domain",
-    domain_exists: "SELECT domain, description, backupmx, quota, active FROM postern_domains WHERE domain = $1",
-    create_domain: "INSERT INTO postern_domains (domain, description, backupmx, active, quota) VALUES ($1, $2, $3, $4, $5)",
-    update_domain: "UPDATE postern_domains SET description = $2, backupmx = $3, active = $4, quota = $5 WHERE domain = $1",
+    domains: "SELECT domain, description, backupmx, quota, active, max_mailboxes, max_aliases, max_quota \
+              FROM postern_domains ORDER BY domain",
+    domain_exists: "SELECT domain, description, backupmx, quota, active, max_mailboxes, max_aliases, max_quota \
+                    FROM postern_domains WHERE domain = $1",
+    create_domain: "INSERT INTO postern_domains (domain, description, backupmx, active, quota, max_aliases, max_mailboxes, max_quota) \
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    update_domain: "UPDATE postern_domains SET description = $2, backupmx = $3, active = $4, quota = $5, max_aliases = $6, \
+                    max_mailboxes = $7, max_quota = $8 WHERE domain = $1",
     domain_in_use: "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT login FROM postern_accounts WHERE domain = $1 \
-                    UNION ALL SELECT address FROM postern_aliases WHERE domain = $1) rows",
+                    UNION ALL SELECT address FROM postern_aliases WHERE domain = $1 \
+                    UNION ALL SELECT alias_domain FROM postern_alias_domains WHERE alias_domain = $1 OR target_domain = $1) rows",
     delete_domain: "DELETE FROM postern_domains WHERE domain = $1",
     mailboxes: "SELECT login AS address, name, quota, active, maildir FROM postern_accounts \
                 WHERE mailbox = true AND ($1 = '' OR domain = $1) ORDER BY login",
@@ -83,6 +105,11 @@ const POSTERN: Statements = Statements {
     create_alias: "INSERT INTO postern_aliases (address, targets, domain, active) VALUES ($1, $2, $3, $4)",
     update_alias: "UPDATE postern_aliases SET targets = $2, active = $3 WHERE address = $1",
     delete_alias: "DELETE FROM postern_aliases WHERE address = $1",
+    alias_domains: "SELECT alias_domain, target_domain, active FROM postern_alias_domains ORDER BY alias_domain",
+    alias_domain_exists: "SELECT alias_domain, target_domain, active FROM postern_alias_domains WHERE alias_domain = $1",
+    create_alias_domain: "INSERT INTO postern_alias_domains (alias_domain, target_domain, active) VALUES ($1, $2, $3)",
+    update_alias_domain: "UPDATE postern_alias_domains SET target_domain = $2, active = $3 WHERE alias_domain = $1",
+    delete_alias_domain: "DELETE FROM postern_alias_domains WHERE alias_domain = $1",
 };
 
 fn statements(schema: DirectorySchema) -> &'static Statements {
@@ -98,6 +125,32 @@ struct DomainRow {
     description: String,
     backupmx: bool,
     quota: i64,
+    active: bool,
+    max_mailboxes: i64,
+    max_aliases: i64,
+    max_quota: i64,
+}
+
+impl DomainRow {
+    fn entry(self) -> DomainEntry {
+        DomainEntry {
+            domain: self.domain,
+            description: self.description,
+            backupmx: self.backupmx,
+            quota: self.quota.max(0) as u64,
+            active: self.active,
+            max_mailboxes: self.max_mailboxes.max(-1),
+            max_aliases: self.max_aliases.max(-1),
+            // PostfixAdmin's -1 ("disabled") has no meaning for a quota: no limit here.
+            max_quota: self.max_quota.max(0) as u64,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct AliasDomainRow {
+    alias_domain: String,
+    target_domain: String,
     active: bool,
 }
 
@@ -154,6 +207,21 @@ impl SqlBackend {
         Param::Int(i64::try_from(stored).unwrap_or(i64::MAX))
     }
 
+    /// $1 name, $2 description, $3 backupmx, $4 active, $5 quota, $6 max aliases, $7 max
+    /// mailboxes, $8 max quota (both quotas as the schema stores them).
+    fn domain_params(&self, name: &str, d: &DomainEntry) -> [Param; 8] {
+        [
+            text(name),
+            text(&d.description),
+            Param::Bool(d.backupmx),
+            Param::Bool(d.active),
+            self.domain_quota_param(d.quota),
+            Param::Int(d.max_aliases.max(-1)),
+            Param::Int(d.max_mailboxes.max(-1)),
+            self.domain_quota_param(d.max_quota),
+        ]
+    }
+
     async fn domain(&self, domain: &str) -> Result<Option<DomainRow>, AdminError> {
         self.db.fetch_optional(self.st().domain_exists, &[text(domain)]).await.map_err(failed)
     }
@@ -195,10 +263,7 @@ impl Admin for SqlBackend {
     fn domains(&self) -> Change<'_, Vec<DomainEntry>> {
         Box::pin(async move {
             let rows: Vec<DomainRow> = self.db.fetch_all(self.st().domains, &[]).await.map_err(failed)?;
-            Ok(rows
-                .into_iter()
-                .map(|r| DomainEntry { domain: r.domain, description: r.description, backupmx: r.backupmx, quota: r.quota.max(0) as u64, active: r.active })
-                .collect())
+            Ok(rows.into_iter().map(DomainRow::entry).collect())
         })
     }
 
@@ -208,7 +273,7 @@ impl Admin for SqlBackend {
             if self.domain(&name).await?.is_some() {
                 return Err(AdminError::Exists(format!("domain {name}")));
             }
-            let params = [text(&name), text(&d.description), Param::Bool(d.backupmx), Param::Bool(d.active), self.domain_quota_param(d.quota)];
+            let params = self.domain_params(&name, &d);
             self.db.execute(self.st().create_domain, &params).await.map_err(failed)?;
             self.invalidate();
             self.refresh_domains().await?;
@@ -219,7 +284,7 @@ impl Admin for SqlBackend {
     fn update_domain(&self, d: DomainEntry) -> Change<'_, ()> {
         Box::pin(async move {
             let name = admin::check_domain("domain", &d.domain)?;
-            let params = [text(&name), text(&d.description), Param::Bool(d.backupmx), Param::Bool(d.active), self.domain_quota_param(d.quota)];
+            let params = self.domain_params(&name, &d);
             let n = self.db.execute(self.st().update_domain, &params).await;
             self.changed(n, &format!("domain {name}")).await?;
             self.refresh_domains().await?;
@@ -232,7 +297,7 @@ impl Admin for SqlBackend {
             let name = admin::check_domain("domain", domain)?;
             let used: Option<Count> = self.db.fetch_optional(self.st().domain_in_use, &[text(&name)]).await.map_err(failed)?;
             if let Some(c) = used.filter(|c| c.n > 0) {
-                return Err(admin::invalid("domain", format!("{name} still has {} mailboxes or aliases; delete them first", c.n)));
+                return Err(admin::invalid("domain", format!("{name} still has {} mailboxes, aliases or alias domains; delete them first", c.n)));
             }
             let n = self.db.execute(self.st().delete_domain, &[text(&name)]).await;
             self.changed(n, &format!("domain {name}")).await?;
@@ -356,6 +421,58 @@ impl Admin for SqlBackend {
             self.changed(n, &format!("alias {address}")).await
         })
     }
+
+    fn alias_domains(&self) -> Change<'_, Vec<AliasDomainEntry>> {
+        Box::pin(async move {
+            let rows: Vec<AliasDomainRow> = self.db.fetch_all(self.st().alias_domains, &[]).await.map_err(failed)?;
+            Ok(rows.into_iter().map(alias_domain_entry).collect())
+        })
+    }
+
+    fn create_alias_domain(&self, a: AliasDomainEntry) -> Change<'_, ()> {
+        Box::pin(async move {
+            let (alias, target) = self.alias_domain_pair(&a).await?;
+            let existing: Option<AliasDomainRow> = self.db.fetch_optional(self.st().alias_domain_exists, &[text(&alias)]).await.map_err(failed)?;
+            if existing.is_some() {
+                return Err(AdminError::Exists(format!("alias domain {alias}")));
+            }
+            self.db.execute(self.st().create_alias_domain, &[text(&alias), text(&target), Param::Bool(a.active)]).await.map_err(failed)?;
+            self.invalidate();
+            Ok(())
+        })
+    }
+
+    fn update_alias_domain(&self, a: AliasDomainEntry) -> Change<'_, ()> {
+        Box::pin(async move {
+            let (alias, target) = self.alias_domain_pair(&a).await?;
+            let n = self.db.execute(self.st().update_alias_domain, &[text(&alias), text(&target), Param::Bool(a.active)]).await;
+            self.changed(n, &format!("alias domain {alias}")).await
+        })
+    }
+
+    fn delete_alias_domain<'a>(&'a self, alias_domain: &'a str) -> Change<'a, ()> {
+        Box::pin(async move {
+            let alias = admin::check_domain("alias_domain", alias_domain)?;
+            let n = self.db.execute(self.st().delete_alias_domain, &[text(&alias)]).await;
+            self.changed(n, &format!("alias domain {alias}")).await
+        })
+    }
+}
+
+impl SqlBackend {
+    /// Both domains checked and existing (PostfixAdmin's foreign keys).
+    async fn alias_domain_pair(&self, a: &AliasDomainEntry) -> Result<(String, String), AdminError> {
+        let alias = admin::check_domain("alias_domain", &a.alias_domain)?;
+        let target = admin::check_domain("target_domain", &a.target_domain)?;
+        admin::check_alias_domain_pair(&alias, &target)?;
+        self.need_domain(&alias, "alias_domain").await?;
+        self.need_domain(&target, "target_domain").await?;
+        Ok((alias, target))
+    }
+}
+
+fn alias_domain_entry(r: AliasDomainRow) -> AliasDomainEntry {
+    AliasDomainEntry { alias_domain: r.alias_domain, target_domain: r.target_domain, active: r.active }
 }
 
 fn mailbox_entry(r: MailboxRow) -> MailboxEntry {

@@ -138,14 +138,27 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::Error> {
         version: i64,
     }
     let have: Option<Version> = db.fetch_optional("SELECT version FROM postern_schema", &[]).await?;
-    match have {
+    let mut at = match have {
+        // A database V1 has just created (or one that never recorded its version).
         None => {
-            db.execute("INSERT INTO postern_schema (version) VALUES ($1)", &[Param::Int(schema::POSTERN_VERSION)]).await?;
+            db.execute("INSERT INTO postern_schema (version) VALUES ($1)", &[Param::Int(1)]).await?;
+            1
         }
-        Some(v) if v.version > schema::POSTERN_VERSION => {
-            tracing::warn!(version = v.version, known = schema::POSTERN_VERSION, "the directory database was written by a newer postern");
+        Some(v) => v.version,
+    };
+    if at > schema::POSTERN_VERSION {
+        tracing::warn!(version = at, known = schema::POSTERN_VERSION, "the directory database was written by a newer postern");
+        return Ok(());
+    }
+    // Each later version's step, in order; the version is recorded after each.
+    let steps: [(i64, &'static str); 1] = [(2, schema::POSTERN_V2)];
+    for (version, step) in steps {
+        if at < version {
+            db.execute_script(step).await?;
+            db.execute("UPDATE postern_schema SET version = $1", &[Param::Int(version)]).await?;
+            tracing::info!(version, "directory database schema upgraded");
+            at = version;
         }
-        Some(_) => {}
     }
     Ok(())
 }
@@ -429,6 +442,35 @@ mod tests {
         assert_eq!(targets("a@x", "a@x, b@y"), Some(vec!["a@x".into(), "b@y".into()]));
         assert_eq!(targets("@x", "c@x"), Some(vec!["c@x".into()]));
         assert_eq!(targets("a@x", ""), None);
+    }
+
+    /// A database version 1 wrote (with a domain in it) gets the limit columns, its domain
+    /// keeps its row with no limits, and running the migration again changes nothing.
+    #[tokio::test]
+    async fn v1_database_upgrades_to_v2() {
+        #[derive(FromRow)]
+        struct Row {
+            domain: String,
+            max_mailboxes: i64,
+            max_aliases: i64,
+            max_quota: i64,
+        }
+        #[derive(FromRow)]
+        struct Version {
+            version: i64,
+        }
+        let t = tempfile::tempdir().unwrap();
+        let db = Db::open(DirectoryBackend::Sqlite, &format!("sqlite://{}", t.path().join("v1.db").display())).unwrap();
+        db.execute_script(schema::POSTERN_V1).await.unwrap();
+        db.execute("INSERT INTO postern_schema (version) VALUES (1)", &[]).await.unwrap();
+        db.execute("INSERT INTO postern_domains (domain, quota) VALUES ('old.test', 5)", &[]).await.unwrap();
+        for _ in 0..2 {
+            migrate(&db).await.unwrap();
+            let v: Vec<Version> = db.fetch_all("SELECT version FROM postern_schema", &[]).await.unwrap();
+            assert_eq!(v.iter().map(|v| v.version).collect::<Vec<_>>(), [schema::POSTERN_VERSION]);
+            let rows: Vec<Row> = db.fetch_all("SELECT domain, max_mailboxes, max_aliases, max_quota FROM postern_domains", &[]).await.unwrap();
+            assert_eq!(rows.iter().map(|r| (r.domain.as_str(), r.max_mailboxes, r.max_aliases, r.max_quota)).collect::<Vec<_>>(), [("old.test", 0, 0, 0)]);
+        }
     }
 
     #[test]

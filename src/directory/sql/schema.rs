@@ -60,8 +60,16 @@ const POSTERN: Queries = Queries {
 
 /// The current version of the postern schema, and the statements that bring an empty
 /// database to it. A later version appends its own step; `postern_schema` records where a
-/// database is.
-pub const POSTERN_VERSION: i64 = 1;
+/// database is; `migrate` runs the steps after it (`POSTERN_V2`, ...).
+pub const POSTERN_VERSION: i64 = 2;
+
+/// Version 2: per-domain limits as PostfixAdmin has them (`domain.mailboxes`, `aliases`,
+/// `maxquota`); 0 = unlimited, -1 = none allowed; `max_quota` in bytes.
+pub const POSTERN_V2: &str = "
+ALTER TABLE postern_domains ADD COLUMN max_mailboxes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE postern_domains ADD COLUMN max_aliases BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE postern_domains ADD COLUMN max_quota BIGINT NOT NULL DEFAULT 0;
+";
 pub const POSTERN_V1: &str = "
 CREATE TABLE IF NOT EXISTS postern_schema (version BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS postern_domains (
