@@ -350,31 +350,7 @@ impl Default for DotStuffer {
 
 impl DotStuffer {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut i = 0;
-        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
-            i = 1;
-        }
-        while i < chunk.len() {
-            if std::mem::take(&mut self.line_start) && chunk[i] == b'.' {
-                out.push(b'.');
-            }
-            let Some(k) = memchr2(b'\r', b'\n', &chunk[i..]) else {
-                out.extend_from_slice(&chunk[i..]);
-                return;
-            };
-            let j = i + k;
-            out.extend_from_slice(&chunk[i..j]);
-            out.extend_from_slice(b"\r\n");
-            self.line_start = true;
-            i = match (chunk[j], chunk.get(j + 1)) {
-                (b'\r', Some(b'\n')) => j + 2,
-                (b'\r', None) => {
-                    self.after_cr = true;
-                    j + 1
-                }
-                _ => j + 1,
-            };
-        }
+        push_crlf(&mut self.after_cr, Some(&mut self.line_start), chunk, out);
     }
 
     /// Ends the last line if needed and appends the terminator.
@@ -403,27 +379,43 @@ pub struct CrlfNormalizer {
 
 impl CrlfNormalizer {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut i = 0;
-        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
-            i = 1;
+        push_crlf(&mut self.after_cr, None, chunk, out);
+    }
+}
+
+/// Appends `chunk` with every line end as CRLF. `after_cr`: the previous chunk ended in a
+/// CR (already written as CRLF), so a LF first is part of it. With `line_start`, a dot at
+/// the start of a line is doubled (dot-stuffing) and the flag says where the chunk ended.
+fn push_crlf(after_cr: &mut bool, mut line_start: Option<&mut bool>, chunk: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    if std::mem::take(after_cr) && chunk.first() == Some(&b'\n') {
+        i = 1;
+    }
+    while i < chunk.len() {
+        if let Some(start) = line_start.as_deref_mut()
+            && std::mem::take(start)
+            && chunk[i] == b'.'
+        {
+            out.push(b'.');
         }
-        while i < chunk.len() {
-            let Some(k) = memchr2(b'\r', b'\n', &chunk[i..]) else {
-                out.extend_from_slice(&chunk[i..]);
-                return;
-            };
-            let j = i + k;
-            out.extend_from_slice(&chunk[i..j]);
-            out.extend_from_slice(b"\r\n");
-            i = match (chunk[j], chunk.get(j + 1)) {
-                (b'\r', Some(b'\n')) => j + 2,
-                (b'\r', None) => {
-                    self.after_cr = true;
-                    j + 1
-                }
-                _ => j + 1,
-            };
+        let Some(k) = memchr2(b'\r', b'\n', &chunk[i..]) else {
+            out.extend_from_slice(&chunk[i..]);
+            return;
+        };
+        let j = i + k;
+        out.extend_from_slice(&chunk[i..j]);
+        out.extend_from_slice(b"\r\n");
+        if let Some(start) = line_start.as_deref_mut() {
+            *start = true;
         }
+        i = match (chunk[j], chunk.get(j + 1)) {
+            (b'\r', Some(b'\n')) => j + 2,
+            (b'\r', None) => {
+                *after_cr = true;
+                j + 1
+            }
+            _ => j + 1,
+        };
     }
 }
 
