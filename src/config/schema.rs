@@ -32,6 +32,7 @@ pub struct Config {
     pub rewrite: super::routing::Rewrite,
     pub inbound: Inbound,
     pub cluster: Cluster,
+    pub check: Check,
 }
 
 /// `[cluster]`: several nodes sharing limits through Redis (docs/scaling.md).
@@ -465,6 +466,20 @@ pub struct Log {
 impl Default for Log {
     fn default() -> Self {
         Log { level: "info".into(), anonymize: false }
+    }
+}
+
+/// `[check]`: what `postern check dns` looks at beyond the domain's own records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Check {
+    /// DNS blocklist zones the sending IPs are looked up in (`d.c.b.a.<zone>` A).
+    pub dnsbl: Vec<String>,
+}
+
+impl Default for Check {
+    fn default() -> Self {
+        Check { dnsbl: vec!["zen.spamhaus.org".into(), "bl.spamcop.net".into(), "b.barracudacentral.org".into()] }
     }
 }
 

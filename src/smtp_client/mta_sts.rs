@@ -22,7 +22,7 @@ const MAX_POLICY_BYTES: usize = 64 * 1024;
 /// RFC 8461 §3.2: max_age is at most one year.
 const MAX_AGE_LIMIT: u64 = 31_557_600;
 /// Path of the policy on `mta-sts.<domain>`.
-pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
+pub use crate::proto::mta_sts::POLICY_PATH;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StsMode {
