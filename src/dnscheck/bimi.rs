@@ -28,8 +28,7 @@ pub(super) async fn check(ctx: &Ctx<'_>, dmarc_policy: Option<&Policy>, out: &mu
             return;
         }
     };
-    let example =
-        zone::txt(&name, &format!("v=BIMI1; l=https://{}/bimi/logo.svg; a=", ctx.domain));
+    let example = zone::txt(&name, &format!("v=BIMI1; l=https://{}/bimi/logo.svg; a=", ctx.domain));
     let finding = match records.as_slice() {
         [] => Finding::new(
             Status::Info,
@@ -64,12 +63,8 @@ fn verdict(name: &str, raw: &str, bimi: &Bimi, policy: Option<&Policy>) -> Findi
         }
         other => {
             let now = other.map_or("no DMARC record".to_string(), |p| format!("DMARC p={}", dmarc::label(p)));
-            Finding::new(
-                Status::Warn,
-                "BIMI",
-                format!("{name}: \"{raw}\" {what}, but receivers ignore it: {now}"),
-            )
-            .fix("BIMI needs DMARC p=quarantine or p=reject (see DMARC above)")
+            Finding::new(Status::Warn, "BIMI", format!("{name}: \"{raw}\" {what}, but receivers ignore it: {now}"))
+                .fix("BIMI needs DMARC p=quarantine or p=reject (see DMARC above)")
         }
     }
 }

@@ -3,8 +3,8 @@
 //! NXDOMAIN means not listed. Lists answer a refused query with an A record too (Spamhaus:
 //! 127.255.255.252-255, e.g. for queries through public resolvers): that is "could not
 //! check", not a listing.
-use super::report::{Finding, Status};
 use super::Ctx;
+use super::report::{Finding, Status};
 use crate::smtp_client::mx::MxError;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use std::net::{IpAddr, Ipv4Addr};

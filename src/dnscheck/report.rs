@@ -205,10 +205,14 @@ mod tests {
     fn records_to_publish_come_after_the_findings() {
         let mut r = Report { domain: "d.test".into(), hostname: "m.d.test".into(), ..Report::default() };
         r.findings.push(Finding::new(Status::Info, "TLSA", "not published"));
-        r.publish.push(Publish::new("_smtp._tls.d.test. 3600 IN TXT \"v=TLSRPTv1; rua=mailto:t@d.test\"", Published::Yes));
+        r.publish
+            .push(Publish::new("_smtp._tls.d.test. 3600 IN TXT \"v=TLSRPTv1; rua=mailto:t@d.test\"", Published::Yes));
         r.publish.push(
-            Publish::new("https://mta-sts.d.test/.well-known/mta-sts.txt must serve:\nversion: STSv1", Published::Missing)
-                .note("postern serves it"),
+            Publish::new(
+                "https://mta-sts.d.test/.well-known/mta-sts.txt must serve:\nversion: STSv1",
+                Published::Missing,
+            )
+            .note("postern serves it"),
         );
         r.publish.push(Publish::new("_25._tcp.m.d.test. 3600 IN TLSA 3 1 1 ab", Published::Differs("3 1 1 cd".into())));
         let text = r.to_string();

@@ -11,7 +11,8 @@ use crate::smtp_client::mx::MxError;
 use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::mta_sts::TlsRpt;
 
-const POLICY_NOTE: &str = "once postern's HTTP listener serves it for mta-sts.<domain>, with a certificate for that name";
+const POLICY_NOTE: &str =
+    "once postern's HTTP listener serves it for mta-sts.<domain>, with a certificate for that name";
 
 /// The MTA-STS line and its two records to publish; true when an `_mta-sts` record is
 /// published.
@@ -209,10 +210,13 @@ mod tests {
         assert_eq!(txt_state(&[], &ours), Published::Missing);
         assert_eq!(txt_state(&[ours.txt()], &ours), Published::Yes);
         assert_eq!(txt_state(&["v=STSv1; id=1".into()], &ours), Published::Differs("\"v=STSv1; id=1\"".into()));
-        let served = StsPolicy { id: "1".into(), mode: StsMode::Testing, mx: vec!["mail.d.test".into()], max_age: 604800 };
+        let served =
+            StsPolicy { id: "1".into(), mode: StsMode::Testing, mx: vec!["mail.d.test".into()], max_age: 604800 };
         assert_eq!(policy_state(&served, &ours), Published::Yes);
         let enforce = StsPolicy { mode: StsMode::Enforce, ..served };
-        assert!(matches!(policy_state(&enforce, &ours), Published::Differs(d) if d.starts_with("mode enforce, mx mail.d.test")));
+        assert!(
+            matches!(policy_state(&enforce, &ours), Published::Differs(d) if d.starts_with("mode enforce, mx mail.d.test"))
+        );
         assert!(same_txt("v=TLSRPTv1;rua=mailto:a@d.test;", "v=TLSRPTv1; rua=mailto:a@d.test"));
         assert!(!same_txt("v=TLSRPTv1; rua=mailto:b@d.test", "v=TLSRPTv1; rua=mailto:a@d.test"));
     }

@@ -72,15 +72,22 @@ async fn host_line(
         }
     };
     for (w, r) in wanted.iter().zip(&records) {
-        let state = if found.iter().any(|t| same(t, w)) {
+        // Compared with the records of the same usage: a DANE-EE record is no stand-in for
+        // the DANE-TA one.
+        let same_usage: Vec<&TLSA> = found.iter().filter(|t| u8::from(t.cert_usage) == w.usage).collect();
+        let state = if same_usage.iter().any(|t| same(t, w)) {
             Published::Yes
-        } else if found.is_empty() {
+        } else if same_usage.is_empty() {
             Published::Missing
         } else {
-            Published::Differs(found.iter().map(text).collect::<Vec<_>>().join(", "))
+            Published::Differs(same_usage.iter().map(|t| text(t)).collect::<Vec<_>>().join(", "))
         };
         let p = Publish::new(r.clone(), state);
-        publish.push(if w.usage == 3 { p.note(DNSSEC_NOTE) } else { p.note("DANE-TA: pins the issuing CA; 3 1 1 above is recommended") });
+        publish.push(if w.usage == 3 {
+            p.note(DNSSEC_NOTE)
+        } else {
+            p.note("DANE-TA: pins the issuing CA; 3 1 1 above is recommended")
+        });
     }
     out.push(verdict(&name, path, chain, &found, &records));
 }
@@ -198,7 +205,12 @@ mod tests {
         let key_hash = Sha256::digest(&c.spki[0]).to_vec();
         let ee = TLSA::new(CertUsage::DaneEe, Selector::Spki, Matching::Sha256, key_hash.clone());
         assert!(matches(&ee, &c));
-        let full = TLSA::new(CertUsage::DaneEe, Selector::Full, Matching::Sha512, Sha512::digest(c.certs[0].as_ref()).to_vec());
+        let full = TLSA::new(
+            CertUsage::DaneEe,
+            Selector::Full,
+            Matching::Sha512,
+            Sha512::digest(c.certs[0].as_ref()).to_vec(),
+        );
         assert!(matches(&full, &c));
         let wrong = TLSA::new(CertUsage::DaneEe, Selector::Spki, Matching::Sha256, vec![0; 32]);
         assert!(!matches(&wrong, &c));
