@@ -44,7 +44,7 @@ pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &
     };
     out.push(policy(&name, raw, &dmarc, at != *d));
     out.push(alignment(d, &dmarc, spf_pass, dkim_pass));
-    Some(effective(&dmarc, at != *d).1.clone())
+    Some(*effective(&dmarc, at != *d).1)
 }
 
 /// The tag and value that apply: sp= for a subdomain covered by its parent's record.
