@@ -144,6 +144,8 @@ struct Scenario {
     dnsbl: Vec<&'static str>,
     /// Configure `[tls]` with the test certificate (else none exists yet).
     tls: bool,
+    /// More configuration, appended.
+    extra: &'static str,
 }
 
 impl Scenario {
@@ -179,6 +181,7 @@ impl Scenario {
             dkim: true,
             dnsbl: vec!["bl.test"],
             tls: true,
+            extra: "",
         }
     }
 
@@ -240,10 +243,15 @@ impl Scenario {
                 config.push_str(&entry);
             }
         }
+        config.push_str(self.extra);
         let config_path = dir.path().join("postern.toml");
         std::fs::write(&config_path, config).unwrap();
+        // An empty domain: none on the command line.
+        let domain: &[&str] = if domain.is_empty() { &[] } else { &[domain] };
         let out = Command::new(env!("CARGO_BIN_EXE_postern"))
-            .args(["check", "dns", domain, "--config"])
+            .args(["check", "dns"])
+            .args(domain)
+            .arg("--config")
             .arg(&config_path)
             .args(&self.args)
             .env_remove("POSTERN_CONFIG")
@@ -771,4 +779,16 @@ fn blocklisted_ips_refusing_and_failing_lists() {
     let run = Scenario::good().run("shop.test");
     run.line("ok DNSBL", "192.0.2.10 is not listed in bl.test");
     run.line("ok DNSBL", "2001:db8::10 is not listed in bl.test");
+}
+
+#[test]
+fn without_a_domain_each_local_domain_is_checked() {
+    let mut s = Scenario::good();
+    s.extra = "\n[relay]\nlocal_domains = [\"shop.test\"]\n";
+    let run = s.run("");
+    run.expect_statuses(ALL_OK, 0);
+    assert!(run.stdout.starts_with("DNS check for shop.test "), "{}", run.stdout);
+    let run = Scenario::good().run("");
+    assert_eq!(run.code, Some(64), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("give a DOMAIN (relay.local_domains is empty)"), "{}", run.stderr);
 }
