@@ -93,6 +93,21 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     Ok(())
 }
 
+/// DANE when `delivery.dane` is on and the resolver can be trusted with DNSSEC verdicts
+/// (on loopback); off with a warning otherwise, and always off towards smarthosts.
+fn dane(d: &crate::config::Delivery) -> Option<crate::smtp_client::dane::Dane> {
+    if !d.dane || !d.smarthost.is_empty() {
+        return None;
+    }
+    match crate::smtp_client::secure_dns::SecureDns::from_spec(&d.resolver, std::time::Duration::from_secs(5)) {
+        Ok(dns) => Some(crate::smtp_client::dane::Dane::new(dns)),
+        Err(e) => {
+            tracing::warn!(error = %e, "DANE disabled (delivery.dane): outbound TLS falls back to MTA-STS and delivery.tls");
+            None
+        }
+    }
+}
+
 /// Builds the delivery side: resolver, outbound TLS, transports, router, scheduler.
 fn delivery(
     cfg: &Arc<Config>,
@@ -125,7 +140,11 @@ fn delivery(
         let fetcher = crate::smtp_client::mta_sts::StsFetcher::new(resolver.clone(), verify).with_port(d.mta_sts_port);
         crate::smtp_client::sts_cache::StsCache::new(fetcher)
     });
-    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts).with_cluster(cluster.cloned()));
+    let smtp = Arc::new(
+        SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts)
+            .with_cluster(cluster.cloned())
+            .with_dane(dane(d)),
+    );
     let maildir = Arc::new(MaildirTransport::new(directory.clone(), &cfg.server.hostname));
     let mut webhooks: Vec<Option<Arc<dyn crate::transport::Transport>>> = Vec::new();
     for (i, r) in cfg.routes.iter().enumerate() {

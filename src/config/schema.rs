@@ -349,6 +349,10 @@ pub struct Delivery {
     pub mta_sts: bool,
     /// HTTPS port for fetching MTA-STS policies (443; tests use another).
     pub mta_sts_port: u16,
+    /// DANE for SMTP (RFC 7672): MX hosts with DNSSEC-secure TLSA records get TLS verified
+    /// against them. Needs `resolver` to be a validating resolver on loopback (its AD bit is
+    /// trusted); with any other resolver DANE stays off (logged at start).
+    pub dane: bool,
     /// Messages per destination (domain or smarthost); more wait without counting as an attempt.
     pub destination_rate: super::Rate,
     /// Simultaneous connections per destination and in total.
@@ -380,6 +384,7 @@ impl Default for Delivery {
             tls_ca_file: None,
             mta_sts: true,
             mta_sts_port: 443,
+            dane: true,
             destination_rate: super::Rate::default(),
             concurrency_per_destination: 20,
             concurrency: 100,
