@@ -10,3 +10,4 @@ pub mod mx;
 pub mod secure_dns;
 pub mod sts_cache;
 pub mod tls;
+pub mod tlsrpt;

@@ -11,6 +11,7 @@ use crate::smtp_client::mta_sts::StsMode;
 use crate::smtp_client::mx::{DnsResolver, MxHost};
 use crate::smtp_client::sts_cache::StsCache;
 use crate::smtp_client::tls::{OutboundTls, TlsPolicy};
+use crate::smtp_client::tlsrpt::{PolicyType, ReportPolicy, SessionLog, SessionRecord, failure_type};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -68,6 +69,7 @@ type PoolKey = (String, SocketAddr, TlsPolicy, bool, &'static str);
 type Pool = HashMap<PoolKey, Vec<Pooled>>;
 
 /// One server to try: its name (for TLS and logs), addresses, and how to talk to it.
+#[derive(Clone)]
 struct Hop {
     name: String,
     addrs: Vec<SocketAddr>,
@@ -79,6 +81,8 @@ struct Hop {
     label: &'static str,
     /// DANE: the client config that verifies against this host's TLSA records.
     dane: Option<Arc<rustls::ClientConfig>>,
+    /// The policy as TLS-RPT reports it.
+    report: ReportPolicy,
 }
 
 /// The log label of the configured `delivery.tls` level.
@@ -107,6 +111,7 @@ pub struct SmtpTransport {
     credentials: Option<Credentials>,
     sts: Option<StsCache>,
     dane: Option<Dane>,
+    tlsrpt: Option<Arc<SessionLog>>,
     pool: Arc<Mutex<Pool>>,
     /// With a cluster store, connections per destination are leased across nodes.
     cluster: Option<Arc<Store>>,
@@ -127,13 +132,50 @@ impl SmtpTransport {
             _ => TlsPolicy::May,
         };
         let timeouts = Timeouts::uniform(cfg.delivery.timeout.get());
-        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, dane: None, pool: Arc::default(), cluster: None }
+        SmtpTransport { cfg, resolver, tls, policy, timeouts, credentials, sts, dane: None, tlsrpt: None, pool: Arc::default(), cluster: None }
     }
 
     /// DANE (RFC 7672) for MX delivery; `None` leaves it off.
     pub fn with_dane(mut self, dane: Option<Dane>) -> SmtpTransport {
         self.dane = dane;
         self
+    }
+
+    /// Records every MX session's TLS outcome for TLS-RPT (RFC 8460).
+    pub fn with_tlsrpt(mut self, log: Option<Arc<SessionLog>>) -> SmtpTransport {
+        self.tlsrpt = log;
+        self
+    }
+
+    /// Appends one session to the TLS-RPT log (MX delivery only; plaintext sessions
+    /// without a policy and failures that are not about TLS are not TLS sessions).
+    fn report(&self, domain: &str, hop: &Hop, ip: Option<SocketAddr>, failure: Option<(&str, String)>) {
+        let Some(log) = &self.tlsrpt else { return };
+        if hop.smarthost {
+            return;
+        }
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        log.record(&SessionRecord {
+            at,
+            domain: domain.to_string(),
+            policy: hop.report.clone(),
+            mx_host: hop.name.clone(),
+            ip: ip.map(|a| a.ip().to_string()),
+            failure: failure.as_ref().map(|(t, _)| t.to_string()),
+            detail: failure.map(|(_, d)| d),
+        });
+    }
+
+    fn report_session(&self, domain: &str, hop: &Hop, addr: SocketAddr, opened: &Result<SmtpClient, ClientError>) {
+        match opened {
+            Ok(c) if c.is_tls() => self.report(domain, hop, Some(addr), None),
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(kind) = failure_type(e) {
+                    self.report(domain, hop, Some(addr), Some((kind, e.text())));
+                }
+            }
+        }
     }
 
     /// Shares `delivery.concurrency_per_destination` with the other nodes of a cluster.
@@ -250,7 +292,11 @@ impl SmtpTransport {
                 }
             }
             Some(Credentials::Password { user, password }) => self.open(hop, addr, Some((user, Secret::Password(password)))).await?,
-            None => self.open(hop, addr, None).await?,
+            None => {
+                let opened = self.open(hop, addr, None).await;
+                self.report_session(destination, hop, addr, &opened);
+                opened?
+            }
         };
         let out = client.send(msg).await?;
         self.put_back(key, Pooled { client, idle_since: Instant::now(), uses: 1, lease });
@@ -310,7 +356,7 @@ impl SmtpTransport {
                 };
                 let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, s.port)).collect();
                 let (tls, label) = (self.policy, policy_label(self.policy));
-                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465, tls, smarthost: true, label, dane: None });
+                hops.push(Hop { name: s.host.clone(), addrs, implicit_tls: s.port == 465, tls, smarthost: true, label, dane: None, report: ReportPolicy::none() });
             }
             return Ok(hops);
         }
@@ -336,7 +382,7 @@ impl SmtpTransport {
     fn hop(&self, h: MxHost) -> Hop {
         let port = self.cfg.delivery.smtp_port;
         let addrs = h.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
-        Hop { addrs, name: h.name, implicit_tls: false, tls: self.policy, smarthost: false, label: policy_label(self.policy), dane: None }
+        Hop { addrs, name: h.name, implicit_tls: false, tls: self.policy, smarthost: false, label: policy_label(self.policy), dane: None, report: ReportPolicy::none() }
     }
 
     /// RFC 8461: under an `enforce` policy only matching MX hosts are used, with verified
@@ -355,14 +401,19 @@ impl SmtpTransport {
         if policy.mode == StsMode::Testing {
             return Ok(ok.into_iter().chain(refused).collect());
         }
+        let report = ReportPolicy { policy_type: PolicyType::Sts, policy_string: policy.lines() };
         if ok.is_empty() {
             let text = format!("no MX host of {domain} matches its MTA-STS policy");
+            for h in &refused {
+                let h = Hop { report: report.clone(), ..h.clone() };
+                self.report(domain, &h, None, Some(("validation-failure", text.clone())));
+            }
             return Err(Box::new(move |job| JobResult {
                 destination_failed: true,
                 ..JobResult::all(job, Verdict::Deferred, (4, 7, 5), text.clone(), "none")
             }));
         }
-        Ok(ok.into_iter().map(|h| Hop { tls: TlsPolicy::Verify, label: "mta-sts", ..h }).collect())
+        Ok(ok.into_iter().map(|h| Hop { tls: TlsPolicy::Verify, label: "mta-sts", report: report.clone(), ..h }).collect())
     }
 
     /// RFC 7672: with a DNSSEC-secure MX RRset, each MX host with secure usable TLSA
@@ -391,8 +442,9 @@ impl SmtpTransport {
             match dane.host_policy(&hop.name, self.cfg.delivery.smtp_port).await {
                 HostPolicy::Verify(records) => {
                     let names = vec![hop.name.clone(), domain.to_string()];
+                    let report = ReportPolicy { policy_type: PolicyType::Tlsa, policy_string: records.iter().map(|r| r.to_string()).collect() };
                     match dane_config(records, names) {
-                        Ok(cfg) => kept.push(Hop { tls: TlsPolicy::Verify, label: "dane", dane: Some(cfg), ..hop }),
+                        Ok(cfg) => kept.push(Hop { tls: TlsPolicy::Verify, label: "dane", dane: Some(cfg), report, ..hop }),
                         Err(e) => failures.push(format!("{}: {e}", hop.name)),
                     }
                 }
@@ -400,6 +452,8 @@ impl SmtpTransport {
                 HostPolicy::NotApplicable => kept.push(hop),
                 HostPolicy::Failed(reason) => {
                     tracing::warn!(domain, mx = %hop.name, %reason, "DANE: MX host skipped");
+                    let h = Hop { report: ReportPolicy { policy_type: PolicyType::Tlsa, policy_string: Vec::new() }, ..hop.clone() };
+                    self.report(domain, &h, None, Some(("dnssec-invalid", reason.clone())));
                     failures.push(format!("{}: {reason}", hop.name));
                 }
             }
