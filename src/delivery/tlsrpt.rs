@@ -65,11 +65,14 @@ pub fn build(me: &Reporter, domain: &str, records: &[SessionRecord], start: u64,
     Report { domain: domain.to_string(), start, end, report_id, json }
 }
 
+/// (result type, MX host, receiving IP) of one failure-details entry.
+type FailureKey<'a> = (&'a str, &'a str, Option<&'a str>);
+
 fn policy_entry(domain: &str, p: &ReportPolicy, recs: &[&SessionRecord]) -> Value {
     let ok = recs.iter().filter(|r| r.failure.is_none()).count();
     let mx: BTreeSet<&str> = recs.iter().map(|r| r.mx_host.as_str()).collect();
     // failure-details: one entry per (result type, MX host, IP).
-    let mut failures: BTreeMap<(&str, &str, Option<&str>), (usize, Option<&str>)> = BTreeMap::new();
+    let mut failures: BTreeMap<FailureKey, (usize, Option<&str>)> = BTreeMap::new();
     for r in recs {
         if let Some(kind) = &r.failure {
             let e = failures.entry((kind.as_str(), r.mx_host.as_str(), r.ip.as_deref())).or_insert((0, None));
