@@ -9,6 +9,9 @@
 //! - wrong.dane.test: TLSA 3 1 1 of another key -> deferred 4.7.5, nothing delivered;
 //! - bogus.dane.test: the TLSA record changed after signing -> unbound says SERVFAIL,
 //!   deferred 4.7.5, the receiver is never even asked;
+//! - notls.dane.test: matching TLSA, but the server offers no STARTTLS -> deferred 4.7.4;
+//! - pkix.dane.test: only a PKIX-EE (1 1 1) record, unusable for SMTP -> TLS still
+//!   required but not authenticated (RFC 7672 §2.2): delivered, `tls=dane-only-encrypt`;
 //! - plain.test (unsigned zone) with a wrong TLSA record -> insecure, ignored: delivered
 //!   with opportunistic TLS.
 mod support;
@@ -28,13 +31,15 @@ const WRONG: &str = "127.0.0.3";
 const BOGUS: &str = "127.0.0.4";
 const PLAIN: &str = "127.0.0.5";
 const TA: &str = "127.0.0.6";
+const NOTLS: &str = "127.0.0.8";
+const PKIX: &str = "127.0.0.9";
 
 /// A port free on every receiver address.
 fn shared_port() -> u16 {
     loop {
         let first = std::net::TcpListener::bind((GOOD, 0)).unwrap();
         let port = first.local_addr().unwrap().port();
-        if [WRONG, BOGUS, PLAIN, TA].iter().all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok()) {
+        if [WRONG, BOGUS, PLAIN, TA, NOTLS, PKIX].iter().all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok()) {
             return port;
         }
     }
@@ -67,11 +72,19 @@ fn dane_verifies_defers_and_falls_back() {
          {b}. IN TLSA 3 1 1 {other}\n\
          ta.dane.test. IN MX 10 mx-ta.dane.test.\n\
          mx-ta.dane.test. IN A {TA}\n\
-         {t}. IN TLSA 2 0 1 {ca}\n",
+         {t}. IN TLSA 2 0 1 {ca}\n\
+         notls.dane.test. IN MX 10 mx-notls.dane.test.\n\
+         mx-notls.dane.test. IN A {NOTLS}\n\
+         {n}. IN TLSA 3 1 1 {spki}\n\
+         pkix.dane.test. IN MX 10 mx-pkix.dane.test.\n\
+         mx-pkix.dane.test. IN A {PKIX}\n\
+         {p}. IN TLSA 1 1 1 {other}\n",
         g = tlsa("mx-good.dane.test"),
         w = tlsa("mx-wrong.dane.test"),
         b = tlsa("mx-bogus.dane.test"),
         t = tlsa("mx-ta.dane.test"),
+        n = tlsa("mx-notls.dane.test"),
+        p = tlsa("mx-pkix.dane.test"),
     );
     let unsigned = format!(
         "plain.test. IN MX 10 mx.plain.test.\nmx.plain.test. IN A {PLAIN}\n{}. IN TLSA 3 1 1 {other}\n",
@@ -93,6 +106,8 @@ fn dane_verifies_defers_and_falls_back() {
     let bogus = Receiver::start_on(BOGUS, port, &tls_args);
     let plain = Receiver::start_on(PLAIN, port, &tls_args);
     let ta = Receiver::start_on(TA, port, &["--starttls", chain.to_str().unwrap(), key.to_str().unwrap()]);
+    let notls = Receiver::start_on(NOTLS, port, &[]);
+    let pkix = Receiver::start_on(PKIX, port, &tls_args);
 
     let server = TestServer::builder()
         .set("delivery.resolver", dns.spec())
@@ -106,7 +121,7 @@ fn dane_verifies_defers_and_falls_back() {
         .start();
 
     let mut ids = std::collections::HashMap::new();
-    for dom in ["good.dane.test", "wrong.dane.test", "bogus.dane.test", "plain.test", "ta.dane.test"] {
+    for dom in ["good.dane.test", "wrong.dane.test", "bogus.dane.test", "plain.test", "ta.dane.test", "notls.dane.test", "pkix.dane.test"] {
         let to = format!("bob@{dom}");
         let id = submit(&server, SENDER, &[&to], &message(SENDER, &to, &format!("to {dom}"), "dane test"));
         ids.insert(dom, id);
@@ -124,6 +139,14 @@ fn dane_verifies_defers_and_falls_back() {
     assert!(sent_plain.contains("tls=opportunistic"), "unsigned zone: TLSA ignored: {sent_plain}");
     assert_eq!(plain.wait_messages(1, WAIT, &server).len(), 1);
 
+    let sent_pkix = wait_log(&server, &[&ids["pkix.dane.test"], "status=sent"], WAIT);
+    assert!(sent_pkix.contains("tls=dane-only-encrypt"), "{sent_pkix}");
+    assert_eq!(pkix.wait_messages(1, WAIT, &server).len(), 1);
+
+    let deferred_notls = wait_log(&server, &[&ids["notls.dane.test"], "status=deferred"], WAIT);
+    assert!(deferred_notls.contains("tls=dane") && deferred_notls.contains("dsn=4.7.4"), "{deferred_notls}");
+    assert!(deferred_notls.contains("TLS is required, but was not offered"), "{deferred_notls}");
+
     let deferred_wrong = wait_log(&server, &[&ids["wrong.dane.test"], "status=deferred"], WAIT);
     assert!(deferred_wrong.contains("tls=dane") && deferred_wrong.contains("dsn=4.7.5"), "{deferred_wrong}");
     assert!(deferred_wrong.contains("no TLSA record matches"), "a clear reason: {deferred_wrong}");
@@ -137,8 +160,9 @@ fn dane_verifies_defers_and_falls_back() {
     assert!(log_lines(&server, &[&ids["wrong.dane.test"], "status=sent"]).is_empty());
     assert!(log_lines(&server, &[&ids["bogus.dane.test"], "status=sent"]).is_empty());
     assert!(wrong.messages().is_empty(), "nothing delivered under a mismatching TLSA");
+    assert!(notls.messages().is_empty(), "no cleartext fallback under DANE");
     assert!(bogus.messages().is_empty(), "nothing delivered under a bogus TLSA");
     assert_eq!(bogus.connections(), 0, "a bogus TLSA host is not even contacted");
     assert!(dns.unbound_log().contains("validation failure"), "unbound saw the bad signature:\n{}", dns.unbound_log());
-    println!("{sent_good}\n{sent_ta}\n{sent_plain}\n{deferred_wrong}\n{deferred_bogus}");
+    println!("{sent_good}\n{sent_ta}\n{sent_plain}\n{sent_pkix}\n{deferred_notls}\n{deferred_wrong}\n{deferred_bogus}");
 }
