@@ -1,6 +1,7 @@
 //! TLS reporting (RFC 8460) end to end: `postern serve` delivers to a DANE domain whose
 //! TLSA matches (success), one whose TLSA does not (a validation failure) and an unsigned
-//! domain (no policy, opportunistic TLS, success) — the DNSSEC world of
+//! domain (no policy, opportunistic TLS, success; its announced MTA-STS policy cannot be
+//! fetched: sts-policy-fetch-error) — the DNSSEC world of
 //! tests/support/dnssec.rs (NSD + validating unbound). Each domain publishes a
 //! `_smtp._tls` TXT record; after the next `delivery.tlsrpt_interval` the reports arrive
 //! at a Python HTTPS endpoint (tests/peers/tlsrpt_https.py, certificate from a test CA
@@ -119,6 +120,7 @@ fn reports_arrive_by_https_and_mail() {
     let unsigned = format!(
         "plain.test. IN MX 10 mx.plain.test.\nmx.plain.test. IN A {PLAIN}\n\
          _smtp._tls.plain.test. IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@reports.test\"\n\
+         _mta-sts.plain.test. IN TXT \"v=STSv1; id=1;\"\nmta-sts.plain.test. IN A 127.0.0.1\n\
          reports.test. IN A 127.0.0.1\nreports.test. IN MX 10 mx.reports.test.\nmx.reports.test. IN A {MAILBOX}\n"
     );
     let dns = ValidatingDns::start("dane.test", &signed, &unsigned, &[]);
@@ -135,7 +137,10 @@ fn reports_arrive_by_https_and_mail() {
         // One attempt per message in the test's time: counts are exact.
         .set("delivery.retry_initial", "1h")
         .set("delivery.retry_max", "1h")
-        .set("delivery.mta_sts", false)
+        // plain.test announces an MTA-STS policy that cannot be fetched (nothing listens on
+        // this port): an sts-policy-fetch-error, then delivery without a policy.
+        .set("delivery.mta_sts", true)
+        .set("delivery.mta_sts_port", i64::from(support::peers::free_port()))
         .set("delivery.timeout", "10s")
         .set("delivery.dane", true)
         .set("delivery.tls_ca_file", ca.to_str().unwrap())
@@ -217,10 +222,16 @@ fn reports_arrive_by_https_and_mail() {
         if domain == "wrong.dane.test" {
             assert_eq!(report["report-id"], wrong_report["report-id"], "one report, sent to both rua");
         } else {
-            let p = &report["policies"][0];
-            assert_eq!(p["policy"]["policy-type"], "no-policy-found");
-            assert_eq!(p["summary"]["total-successful-session-count"], 1);
-            assert_eq!(p["summary"]["total-failure-session-count"], 0);
+            let policies = report["policies"].as_array().unwrap();
+            assert_eq!(policies.len(), 2, "{report:#}");
+            let of = |t: &str| policies.iter().find(|p| p["policy"]["policy-type"] == t).unwrap_or_else(|| panic!("{t}: {report:#}"));
+            let none = of("no-policy-found");
+            assert_eq!(none["summary"]["total-successful-session-count"], 1);
+            assert_eq!(none["summary"]["total-failure-session-count"], 0);
+            let sts = of("sts");
+            assert_eq!(sts["summary"]["total-successful-session-count"], 0);
+            assert_eq!(sts["summary"]["total-failure-session-count"], 1);
+            assert_eq!(sts["failure-details"][0]["result-type"], "sts-policy-fetch-error", "{sts:#}");
         }
         seen.push(domain);
     }

@@ -388,10 +388,19 @@ impl SmtpTransport {
     /// RFC 8461: under an `enforce` policy only matching MX hosts are used, with verified
     /// TLS; `testing` only logs what enforcement would have refused.
     async fn apply_sts(&self, domain: &str, hops: Vec<Hop>) -> Result<Vec<Hop>, Box<dyn Fn(&Job) -> JobResult + Send>> {
-        let Some(policy) = (match &self.sts {
-            Some(c) => c.policy(domain).await,
-            None => None,
-        }) else {
+        let (policy, error) = match &self.sts {
+            Some(c) => c.policy_checked(domain).await,
+            None => (None, None),
+        };
+        if let Some(kind) = error.as_ref().and_then(sts_failure_type) {
+            // RFC 8460 §4.3.3: reported against the sts policy, once per failed discovery.
+            let text = error.as_ref().map(|e| e.to_string()).unwrap_or_default();
+            if let Some(h) = hops.first() {
+                let h = Hop { report: ReportPolicy { policy_type: PolicyType::Sts, policy_string: Vec::new() }, ..h.clone() };
+                self.report(domain, &h, None, Some((kind, text)));
+            }
+        }
+        let Some(policy) = policy else {
             return Ok(hops);
         };
         let (ok, refused): (Vec<Hop>, Vec<Hop>) = hops.into_iter().partition(|h| policy.matches(&h.name));
@@ -462,6 +471,16 @@ impl SmtpTransport {
             return Err(defer(format!("DANE: no usable MX host for {domain} ({})", failures.join("; "))));
         }
         Ok(kept)
+    }
+}
+
+/// The TLS-RPT result type of an MTA-STS discovery failure (DNS trouble is not one).
+fn sts_failure_type(e: &crate::smtp_client::mta_sts::StsError) -> Option<&'static str> {
+    use crate::smtp_client::mta_sts::StsError;
+    match e {
+        StsError::Fetch { .. } => Some("sts-policy-fetch-error"),
+        StsError::Policy { .. } => Some("sts-policy-invalid"),
+        StsError::Dns(_) => None,
     }
 }
 
