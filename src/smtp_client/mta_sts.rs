@@ -69,6 +69,19 @@ impl StsPolicy {
             })
     }
 
+    /// The policy as its text lines (RFC 8460 §4.4 policy-string).
+    pub fn lines(&self) -> Vec<String> {
+        let mode = match self.mode {
+            StsMode::Enforce => "enforce",
+            StsMode::Testing => "testing",
+            StsMode::None => "none",
+        };
+        let mut lines = vec!["version: STSv1".to_string(), format!("mode: {mode}")];
+        lines.extend(self.mx.iter().map(|m| format!("mx: {m}")));
+        lines.push(format!("max_age: {}", self.max_age));
+        lines
+    }
+
     /// The MX hosts delivery may use under this policy (all of them unless `enforce`).
     pub fn allowed_hosts(&self, hosts: Vec<MxHost>) -> Vec<MxHost> {
         if self.mode != StsMode::Enforce {
