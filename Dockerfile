@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # postern: build with the same toolchain CI uses, run as a non-root user.
 #   docker build -t postern .
-#   docker run -p 25:25 -p 587:587 -p 465:465 -p 8025:8025 -v postern-data:/data -v ./config:/config postern
+#   docker run -p 25:25 -p 587:587 -p 465:465 -p 993:993 -p 995:995 -p 8025:8025 \
+#              -v postern-data:/data -v ./config:/config postern
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
@@ -31,7 +32,7 @@ RUN setcap cap_net_bind_service=+ep /usr/local/bin/postern \
 USER 10001:10001
 ENV POSTERN_CONFIG=/etc/postern/postern.toml
 VOLUME ["/data", "/config"]
-EXPOSE 25 465 587 8025
+EXPOSE 25 465 587 110 143 993 995 8025
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["postern", "health"]
 STOPSIGNAL SIGTERM
 CMD ["postern", "serve"]

@@ -8,7 +8,6 @@ use crate::transport::maildir::MaildirTransport;
 use crate::transport::smtp::SmtpTransport;
 use crate::transport::webhook::WebhookTransport;
 use crate::app::Services;
-use crate::server::smtp;
 use crate::queue::Queue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +57,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     directory.log_open_domains(&cfg).await;
     let cluster = crate::limits::redis::Store::from_config(&cfg).map_err(StartError::Cluster)?;
     let ctx = Services::new(cfg.clone(), queue.clone(), tls, dkim, checks, directory.clone(), stop_rx, cluster.clone());
-    let bound = smtp::listener::bind_all(&ctx).await?;
+    let bound = crate::server::listener::bind_all(&ctx).await?;
     let control = crate::http::control::bind(&cfg.server.data_dir)?;
     let http = crate::http::start(&ctx, control).await?;
     if let Some(store) = &cluster {
@@ -68,7 +67,7 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     }
     crate::admin::start(&ctx).await?;
     for b in bound {
-        tokio::spawn(smtp::listener::serve(ctx.clone(), b));
+        tokio::spawn(crate::server::listener::serve(ctx.clone(), b));
     }
     let scheduler = delivery(&cfg, &queue, &directory, cluster.as_ref())?;
     tokio::spawn(scheduler.run(ctx.shutdown.clone()));

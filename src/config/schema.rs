@@ -112,6 +112,14 @@ pub enum ListenerKind {
     Submission,
     /// Submission over implicit TLS (port 465), AUTH required before MAIL.
     Submissions,
+    /// IMAP (port 143): STARTTLS, login only after TLS.
+    Imap,
+    /// IMAP over implicit TLS (port 993).
+    Imaps,
+    /// POP3 (port 110): STLS, login only after TLS.
+    Pop3,
+    /// POP3 over implicit TLS (port 995).
+    Pop3s,
 }
 
 impl ListenerKind {
@@ -120,10 +128,18 @@ impl ListenerKind {
             ListenerKind::Smtp => "smtp",
             ListenerKind::Submission => "submission",
             ListenerKind::Submissions => "submissions",
+            ListenerKind::Imap => "imap",
+            ListenerKind::Imaps => "imaps",
+            ListenerKind::Pop3 => "pop3",
+            ListenerKind::Pop3s => "pop3s",
         }
     }
     pub fn requires_auth(self) -> bool {
         !matches!(self, ListenerKind::Smtp)
+    }
+    /// Implicit TLS from the first byte.
+    pub fn implicit_tls(self) -> bool {
+        matches!(self, ListenerKind::Submissions | ListenerKind::Imaps | ListenerKind::Pop3s)
     }
 }
 
@@ -136,10 +152,15 @@ pub struct Listener {
 
 /// The embedded default: unprivileged loopback ports, so `postern serve` works anywhere.
 pub fn default_listeners() -> Vec<Listener> {
-    [("127.0.0.1:2525", ListenerKind::Smtp), ("127.0.0.1:2587", ListenerKind::Submission), (
-        "127.0.0.1:2465",
-        ListenerKind::Submissions,
-    )]
+    [
+        ("127.0.0.1:2525", ListenerKind::Smtp),
+        ("127.0.0.1:2587", ListenerKind::Submission),
+        ("127.0.0.1:2465", ListenerKind::Submissions),
+        ("127.0.0.1:2143", ListenerKind::Imap),
+        ("127.0.0.1:2993", ListenerKind::Imaps),
+        ("127.0.0.1:2110", ListenerKind::Pop3),
+        ("127.0.0.1:2995", ListenerKind::Pop3s),
+    ]
     .into_iter()
     .map(|(bind, kind)| Listener { bind: bind.into(), kind })
     .collect()
@@ -154,6 +175,9 @@ pub struct Tls {
     /// TLS on the `smtp` listener (Postfix main.cf smtpd_tls_security_level; submission
     /// always needs TLS before AUTH).
     pub inbound: InboundTls,
+    /// Allow IMAP LOGIN and POP3 USER/PASS without TLS on `imap`/`pop3` listeners, for
+    /// clients on loopback only (a local webmail); other clients always need TLS first.
+    pub plaintext_login_loopback: bool,
 }
 
 /// What the `smtp` listener asks of clients before MAIL.

@@ -1,5 +1,4 @@
-//! The Maildirs postern delivers into: what they hold on disk. The Maildir transport
-//! writes into them today; IMAP and POP3 will read them through this module too.
+//! Bytes stored in a Maildir, counted from file names (the `,S=` size) or the files.
 //!
 //! Owns: Maildir layout facts (the `,S=` size in file names, new/ and cur/). Must not
 //! touch: the directory (callers pass the Maildir path), the queue, the network.

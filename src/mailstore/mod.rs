@@ -1,0 +1,246 @@
+//! The Maildirs postern delivers into and IMAP/POP3 read: one account's Maildir++ root
+//! (INBOX) and its folders (`.Sent`, `.Archive.2025`), with the per-folder state Dovecot
+//! keeps beside the mail (`dovecot-uidlist`, `dovecot-keywords`, `dovecot-uidvalidity`,
+//! `subscriptions`, `maildirsize`), read and written in Dovecot's formats so a Maildir
+//! moves between Dovecot and postern with its UIDVALIDITY, UIDs, keywords and POP3 UIDLs.
+//!
+//! Owns: everything on disk under a Maildir root. Blocking file I/O: async callers use
+//! `spawn_blocking`. Must not touch: the directory (callers pass the root path), the
+//! queue, the network.
+//!
+//! Concurrency: delivery writes tmp/ → new/ without locks; UID assignment, flag renames
+//! and expunges take the `dovecot-uidlist.lock` dotlock, so two sessions and concurrent
+//! delivery never give one file two UIDs or one UID two files.
+mod usage;
+
+pub use usage::usage;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no such mailbox")]
+    NoSuchFolder,
+    #[error("mailbox already exists")]
+    Exists,
+    #[error("invalid mailbox name")]
+    BadName,
+    /// The message (file) went away: expunged by another session.
+    #[error("message expunged")]
+    Expunged,
+    #[error("over quota")]
+    OverQuota,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// One account's mail store, rooted at its Maildir (INBOX).
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A folder as LIST shows it. Names are IMAP names as stored on disk (modified UTF-7,
+/// `.` separates levels, `INBOX` is the root Maildir).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderInfo {
+    pub name: String,
+    /// RFC 6154 attribute for Drafts/Sent/Trash/Junk/Archive (`\Sent`, ...), by name.
+    pub special_use: Option<&'static str>,
+    pub has_children: bool,
+    pub subscribed: bool,
+}
+
+/// Bytes and messages in the whole store (`maildirsize`, Maildir++ quota).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes: u64,
+    pub messages: u64,
+}
+
+/// The hierarchy separator of folder names (Dovecot's Maildir++ default).
+pub const SEPARATOR: char = '.';
+
+/// Folders created at first login, with their RFC 6154 attributes.
+pub const SPECIAL_USE: [(&str, &str); 4] = [("Drafts", "\\Drafts"), ("Sent", "\\Sent"), ("Trash", "\\Trash"), ("Junk", "\\Junk")];
+
+impl Store {
+    /// The store at `root`; creates the Maildir (tmp/ new/ cur/) when missing.
+    pub fn open(root: &Path) -> Result<Store> {
+        let _ = root;
+        todo!("mailstore")
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// Every folder, INBOX first, then by name.
+    pub fn list(&self) -> Result<Vec<FolderInfo>> {
+        todo!("mailstore")
+    }
+    /// Creates a folder (and missing parents); `Exists` when it is there.
+    pub fn create(&self, name: &str) -> Result<()> {
+        let _ = name;
+        todo!("mailstore")
+    }
+    /// Deletes a folder and its mail (not INBOX: `BadName`).
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let _ = name;
+        todo!("mailstore")
+    }
+    /// Renames a folder and its children; renaming INBOX moves its messages into a new
+    /// folder and leaves INBOX empty (RFC 3501 §6.3.5).
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let _ = (from, to);
+        todo!("mailstore")
+    }
+    /// Adds or removes a name in the `subscriptions` file (Dovecot format).
+    pub fn subscribe(&self, name: &str, on: bool) -> Result<()> {
+        let _ = (name, on);
+        todo!("mailstore")
+    }
+    /// Creates and subscribes the `SPECIAL_USE` folders that are missing.
+    pub fn ensure_special_use(&self) -> Result<()> {
+        todo!("mailstore")
+    }
+    /// The folder by name (`INBOX` case-insensitively); `NoSuchFolder` when missing.
+    pub fn folder(&self, name: &str) -> Result<Folder> {
+        let _ = name;
+        todo!("mailstore")
+    }
+    /// Bytes and messages stored, from `maildirsize` (recomputed when missing or stale).
+    pub fn usage(&self) -> Result<Usage> {
+        todo!("mailstore")
+    }
+}
+
+/// One folder (a Maildir): its messages are read with `sync`, changed through it.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // skeleton: the mailstore fills these in
+pub struct Folder {
+    name: String,
+    dir: PathBuf,
+}
+
+/// What a folder holds at one moment, messages in ascending UID order.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub messages: Vec<Message>,
+    /// Keyword names defined for this folder (`dovecot-keywords`), for FLAGS.
+    pub keywords: Vec<String>,
+}
+
+/// One message of a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub uid: u32,
+    /// Base file name, with its `:2,FLAGS` suffix when it has one.
+    pub file: String,
+    /// Still in new/ (a read-only sync leaves it there): IMAP \Recent.
+    pub recent: bool,
+    /// Bytes in the file (`,S=`, else the file's length).
+    pub size: u64,
+    /// Bytes with CRLF line ends, what IMAP RFC822.SIZE and POP3 report (`,W=`, else
+    /// the uidlist's `W`, else counted once and recorded in the uidlist).
+    pub vsize: u64,
+    /// INTERNALDATE: the file's mtime (Dovecot's convention).
+    pub internal_date: SystemTime,
+    pub flags: Flags,
+}
+
+/// IMAP system flags (`\Recent` aside) and keywords.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub seen: bool,
+    pub answered: bool,
+    pub flagged: bool,
+    pub deleted: bool,
+    pub draft: bool,
+    pub keywords: BTreeSet<String>,
+}
+
+/// Cheap fingerprint of a folder's state (mtimes of new/, cur/ and dovecot-uidlist):
+/// equal stamps mean `sync` would return the same view. IDLE polls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp(pub [i128; 3]);
+
+impl Folder {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Reads new/, cur/ and `dovecot-uidlist`; unless `read_only`, moves new/ files to
+    /// cur/ (as Dovecot does on SELECT); gives files not yet listed the next UIDs (under
+    /// the dotlock) and returns the current view. A folder without a uidlist gets a
+    /// fresh UIDVALIDITY (`dovecot-uidvalidity`).
+    pub fn sync(&self, read_only: bool) -> Result<View> {
+        let _ = read_only;
+        todo!("mailstore")
+    }
+    /// The stamp `sync` would see now.
+    pub fn stamp(&self) -> Result<Stamp> {
+        todo!("mailstore")
+    }
+    /// Where the message's file is now (new/ or cur/).
+    pub fn path_of(&self, msg: &Message) -> PathBuf {
+        let _ = msg;
+        todo!("mailstore")
+    }
+    /// Opens the message's file; `Expunged` when it is gone (finds a renamed file by
+    /// its base name before giving up).
+    pub fn open(&self, msg: &Message) -> Result<std::fs::File> {
+        let _ = msg;
+        todo!("mailstore")
+    }
+    /// Stores a message read from `data` into cur/ with these flags and internal date
+    /// (fsynced, then listed under the next UID); returns its UID. The caller checks
+    /// the quota first.
+    pub fn append(&self, data: &mut dyn std::io::Read, flags: &Flags, internal_date: Option<SystemTime>) -> Result<u32> {
+        let _ = (data, flags, internal_date);
+        todo!("mailstore")
+    }
+    /// Gives the message these flags (renames its file; new keywords are added to
+    /// `dovecot-keywords`); returns it as it is now.
+    pub fn set_flags(&self, msg: &Message, flags: &Flags) -> Result<Message> {
+        let _ = (msg, flags);
+        todo!("mailstore")
+    }
+    /// Removes these messages (files and uidlist lines).
+    pub fn expunge(&self, msgs: &[Message]) -> Result<()> {
+        let _ = msgs;
+        todo!("mailstore")
+    }
+    /// Copies the messages into `dest` with their flags and internal dates (hard links
+    /// where possible); returns their new UIDs in the same order.
+    pub fn copy(&self, msgs: &[Message], dest: &Folder) -> Result<Vec<u32>> {
+        let _ = (msgs, dest);
+        todo!("mailstore")
+    }
+}
+
+/// POP3 UIDL of a message, Dovecot's default `%08Xu%08Xv` (UID, then UIDVALIDITY, in
+/// hex), so clients migrated from Dovecot do not download everything again.
+pub fn pop3_uidl(uid_validity: u32, uid: u32) -> String {
+    format!("{uid:08X}{uid_validity:08X}")
+}
+
+/// Wakes the sessions watching a Maildir (IDLE) after postern changed it (delivery,
+/// APPEND, flags); changes made by other programs are found by polling `Folder::stamp`.
+pub mod changes {
+    use std::path::Path;
+
+    /// Tells watchers of the Maildir `dir` (a folder's directory) that it changed.
+    pub fn notify(dir: &Path) {
+        let _ = dir;
+        todo!("mailstore")
+    }
+    /// A receiver that changes each time `notify(dir)` is called.
+    pub fn subscribe(dir: &Path) -> tokio::sync::watch::Receiver<u64> {
+        let _ = dir;
+        todo!("mailstore")
+    }
+}
