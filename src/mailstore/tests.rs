@@ -207,6 +207,8 @@ fn concurrent_delivery_and_two_sessions_keep_uids_unique() {
                 let tmp = root.join("tmp").join(&name);
                 std::fs::File::create(&tmp).unwrap().write_all(b"abc\n").unwrap();
                 std::fs::rename(&tmp, root.join("new").join(&name)).unwrap();
+                // Spread deliveries over the sessions' rounds.
+                std::thread::sleep(Duration::from_micros(300));
             }
         }));
     }
