@@ -11,6 +11,11 @@
 //! Concurrency: delivery writes tmp/ → new/ without locks; UID assignment, flag renames
 //! and expunges take the `dovecot-uidlist.lock` dotlock, so two sessions and concurrent
 //! delivery never give one file two UIDs or one UID two files.
+//!
+//! Parts: `sync` (scan + numbering), `ops` (append, flags, expunge, copy), `folders`
+//! (Maildir++ directories), `name` (file names and flag letters), `uidlist`, `keywords`,
+//! `uidvalidity`, `subscriptions`, `quota` (`maildirsize`): one file format each;
+//! `lock` (Dovecot's dotlock), `changes` (IDLE wake-ups).
 pub mod changes;
 mod folders;
 mod keywords;
