@@ -13,8 +13,6 @@ pub enum RespCode {
     Auth,
     /// A temporary problem of the server (RFC 3206 §3): try again later.
     SysTemp,
-    /// Another session holds the maildrop (RFC 2449 §8.1.1); not used: see `server::pop3`.
-    InUse,
 }
 
 impl fmt::Display for RespCode {
@@ -22,7 +20,6 @@ impl fmt::Display for RespCode {
         f.write_str(match self {
             RespCode::Auth => "AUTH",
             RespCode::SysTemp => "SYS/TEMP",
-            RespCode::InUse => "IN-USE",
         })
     }
 }
