@@ -51,10 +51,9 @@ fn message(data: &[u8]) {
     }
     assert!(whole.ends_with(b".\r\n") && (whole.len() == 3 || whole.ends_with(b"\r\n.\r\n")));
     let body = &whole[..whole.len() - 3];
-    let lines: Vec<&[u8]> = if body.is_empty() { vec![] } else { body[..body.len() - 2].split(|&b| b == b'\n').collect() };
     let mut unstuffed = Vec::new();
-    for l in &lines {
-        let l = l.strip_suffix(b"\r").unwrap_or(l);
+    for l in body.split_inclusive(|&b| b == b'\n') {
+        let l = l.strip_suffix(b"\r\n").expect("every line ends with CRLF");
         assert_ne!(l, b".", "a lone dot before the end");
         unstuffed.extend_from_slice(l.strip_prefix(b".").unwrap_or(l));
         unstuffed.extend_from_slice(b"\r\n");
