@@ -162,19 +162,24 @@ fn poplib_over_pop3s_and_stls() {
     fill(&s);
     let stored: Vec<Vec<u8>> = s.files().into_iter().map(|(_, b)| crlf(&b)).collect();
     assert_eq!(stored.len(), 4);
-    let out = s.poplib("ssl", PASSWORD, &["capa", "stat", "list", "uidl", "retr:1", "retr:2", "retr:3", "retr:4", "top:1:0", "top:2:2", "quit"]);
-    let capa = out[0]["data"].as_object().unwrap();
-    for cap in ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", "SASL"] {
-        assert!(capa.contains_key(cap), "CAPA lacks {cap}: {capa:?}");
+    let out = s.poplib("ssl", PASSWORD, &["nologin", "capa", "auth-ir", "capa"]);
+    let before = out[0]["data"].as_object().unwrap();
+    for cap in ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER", "SASL", "IMPLEMENTATION"] {
+        assert!(before.contains_key(cap), "CAPA lacks {cap}: {before:?}");
     }
-    assert!(!capa.contains_key("STLS"), "no STLS inside TLS: {capa:?}");
+    assert_eq!(before["SASL"], serde_json::json!(["PLAIN"]));
+    assert!(!before.contains_key("STLS"), "no STLS inside TLS: {before:?}");
+    assert_eq!(out[1]["resp"], "+OK Logged in.");
+    let after = out[2]["data"].as_object().unwrap();
+    assert!(after.contains_key("UIDL") && !after.contains_key("USER") && !after.contains_key("SASL"), "CAPA in TRANSACTION: {after:?}");
+    let out = s.poplib("ssl", PASSWORD, &["stat", "list", "uidl", "retr:1", "retr:2", "retr:3", "retr:4", "top:1:0", "top:2:2", "quit"]);
     let total: usize = stored.iter().map(Vec::len).sum();
-    assert_eq!(out[1]["data"], serde_json::json!([4, total]), "STAT");
-    let list = strings(&out[2]);
-    let uidl = strings(&out[3]);
+    assert_eq!(out[0]["data"], serde_json::json!([4, total]), "STAT");
+    let list = strings(&out[1]);
+    let uidl = strings(&out[2]);
     assert_eq!(list.len(), 4);
     let mut retrieved = Vec::new();
-    for (i, r) in out[4..8].iter().enumerate() {
+    for (i, r) in out[3..7].iter().enumerate() {
         let msg = data(r);
         let octets = r["resp"].as_str().unwrap();
         assert_eq!(octets, format!("+OK {} octets", msg.len()), "RETR {} size line", i + 1);
@@ -194,8 +199,8 @@ fn poplib_over_pop3s_and_stls() {
     }
     assert!(retrieved.contains(&crlf(LF_ONLY)), "the LF-only file goes out with CRLF");
     // TOP: the header, the empty line and n body lines.
-    assert_eq!(data(&out[8]), top(&retrieved[0], 0), "TOP 1 0");
-    assert_eq!(data(&out[9]), top(&retrieved[1], 2), "TOP 2 2");
+    assert_eq!(data(&out[7]), top(&retrieved[0], 0), "TOP 1 0");
+    assert_eq!(data(&out[8]), top(&retrieved[1], 2), "TOP 2 2");
     // UIDLs: Dovecot's %08Xu%08Xv, distinct, the same over STLS.
     for (i, u) in uidl.iter().enumerate() {
         let (n, id) = u.split_once(' ').unwrap();
@@ -287,7 +292,7 @@ fn fetchmail_fetches_everything_once() {
     std::fs::write(
         &rc,
         format!(
-            "set no syslog\npoll 127.0.0.1 with proto POP3 port {} uidl\n  user \"{USER}\" there with password \"{PASSWORD}\" is \"root\" here\n  options keep ssl sslcertck sslcertfile \"{}\" mda \"/bin/sh -c 'cat > $(mktemp {}/msg.XXXXXX)'\"\n",
+            "set no syslog\npoll 127.0.0.1 with proto POP3 port {} uidl\n  user \"{USER}\" there with password \"{PASSWORD}\" is \"root\" here\n  options keep ssl sslcertck sslcertfile \"{}\" sslcommonname \"localhost\" mda \"/bin/sh -c 'cat > $(mktemp {}/msg.XXXXXX)'\"\n",
             s.pop3s().port(),
             s.server.cert_path().display(),
             out.display()

@@ -57,6 +57,8 @@ def bad_logins(a, n):
 
 def run(p, a, action):
     name, _, arg = action.partition(":")
+    if name == "raw":
+        return {"resp": text(p._shortcmd(arg))}
     nums = [int(x) for x in arg.split(":")] if arg else []
     if name == "capa":
         return {"data": {k: v for k, v in p.capa().items()}}
@@ -77,8 +79,6 @@ def run(p, a, action):
         return {"resp": text(auth_plain(p, a.user, a.password, False))}
     if name == "badlogins":
         return {"data": bad_logins(a, nums[0])}
-    if name == "raw":
-        return {"resp": text(p._shortcmd(arg))}
     raise SystemExit(f"unknown action {action}")
 
 
