@@ -18,7 +18,7 @@ use serde_json::Value;
 use support::peers::{peer_file, require_python, require_tool, run};
 use support::dovecot::Dovecot;
 use support::server::wait_log;
-use support::{Dialog, TestServer, wait};
+use support::{Dialog, ServerBuilder, TestServer, wait};
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "alice pop pw";
@@ -30,8 +30,12 @@ struct Setup {
 
 impl Setup {
     fn start() -> Setup {
+        Setup::start_with(|b| b)
+    }
+
+    fn start_with(f: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Setup {
         let vmail = tempfile::tempdir().unwrap();
-        let mut server = TestServer::builder()
+        let mut server = f(TestServer::builder())
             .listeners(&["smtp", "pop3", "pop3s"])
             .set("mailboxes.root", vmail.path().display().to_string())
             .list("relay.local_domains", &[])
@@ -472,4 +476,48 @@ fn dovecot_served_maildir_keeps_its_uidls() {
         assert_eq!(ours[i]["resp"], theirs[i]["resp"], "RETR {} size line", i - 2);
     }
     eprintln!("Dovecot and postern UIDL: {:?}", strings(&ours[2]));
+}
+
+/// Two sessions on one maildrop (no lock, as Dovecot): what one removes stays listed in the
+/// other, whose RETR then gets -ERR and whose own DELE of it at QUIT does no harm. Plain
+/// logins on loopback here (`tls.plaintext_login_loopback`), so CAPA offers USER and both
+/// STLS and SASL PLAIN before TLS.
+#[test]
+fn concurrent_sessions_and_expunged_messages() {
+    let s = Setup::start_with(|b| b.set("tls.plaintext_login_loopback", true));
+    s.deliver(&smtp_stuffed(MESSAGES[0]));
+    s.deliver(&smtp_stuffed(MESSAGES[1]));
+    let login = |c: &mut Raw| {
+        assert_eq!(c.cmd(&format!("USER {USER}")), "+OK");
+        assert_eq!(c.cmd(&format!("PASS {PASSWORD}")), "+OK Logged in.");
+    };
+    let mut a = Raw::connect(s.pop3());
+    a.send(b"CAPA\r\n");
+    a.line();
+    let capa = a.multi();
+    for cap in ["USER", "SASL PLAIN", "STLS"] {
+        assert!(capa.iter().any(|l| l == cap), "{cap} missing: {capa:?}");
+    }
+    login(&mut a);
+    let mut b = Raw::connect(s.pop3());
+    login(&mut b);
+    assert_eq!(b.cmd("DELE 1"), "+OK Marked to be deleted.");
+    assert_eq!(b.cmd("QUIT"), "+OK Logging out, messages deleted.");
+    // Session A still lists both and numbers them as at its login.
+    assert!(a.cmd("STAT").starts_with("+OK 2 "));
+    assert_eq!(a.cmd("RETR 1"), "-ERR Message 1 expunged.");
+    let r = a.cmd("RETR 2");
+    assert!(r.starts_with("+OK ") && r.ends_with(" octets"), "{r}");
+    let body = a.multi().join("\r\n");
+    assert!(body.ends_with("line 3"), "{body}");
+    assert_eq!(a.cmd("DELE 1"), "+OK Marked to be deleted.");
+    assert_eq!(a.cmd("QUIT"), "+OK Logging out, messages deleted.");
+    let mut c = Raw::connect(s.pop3());
+    login(&mut c);
+    assert!(c.cmd("STAT").starts_with("+OK 1 "), "message 2 kept");
+    assert_eq!(c.cmd("RETR 2"), "-ERR There's no message 2.");
+    assert_eq!(c.cmd("TOP 1 0"), "+OK");
+    let head = c.multi();
+    assert!(head.iter().any(|l| l == "Subject: second"), "{head:?}");
+    assert_eq!(c.cmd("QUIT"), "+OK Logging out.");
 }
