@@ -59,11 +59,11 @@ pub async fn handle(ctx: Arc<Services>, mut tcp: TcpStream, peer: SocketAddr, ki
             session.tls = Some(info);
             run(&ctx, &mut session, Conn::new(tls, idle, deadline), true).await;
         }
-    } else if let Some(tcp) = run(&ctx, &mut session, Conn::new(tcp, idle, deadline), true).await {
-        if let Some((tls, info)) = crate::server::listener::handshake(&ctx, tcp, peer).await {
-            session.tls = Some(info);
-            run(&ctx, &mut session, Conn::new(tls, idle, deadline), false).await;
-        }
+    } else if let Some(tcp) = run(&ctx, &mut session, Conn::new(tcp, idle, deadline), true).await
+        && let Some((tls, info)) = crate::server::listener::handshake(&ctx, tcp, peer).await
+    {
+        session.tls = Some(info);
+        run(&ctx, &mut session, Conn::new(tls, idle, deadline), false).await;
     }
     session.end().await;
     tracing::debug!(client = %peer, "disconnect");
