@@ -14,10 +14,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// What a command handler asks the loop to do.
 pub enum Step {
     Reply(Reply),
-    /// A multi-line response, already in wire form; `ok` says whether it was `+OK`.
+    /// A multi-line `+OK` response, already in wire form.
     Raw(Vec<u8>),
-    /// The handler queued its response itself (RETR, TOP).
-    Sent { ok: bool },
+    /// The handler queued its `+OK` response itself (RETR, TOP).
+    Sent,
     /// Send the reply, then close the connection.
     Close(Reply),
     /// `+OK` to STLS was sent; hand the stream to the TLS handshake.
@@ -78,7 +78,7 @@ impl Session {
                     conn.write(&bytes);
                     true
                 }
-                Step::Sent { ok } => ok,
+                Step::Sent => true,
                 Step::Close(r) => {
                     conn.write(&r.to_wire());
                     let _ = conn.flush().await;

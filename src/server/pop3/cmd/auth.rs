@@ -89,7 +89,7 @@ async fn login(s: &mut Session, user: &str, password: &str) -> Step {
     let account = login.account.clone();
     match Maildrop::open(login).await {
         Ok(drop) => {
-            tracing::info!(client = %s.peer.ip(), protocol = "pop3", account = %account, messages = drop.stat().0, "maildrop opened");
+            tracing::debug!(client = %s.peer.ip(), protocol = "pop3", account = %account, messages = drop.stat().0, "maildrop opened");
             s.maildrop = Some(drop);
             Step::Reply(Reply::logged_in())
         }

@@ -67,5 +67,5 @@ pub async fn retr<S: AsyncRead + AsyncWrite + Unpin>(
     if top.is_none() {
         drop.mark_retrieved(n);
     }
-    Step::Sent { ok: true }
+    Step::Sent
 }
