@@ -17,9 +17,14 @@ const PASS: &str = "wonderland";
 
 /// What the script saw through `dovecot` (mode `write` or `read`).
 fn dovecot_report(dc: &Dovecot, mode: &str) -> Value {
+    dovecot_run(dc, &[mode])
+}
+
+fn dovecot_run(dc: &Dovecot, args: &[&str]) -> Value {
+    let (mode, extra) = (args[0], &args[1..]);
     let py = require_python(&["imaplib", "poplib", "json"]);
     let mut cmd = std::process::Command::new(py);
-    cmd.arg(peer_file("dovecot_maildir.py")).args([mode, "127.0.0.1", &dc.imap.port().to_string(), &dc.pop3.port().to_string(), USER, PASS]);
+    cmd.arg(peer_file("dovecot_maildir.py")).args([mode, "127.0.0.1", &dc.imap.port().to_string(), &dc.pop3.port().to_string(), USER, PASS]).args(extra);
     let out = run(&mut cmd, b"");
     assert!(out.status.success(), "dovecot_maildir.py {mode} failed:\n{}\ndovecot log:\n{}", out.all(), dc.log());
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", out.stdout))
@@ -158,5 +163,46 @@ fn a_postern_maildir_read_by_dovecot() {
     let theirs = dovecot_report(&dc, "read");
     dc.stop();
     assert_eq!(ours, theirs, "postern (left) and Dovecot (right) disagree");
+    assert_quiet(&dc);
+}
+
+/// Dovecot (IMAP APPENDs) and postern (appends, flag changes, syncs) on one Maildir at the
+/// same time: the shared `dovecot-uidlist.lock` keeps every message at one unique UID,
+/// and both see the same mailbox afterwards.
+#[test]
+fn dovecot_and_postern_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    let dir = maildir(&mail);
+    let mut dc = Dovecot::start(&mail, &[(USER, PASS)]);
+    // Dovecot creates the Maildir (owned by the user it runs as) at the first login.
+    dovecot_report(&dc, "read");
+    let store = Store::open(&dir).unwrap();
+    let ours = std::thread::spawn(move || {
+        let inbox = store.folder("INBOX").unwrap();
+        for i in 0..30 {
+            let body = format!("Subject: postern {i}\r\n\r\nbody\r\n");
+            inbox.append(&mut body.as_bytes(), &Flags { seen: i % 2 == 0, ..Flags::default() }, None).unwrap();
+            let v = inbox.sync(false).unwrap();
+            if let Some(m) = v.messages.get(i % v.messages.len().max(1)) {
+                match inbox.set_flags(m, &Flags { answered: true, ..m.flags.clone() }) {
+                    Ok(_) | Err(postern::mailstore::Error::Expunged) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        store
+    });
+    let theirs_during = dovecot_run(&dc, &["append", "30"]);
+    let store = ours.join().unwrap();
+    let theirs = dovecot_report(&dc, "read");
+    dc.stop();
+    assert!(theirs_during["mailboxes"]["INBOX"]["messages"].as_array().unwrap().len() >= 30);
+    let ours = postern_report(&store);
+    assert_eq!(ours, theirs, "postern (left) and Dovecot (right) disagree");
+    let msgs = ours["mailboxes"]["INBOX"]["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 60, "every message of both writers, once");
+    let uids: Vec<u64> = msgs.iter().map(|m| m["uid"].as_u64().unwrap()).collect();
+    assert!(uids.windows(2).all(|w| w[0] < w[1]), "{uids:?}");
     assert_quiet(&dc);
 }

@@ -227,6 +227,12 @@ impl Folder {
     pub fn copy(&self, msgs: &[Message], dest: &Folder) -> Result<Vec<u32>> {
         ops::copy(self, msgs, dest)
     }
+    /// POP3 UIDLs kept in the uidlist (`P<uidl>` fields: Dovecot stores them for mail
+    /// migrated from another server, and serves them instead of `pop3_uidl`), by UID.
+    pub fn pop3_uidls(&self) -> Result<std::collections::HashMap<u32, String>> {
+        let list = uidlist::UidList::read(&self.dir)?;
+        Ok(list.into_iter().flat_map(|l| l.records).filter_map(|r| Some((r.uid, r.pop3_uidl()?.to_string()))).collect())
+    }
     /// The folder's Maildir directory (what `changes::subscribe` takes).
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -75,7 +75,10 @@ pub(crate) fn with_flags(name: &str, flags: &Flags, keywords: &Keywords) -> Stri
     let (letters, extra) = info.split_once(',').map_or((info, None), |(l, e)| (l, Some(e)));
     let mut out: Vec<char> = letters
         .chars()
-        .filter(|&c| !matches!(c, 'D' | 'F' | 'R' | 'S' | 'T') && !(c.is_ascii_lowercase() && keywords.name_of(c).is_some()))
+        .filter(|&c| {
+            let ours = matches!(c, 'D' | 'F' | 'R' | 'S' | 'T') || (c.is_ascii_lowercase() && keywords.name_of(c).is_some());
+            !ours
+        })
         .collect();
     for (on, c) in [(flags.draft, 'D'), (flags.flagged, 'F'), (flags.answered, 'R'), (flags.seen, 'S'), (flags.deleted, 'T')] {
         if on {

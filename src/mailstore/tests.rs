@@ -97,6 +97,12 @@ fn dovecots_lagging_uidnext_and_vanished_lines() {
     assert!(list.starts_with("3 V1700000000 N9 Gabc\n"), "{list}");
     assert!(list.contains("\n7 Xkeep :2.M1P1.h,S=2,W=2:2,\n"), "{list}");
     assert!(!list.contains("\n3 "), "{list}");
+    // A migrated POP3 UIDL (`P` field) is kept and offered.
+    std::fs::write(d.path().join("dovecot-uidlist"), "3 V1700000000 N9 Gabc\n1 Pold-uidl-1 :1.M1P1.h,S=2,W=2:2,S\n7 Xkeep :2.M1P1.h,S=2,W=2:2,\n8 W2 :5.M1P1.h:2,\n").unwrap();
+    let inbox = store.folder("INBOX").unwrap();
+    inbox.set_flags(&inbox.sync(false).unwrap().messages[0], &Flags::default()).unwrap();
+    inbox.sync(false).unwrap();
+    assert_eq!(inbox.pop3_uidls().unwrap(), [(1, "old-uidl-1".to_string())].into());
 }
 
 #[test]
@@ -222,7 +228,7 @@ fn concurrent_delivery_and_two_sessions_keep_uids_unique() {
             let mut round = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) || round < 5 {
                 round += 1;
-                let v = inbox.sync(s == 1 && round % 2 == 0).unwrap();
+                let v = inbox.sync(s == 1 && round.is_multiple_of(2)).unwrap();
                 let uids: Vec<u32> = v.messages.iter().map(|m| m.uid).collect();
                 assert!(uids.windows(2).all(|w| w[0] < w[1]), "{uids:?}");
                 for m in &v.messages {
@@ -231,7 +237,7 @@ fn concurrent_delivery_and_two_sessions_keep_uids_unique() {
                     assert_eq!(seen.entry(m.uid).or_insert_with(|| b.clone()), &b);
                 }
                 for m in v.messages.iter().skip((round % 7) as usize).step_by(5) {
-                    match inbox.set_flags(m, &flags(round % 2 == 0, &["k"])) {
+                    match inbox.set_flags(m, &flags(round.is_multiple_of(2), &["k"])) {
                         Ok(_) | Err(Error::Expunged) => {}
                         Err(e) => panic!("{e}"),
                     }

@@ -33,6 +33,10 @@ impl Record {
     pub(crate) fn vsize(&self) -> Option<u64> {
         self.ext.iter().find_map(|e| e.strip_prefix('W')?.parse().ok())
     }
+    /// A POP3 UIDL kept for this message (`P<uidl>`, from a migration).
+    pub(crate) fn pop3_uidl(&self) -> Option<&str> {
+        self.ext.iter().find_map(|e| e.strip_prefix('P')).filter(|u| !u.is_empty())
+    }
     pub(crate) fn set_vsize(&mut self, vsize: u64) {
         self.ext.retain(|e| !e.starts_with('W'));
         self.ext.push(format!("W{vsize}"));

@@ -8,6 +8,8 @@ sees as JSON, for tests/mailstore_dovecot.rs.
       reports.
   dovecot_maildir.py read HOST IMAP_PORT POP3_PORT USER PASSWORD
       Only reports.
+  dovecot_maildir.py append HOST IMAP_PORT POP3_PORT USER PASSWORD N
+      APPENDs N messages to INBOX (flagging every third one), then reports.
 
 Report: {"folders": [names], "noselect": [names], "subscribed": [names], "mailboxes": {name: {"uidvalidity",
 "uidnext", "messages": [{"uid", "flags", "size"}]}}, "uidl": [[msgno, uidl], ...]}
@@ -119,6 +121,11 @@ def main():
     check(imap.login(user, password), "LOGIN")
     if mode == "write":
         write(imap)
+    elif mode == "append":
+        for i in range(int(sys.argv[7])):
+            flags = "(\\Flagged)" if i % 3 == 0 else None
+            check(imap.append("INBOX", flags, None, message(i, "concurrent")), "APPEND")
+            check(imap.noop(), "NOOP")
     elif mode != "read":
         raise SystemExit(f"unknown mode {mode}")
     print(json.dumps(report(imap, host, int(pop3_port), user, password)))
