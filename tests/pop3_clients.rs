@@ -521,3 +521,35 @@ fn concurrent_sessions_and_expunged_messages() {
     assert!(head.iter().any(|l| l == "Subject: second"), "{head:?}");
     assert_eq!(c.cmd("QUIT"), "+OK Logging out.");
 }
+
+/// Mail migrated into Dovecot from another POP3 server keeps that server's UIDLs in
+/// dovecot-uidlist `P` fields; postern serves them as Dovecot does.
+#[test]
+fn uidls_kept_in_the_uidlist_are_served() {
+    let s = Setup::start_with(|b| b.set("tls.plaintext_login_loopback", true));
+    s.deliver(&smtp_stuffed(MESSAGES[0]));
+    s.deliver(&smtp_stuffed(MESSAGES[1]));
+    let uidls = |s: &Setup| {
+        let mut c = Raw::connect(s.pop3());
+        assert_eq!(c.cmd(&format!("USER {USER}")), "+OK");
+        assert_eq!(c.cmd(&format!("PASS {PASSWORD}")), "+OK Logged in.");
+        assert_eq!(c.cmd("UIDL"), "+OK");
+        let list = c.multi();
+        assert_eq!(c.cmd("QUIT"), "+OK Logging out.");
+        list
+    };
+    let before = uidls(&s);
+    assert_eq!(before.len(), 2, "{before:?}");
+    // Give UID 1 a kept UIDL, as Dovecot's pop3-migration leaves it.
+    let path = s.maildir().join("dovecot-uidlist");
+    let list = std::fs::read_to_string(&path).unwrap();
+    let edited: String = list
+        .lines()
+        .map(|l| if l.starts_with("1 ") { l.replacen(" :", " PUIDL-from-old-server.42 :", 1) } else { l.to_string() })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(edited, list, "uidlist line for UID 1 not found:\n{list}");
+    std::fs::write(&path, edited).unwrap();
+    let after = uidls(&s);
+    assert_eq!(after, vec!["1 UIDL-from-old-server.42".to_string(), before[1].clone()]);
+}

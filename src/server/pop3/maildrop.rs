@@ -5,11 +5,14 @@
 use crate::mailstore::{self, Folder, Message};
 use crate::proto::pop3::Reply;
 use crate::server::access::Login;
+use std::collections::HashMap;
 
 pub struct Maildrop {
     pub account: String,
     folder: Folder,
     uid_validity: u32,
+    /// UIDLs stored in the uidlist (`P` fields of mail migrated into Dovecot), by UID.
+    kept_uidls: HashMap<u32, String>,
     entries: Vec<Entry>,
     /// Messages retrieved with RETR in this session (for the log).
     pub retrieved: usize,
@@ -28,14 +31,16 @@ impl Maildrop {
     /// Lists INBOX for a logged-in account (moving new/ to cur/, assigning UIDs).
     pub async fn open(login: Login) -> mailstore::Result<Maildrop> {
         let store = login.store;
-        let (folder, view) = blocking(move || {
+        let (folder, view, mut kept_uidls) = blocking(move || {
             let folder = store.folder("INBOX")?;
             let view = folder.sync(false)?;
-            Ok((folder, view))
+            let kept = folder.pop3_uidls()?;
+            Ok((folder, view, kept))
         })
         .await?;
+        kept_uidls.retain(|_, u| valid_uidl(u));
         let entries = view.messages.into_iter().map(|msg| Entry { msg, deleted: false, seen: false }).collect();
-        Ok(Maildrop { account: login.account, folder, uid_validity: view.uid_validity, entries, retrieved: 0 })
+        Ok(Maildrop { account: login.account, folder, uid_validity: view.uid_validity, kept_uidls, entries, retrieved: 0 })
     }
 
     /// Messages not marked deleted, and their octets.
@@ -57,9 +62,13 @@ impl Maildrop {
         }
     }
 
-    /// The UIDL of a message: Dovecot's default form, so migrated clients keep theirs.
+    /// The UIDL of a message as Dovecot gives it: the one kept in the uidlist for mail
+    /// migrated from another server, else the default form; so clients keep theirs.
     pub fn uidl(&self, msg: &Message) -> String {
-        mailstore::pop3_uidl(self.uid_validity, msg.uid)
+        match self.kept_uidls.get(&msg.uid) {
+            Some(u) => u.clone(),
+            None => mailstore::pop3_uidl(self.uid_validity, msg.uid),
+        }
     }
 
     pub fn mark_deleted(&mut self, n: u32) -> Result<(), Reply> {
@@ -123,6 +132,12 @@ impl Maildrop {
         let seen = self.entries.iter().filter(|e| e.seen && !(with_deletions && e.deleted)).map(|e| e.msg.clone()).collect();
         (deleted, seen)
     }
+}
+
+/// RFC 1939 §7: a unique-id is 1 to 70 characters in 0x21..=0x7E (it must not break the
+/// `n uidl` line).
+fn valid_uidl(u: &str) -> bool {
+    (1..=70).contains(&u.len()) && u.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 /// Adds \Seen to each message; one removed by another session meanwhile is skipped.
