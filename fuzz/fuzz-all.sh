@@ -31,6 +31,7 @@ dict_for() {
     config) echo "-dict=dict/toml.dict";;
     http_send) echo "-dict=dict/json.dict";;
     dsn) echo "-dict=dict/dsn.dict";;
+    pop3_command) echo "-dict=dict/pop3.dict";;
   esac
 }
 

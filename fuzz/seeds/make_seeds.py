@@ -123,6 +123,27 @@ def dsns():
     return [dsn, glob, rfc822, b"Subject: plain\r\n\r\nnot a bounce\r\n", dsn[: len(dsn) // 2],
             dsn.replace(b"Status: 5.1.1", b"Status: 9.x.1")]
 
+POP3_COMMANDS = [
+    "CAPA", "USER alice@example.org", "PASS secret with spaces", "AUTH", "AUTH PLAIN",
+    "AUTH PLAIN AGFsaWNlAHB3", "APOP alice c4c9334bac560ecc979e58001b3e22fb", "STLS", "STAT",
+    "LIST", "LIST 1", "UIDL", "UIDL 2", "RETR 1", "TOP 1 0", "TOP 3 10", "DELE 1", "NOOP",
+    "RSET", "QUIT", "retr 007", "RETR 0", "RETR 4294967296", "TOP 1", "LIST 1 2", "XTND XMIT",
+    "", " ", "PASS", "USER \x00", "STAT\t",
+]
+
+def pop3_commands():
+    out = [FLAG0 + b(c) for c in POP3_COMMANDS]
+    msgs = [
+        b"From: a@example.com\r\nSubject: t\r\n\r\nhello\r\n.dot\r\n..two\r\n.\r\n",
+        b"From: a@example.com\nSubject: lf only\n\nline 1\n.\nline 3\n",
+        b"Subject: no body\r\n", b"no newline at end", b"\r\n\r\nstarts empty\r\n", b"cr\rin\r\nline\r",
+        b"", b".", b"\n.\n",
+    ]
+    for top in (255, 0, 1, 2):
+        for split in (0, 3, 17):
+            out += [FLAG1 + bytes([top, split]) + m for m in msgs]
+    return out
+
 def sessions():
     T, U = b"\x00", b"\x01"  # trusted / untrusted client on the smtp listener
     SUB = b"\x02"
@@ -148,5 +169,6 @@ if __name__ == "__main__":
     write("command", commands()); write("data", data()); write("address", addresses())
     write("sasl", sasl()); write("reply", replies()); write("config", configs())
     write("http_send", http()); write("dsn", dsns()); write("session", sessions())
+    write("pop3_command", pop3_commands())
     for t in sorted(os.listdir(ROOT)):
         print(t, len(os.listdir(ROOT / t)))

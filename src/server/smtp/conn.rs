@@ -93,6 +93,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         n
     }
 
+    /// Queues raw bytes (POP3 multi-line responses and message data).
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.wbuf.extend_from_slice(bytes);
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.wbuf.len()
+    }
+
     /// Reads more input, flushing queued replies first. `idle` says whether we wait for a
     /// command (a shutdown may interrupt) or for message data (it may not).
     pub async fn fill(&mut self, idle: bool) -> Result<usize, ConnError> {
