@@ -32,6 +32,8 @@ pub struct Config {
     pub rewrite: super::routing::Rewrite,
     pub inbound: Inbound,
     pub cluster: Cluster,
+    pub acme: super::acme::Acme,
+    pub mta_sts: super::acme::MtaSts,
 }
 
 /// `[cluster]`: several nodes sharing limits through Redis (docs/scaling.md).

@@ -46,9 +46,9 @@ async fn accept_loop(tcp: TcpListener, ctx: Arc<Services>, tx: mpsc::Sender<(Tls
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
             _ = tx.closed() => return,
         };
-        let (acceptor, tx) = (ctx.tls_acceptor(), tx.clone());
+        let (ctx, tx) = (ctx.clone(), tx.clone());
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = tx.send((tls, peer)).await;
                 }

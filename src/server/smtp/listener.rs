@@ -130,7 +130,7 @@ async fn handshake<S>(ctx: &Services, tcp: S, peer: SocketAddr) -> Option<(tokio
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_acceptor().accept(tcp)).await {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_accept(tcp)).await {
         Ok(Ok(tls)) => {
             crate::metrics::tls_handshake("inbound", true);
             let info = TlsInfo::of(tls.get_ref().1);
