@@ -9,7 +9,7 @@
 //! - peers: finding and running third-party peers, free ports, kill-on-drop; wait: the one
 //!   polling loop;
 //! - dns (dnsmasq), rcv (aiosmtpd receiver, smtp-sink), postfix (a private Postfix relay),
-//!   pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
+//!   pebble (the ACME test CA), pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
 //! - pg (a private PostgreSQL server, fixtures in tests/fixtures/), hashes (password hashes
 //!   from doveadm, mkpasswd, passlib): the SQL directory's world;
 //! - mx, routing, inbound: the worlds of the delivery, routing/Maildir/webhook and inbound
@@ -23,6 +23,7 @@ pub mod hashes;
 pub mod inbound;
 pub mod mx;
 pub mod outbound;
+pub mod pebble;
 pub mod peers;
 pub mod pg;
 pub mod pki;
