@@ -156,4 +156,25 @@ mod tests {
             "version: STSv1\r\nmode: enforce\r\nmx: Mail.Example.com\r\nmax_age: 86400\r\n"
         );
     }
+
+    #[test]
+    fn bad_acme_keys_are_named() {
+        let mut c = crate::config::Config::default();
+        c.acme.directory = "ftp://ca.example/dir".into();
+        c.acme.domains = vec!["*.example.com".into(), "ok.example.com".into()];
+        c.acme.http_bind = "port 80".into();
+        c.acme.email = "nobody".into();
+        c.acme.retry_initial = crate::config::Duration::from_secs(0);
+        let errs = crate::config::validate::validate(&c).join("\n");
+        for key in ["acme.directory", "acme.domains", "acme.http_bind", "acme.email", "acme.retry_initial"] {
+            assert!(errs.contains(key), "{key} missing from:\n{errs}");
+        }
+        assert!(!errs.contains("ok.example.com"), "{errs}");
+        // Off (no directory): nothing else is checked.
+        c.acme.directory = String::new();
+        assert!(!crate::config::validate::validate(&c).join("\n").contains("acme."));
+        // tls-alpn-01 needs no http_bind.
+        let ok: crate::config::Config = toml::from_str("[acme]\ndirectory = \"https://ca.example/dir\"\nchallenge = \"tls-alpn-01\"\nhttp_bind = \"\"\n").unwrap();
+        assert!(crate::config::validate::validate(&ok).is_empty(), "{:?}", crate::config::validate::validate(&ok));
+    }
 }
