@@ -87,6 +87,7 @@ fn http01_issues_serves_on_465_and_publishes_mta_sts_over_https() {
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
 
     let status = server.cli_ok(&["acme", "status"], "");
+    eprintln!("postern acme status:\n{status}");
     assert!(status.contains("issuer:       Pebble") && status.contains("last error:   none"), "{status}");
     assert!(status.contains(&format!("serial:       {}", field(&x509, "serial="))), "{status}\n{x509}");
     assert!(status.contains("next renewal:"), "{status}");

@@ -78,7 +78,7 @@ async fn exchange(tls: Arc<rustls::ClientConfig>, req: Request<BodyWrapper<Bytes
     let (mut parts, body) = req.into_parts();
     // hyper's connection-level client sends the URI as given: make it origin-form + Host.
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    parts.uri = path.parse::<Uri>().map_err(|e| other(e))?;
+    parts.uri = path.parse::<Uri>().map_err(other)?;
     let authority = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_else(|| host.clone());
     parts.headers.insert(header::HOST, authority.parse().map_err(|e: header::InvalidHeaderValue| other(e))?);
     parts.headers.insert(header::USER_AGENT, header::HeaderValue::from_static(concat!("postern/", env!("CARGO_PKG_VERSION"))));
@@ -99,11 +99,11 @@ async fn send<S>(io: S, req: Request<BodyWrapper<Bytes>>) -> Result<BytesRespons
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| other(e))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(other)?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let rsp = sender.send_request(req).await.map_err(|e| other(e))?;
+    let rsp = sender.send_request(req).await.map_err(other)?;
     let (parts, body) = rsp.into_parts();
     Ok(BytesResponse::from(hyper::Response::from_parts(parts, Limited::new(body, BODY_LIMIT))))
 }

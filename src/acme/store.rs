@@ -55,14 +55,24 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> 
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// The issued certificate, when it exists, parses and has not expired.
+/// The issued certificate, when it exists, parses, has not expired and matches its key
+/// (anything else is reissued at once).
 pub fn current(cfg: &Config, now: i64) -> Option<(PathBuf, PathBuf, CertInfo)> {
     if !cfg.acme.enabled() {
         return None;
     }
     let (cert, key) = cert_paths(cfg);
     let info = super::x509::parse_pem(&std::fs::read(&cert).ok()?)?;
-    (key.exists() && info.not_after > now).then_some((cert, key, info))
+    (info.not_after > now && pair_matches(&cert, &key)).then_some((cert, key, info))
+}
+
+fn pair_matches(cert: &Path, key: &Path) -> bool {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Option<Vec<CertificateDer<'static>>> = CertificateDer::pem_file_iter(cert).ok().and_then(|it| it.collect::<Result<_, _>>().ok());
+    let (Some(chain), Ok(key)) = (chain, PrivateKeyDer::from_pem_file(key)) else { return false };
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    rustls::sign::CertifiedKey::from_der(chain, key, &provider).is_ok_and(|ck| ck.keys_match().is_ok())
 }
 
 /// What `postern acme status` shows; rewritten by the daemon after every step.
@@ -107,6 +117,28 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1, "no temp file left");
+    }
+
+    #[test]
+    fn a_certificate_counts_only_with_its_own_key_and_before_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Config::default();
+        c.server.data_dir = dir.path().into();
+        c.server.hostname = "mx.example.com".into();
+        assert!(current(&c, 0).is_none(), "ACME off");
+        c.acme.directory = "https://ca.example/dir".into();
+        assert!(current(&c, 0).is_none(), "nothing stored");
+        let mut params = rcgen::CertificateParams::new(vec!["mx.example.com".to_string()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let (cp, kp) = cert_paths(&c);
+        write_atomic(&cp, cert.pem().as_bytes(), 0o644).unwrap();
+        write_atomic(&kp, rcgen::KeyPair::generate().unwrap().serialize_pem().as_bytes(), 0o600).unwrap();
+        assert!(current(&c, 0).is_none(), "another key");
+        write_atomic(&kp, key.serialize_pem().as_bytes(), 0o600).unwrap();
+        assert!(current(&c, 0).is_some());
+        assert!(current(&c, 2208988800).is_none(), "expired on 2040-01-01");
     }
 
     #[test]

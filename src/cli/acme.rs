@@ -12,8 +12,10 @@ fn when(t: i64, now: i64) -> String {
         .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| t.to_string());
     let d = t - now;
-    let rel = humantime::format_duration(std::time::Duration::from_secs(d.unsigned_abs()));
-    if d >= 0 { format!("{at} (in {rel})") } else { format!("{at} ({rel} ago)") }
+    // Minutes are precise enough past an hour.
+    let secs = if d.unsigned_abs() >= 3600 { d.unsigned_abs() / 60 * 60 } else { d.unsigned_abs() };
+    let rel = humantime::format_duration(std::time::Duration::from_secs(secs));
+    if d > 0 { format!("{at} (in {rel})") } else { format!("{at} ({rel} ago)") }
 }
 
 pub fn status(cfg: &Config, json: bool) -> i32 {

@@ -137,6 +137,6 @@ pub fn served_cert(addr: SocketAddr, name: &str, ca: Option<&std::path::Path>) -
         Command::new(&openssl).args(["x509", "-noout", "-issuer", "-serial", "-enddate", "-ext", "subjectAltName"]),
         first.as_bytes(),
     );
-    let verify = out.all().lines().filter(|l| l.contains("Verify return code")).last().unwrap_or("").trim().to_string();
+    let verify = out.all().lines().rfind(|l| l.contains("Verify return code")).unwrap_or("").trim().to_string();
     (fields.stdout, verify)
 }
