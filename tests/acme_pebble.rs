@@ -115,6 +115,7 @@ fn tls_alpn01_is_answered_by_the_implicit_tls_listener() {
     assert!(!log_lines(&server, &["answered a tls-alpn-01 validation handshake"]).is_empty(), "{}", pebble.log());
     let (x509, verify) = served_cert(server.submissions(), HOST, Some(&pebble.root_file()));
     assert!(field(&x509, "issuer=").contains("Pebble") && verify.contains("0 (ok)"), "{verify}\n{x509}");
+    assert!(log_lines(&server, &["tls handshake failed"]).is_empty(), "an answered validation is no failed handshake");
     // A client offering acme-tls/1 when no challenge is pending gets no certificate.
     let out = support::peers::run(
         std::process::Command::new(support::peers::require_tool("openssl"))

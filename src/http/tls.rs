@@ -52,6 +52,7 @@ async fn accept_loop(tcp: TcpListener, ctx: Arc<Services>, tx: mpsc::Sender<(Tls
                 Ok(Ok(tls)) => {
                     let _ = tx.send((tls, peer)).await;
                 }
+                Ok(Err(e)) if crate::net::tls::AcmeValidationAnswered::is(&e) => {}
                 Ok(Err(e)) => tracing::info!(client = %peer.ip(), error = %e, "http tls handshake failed"),
                 Err(_) => tracing::info!(client = %peer.ip(), "http tls handshake timeout"),
             }

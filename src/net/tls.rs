@@ -119,7 +119,18 @@ where
     let mut tls = start.into_stream(cfg).await?;
     let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
     tracing::info!(name = %name, "acme: answered a tls-alpn-01 validation handshake");
-    Err(std::io::Error::other("acme-tls/1 validation handshake answered; connection closed"))
+    Err(std::io::Error::other(AcmeValidationAnswered))
+}
+
+/// The error `accept` ends an answered TLS-ALPN-01 validation with: not a failed handshake.
+#[derive(Debug, thiserror::Error)]
+#[error("acme-tls/1 validation handshake answered; connection closed")]
+pub struct AcmeValidationAnswered;
+
+impl AcmeValidationAnswered {
+    pub fn is(e: &std::io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<AcmeValidationAnswered>())
+    }
 }
 
 /// Checks configured certificate files without generating anything (`check config`).

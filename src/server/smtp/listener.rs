@@ -137,6 +137,7 @@ where
             tracing::debug!(client = %peer.ip(), version = %info.version, cipher = %info.cipher, "tls established");
             Some((tls, info))
         }
+        Ok(Err(e)) if crate::net::tls::AcmeValidationAnswered::is(&e) => None,
         Ok(Err(e)) => {
             crate::metrics::tls_handshake("inbound", false);
             tracing::info!(client = %peer.ip(), error = %e, "tls handshake failed");
