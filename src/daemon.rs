@@ -104,6 +104,56 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
     Ok(())
 }
 
+/// DANE when `delivery.dane` is on and the resolver can be trusted with DNSSEC verdicts
+/// (on loopback); off with a warning otherwise, and always off towards smarthosts.
+fn dane(d: &crate::config::Delivery) -> Option<crate::smtp_client::dane::Dane> {
+    if !d.dane || !d.smarthost.is_empty() {
+        return None;
+    }
+    match crate::smtp_client::secure_dns::SecureDns::from_spec(&d.resolver, std::time::Duration::from_secs(5)) {
+        Ok(dns) => Some(crate::smtp_client::dane::Dane::new(dns)),
+        Err(e) => {
+            tracing::warn!(error = %e, "DANE disabled (delivery.dane): outbound TLS falls back to MTA-STS and delivery.tls");
+            None
+        }
+    }
+}
+
+/// TLS-RPT (`delivery.tlsrpt`): the session log the SMTP transport writes, and the task
+/// that sends the reports every `tlsrpt_interval`.
+fn tlsrpt(
+    cfg: &Arc<Config>,
+    queue: &Queue,
+    resolver: &Arc<DnsResolver>,
+    tls: &OutboundTls,
+) -> Result<Option<Arc<crate::smtp_client::tlsrpt::SessionLog>>, StartError> {
+    let d = &cfg.delivery;
+    if !d.tlsrpt {
+        return Ok(None);
+    }
+    let dir = cfg.server.data_dir.join("tlsrpt");
+    let log = crate::smtp_client::tlsrpt::SessionLog::new(&dir)
+        .map_err(|e| StartError::Delivery(format!("delivery.tlsrpt: {}: {e}", dir.display())))?;
+    let log = Arc::new(log);
+    let host = &cfg.server.hostname;
+    let or = |v: &str, default: String| if v.is_empty() { default } else { v.to_string() };
+    let contact = or(&d.tlsrpt_contact, format!("postmaster@{host}"));
+    let sender = crate::delivery::tlsrpt_send::TlsRptSender {
+        me: crate::delivery::tlsrpt::Reporter {
+            organization: or(&d.tlsrpt_organization, host.clone()),
+            contact: contact.clone(),
+            submitter: host.clone(),
+        },
+        from: contact,
+        queue: queue.clone(),
+        resolver: resolver.clone(),
+        https: tls.config(crate::smtp_client::tls::TlsPolicy::Verify).expect("verify config exists"),
+        log: log.clone(),
+    };
+    tokio::spawn(sender.run(d.tlsrpt_interval.get().max(std::time::Duration::from_secs(1))));
+    Ok(Some(log))
+}
+
 /// Builds the delivery side: resolver, outbound TLS, transports, router, scheduler.
 fn delivery(
     cfg: &Arc<Config>,
@@ -136,7 +186,14 @@ fn delivery(
         let fetcher = crate::smtp_client::mta_sts::StsFetcher::new(resolver.clone(), verify).with_port(d.mta_sts_port);
         crate::smtp_client::sts_cache::StsCache::new(fetcher)
     });
-    let smtp = Arc::new(SmtpTransport::new(cfg.clone(), Arc::new(resolver), tls, credentials, sts).with_cluster(cluster.cloned()));
+    let resolver = Arc::new(resolver);
+    let tlsrpt = tlsrpt(cfg, queue, &resolver, &tls)?;
+    let smtp = Arc::new(
+        SmtpTransport::new(cfg.clone(), resolver, tls, credentials, sts)
+            .with_cluster(cluster.cloned())
+            .with_dane(dane(d))
+            .with_tlsrpt(tlsrpt),
+    );
     let maildir = Arc::new(MaildirTransport::new(directory.clone(), &cfg.server.hostname));
     let mut webhooks: Vec<Option<Arc<dyn crate::transport::Transport>>> = Vec::new();
     for (i, r) in cfg.routes.iter().enumerate() {

@@ -6,6 +6,10 @@
 //!
 //! Public IPs are documentation addresses (192.0.2.10, 2001:db8::10): only DNS is asked
 //! about them, and hickory would answer the PTR of any 127/8 address itself.
+//!
+//! The server certificate is a leaf and its CA from rcgen (tests/support/pki.rs); the TLSA
+//! data the zone publishes and the tests expect is computed by openssl from those files.
+//! The blocklists are zones under `.test` served by the same dnsmasq.
 mod support;
 
 use base64::Engine;
@@ -82,6 +86,52 @@ fn rsa_fix() -> String {
     format!("s1._domainkey.shop.test. 3600 IN TXT {}", chunks(&value).join(" "))
 }
 
+/// `sha256(SubjectPublicKeyInfo)` of the certificate in `pem`, by openssl, as hex.
+fn spki_sha256(pem: &Path) -> String {
+    let spki = openssl(&["x509", "-in", pem.to_str().unwrap(), "-noout", "-pubkey"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("pub.pem");
+    std::fs::write(&key, spki).unwrap();
+    let der = openssl(&["pkey", "-pubin", "-in", key.to_str().unwrap(), "-outform", "DER"]);
+    let digest = openssl_stdin(&["dgst", "-sha256", "-r"], &der);
+    String::from_utf8(digest).unwrap().split_whitespace().next().unwrap().to_string()
+}
+
+fn openssl_stdin(args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl is installed");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}");
+    out.stdout
+}
+
+/// The MTA-STS id postern should derive for `policy`: 20 hex digits of its SHA-256.
+fn policy_id(policy: &str) -> String {
+    let digest = openssl_stdin(&["dgst", "-sha256", "-r"], policy.as_bytes());
+    String::from_utf8(digest).unwrap()[..20].to_string()
+}
+
+/// The policy `check dns` recommends for shop.test.
+const OUR_POLICY: &str = "version: STSv1\nmode: testing\nmx: mail.shop.test\nmax_age: 604800\n";
+
+/// A dnsmasq TLSA record (type 52): usage, selector 1 (SPKI), matching 1 (SHA-256).
+fn tlsa_line(name: &str, usage: u8, hex: &str) -> String {
+    format!("dns-rr={name},52,{usage:02x}0101{hex}")
+}
+
+/// The hex SPKI digests of the mail server's certificate (`{ee}`) and of its CA (`{ta}`),
+/// substituted into zone lines when the scenario runs.
+struct Pins {
+    ee: String,
+    ta: String,
+}
+
 /// A domain whose records are all right, one entry per record so a test can break one.
 struct Scenario {
     zone: Vec<(&'static str, String)>,
@@ -90,6 +140,12 @@ struct Scenario {
     args: Vec<&'static str>,
     /// Configure the two `[[dkim]]` keys.
     dkim: bool,
+    /// `[check] dnsbl`.
+    dnsbl: Vec<&'static str>,
+    /// Configure `[tls]` with the test certificate (else none exists yet).
+    tls: bool,
+    /// More configuration, appended.
+    extra: &'static str,
 }
 
 impl Scenario {
@@ -107,9 +163,26 @@ impl Scenario {
             ("sts", txt_line("_mta-sts.shop.test", "v=STSv1; id=20260101")),
             ("sts-host", "host-record=mta-sts.shop.test,127.0.0.1".into()),
             ("tlsrpt", txt_line("_smtp._tls.shop.test", "v=TLSRPTv1; rua=mailto:tlsrpt@shop.test")),
+            ("tlsa", tlsa_line("_25._tcp.mail.shop.test", 3, "{ee}")),
+            (
+                "bimi",
+                txt_line(
+                    "default._bimi.shop.test",
+                    "v=BIMI1; l=https://shop.test/logo.svg; a=https://shop.test/vmc.pem",
+                ),
+            ),
         ];
         let public_ips = Some(r#"["192.0.2.10", "2001:db8::10"]"#);
-        Scenario { zone, public_ips, policy: GOOD_POLICY, args: Vec::new(), dkim: true }
+        Scenario {
+            zone,
+            public_ips,
+            policy: GOOD_POLICY,
+            args: Vec::new(),
+            dkim: true,
+            dnsbl: vec!["bl.test"],
+            tls: true,
+            extra: "",
+        }
     }
 
     fn without(mut self, key: &str) -> Scenario {
@@ -127,9 +200,17 @@ impl Scenario {
 
     /// Starts dnsmasq and the policy server, runs the binary, stops them.
     fn run(self, domain: &str) -> Run {
-        let zone: Vec<&str> = self.zone.iter().map(|(_, l)| l.as_str()).collect();
-        let dns = Dnsmasq::start(&(zone.join("\n") + "\n"));
         let dir = tempfile::tempdir().unwrap();
+        // The mail server's certificate: leaf then CA in one file, as a chain is configured.
+        let mail = dir.path().join("mail");
+        let mail_ca = write_test_pki(&mail, &["mail.shop.test"]);
+        let chain = mail.join("chain.pem");
+        let pem = std::fs::read_to_string(mail.join("cert.pem")).unwrap() + &std::fs::read_to_string(&mail_ca).unwrap();
+        std::fs::write(&chain, pem).unwrap();
+        let pins = Pins { ee: spki_sha256(&mail.join("cert.pem")), ta: spki_sha256(&mail_ca) };
+        let zone: Vec<String> =
+            self.zone.iter().map(|(_, l)| l.replace("{ee}", &pins.ee).replace("{ta}", &pins.ta)).collect();
+        let dns = Dnsmasq::start(&(zone.join("\n") + "\n"));
         let ca = write_test_pki(dir.path(), &["mta-sts.shop.test"]);
         std::fs::write(dir.path().join("policy.txt"), self.policy).unwrap();
         let mut https = Command::new("python3");
@@ -149,6 +230,12 @@ impl Scenario {
             ca = ca.display(),
             port = https_addr.port(),
         );
+        let zones: Vec<String> = self.dnsbl.iter().map(|z| format!("\"{z}\"")).collect();
+        config.push_str(&format!("\n[check]\ndnsbl = [{}]\n", zones.join(", ")));
+        if self.tls {
+            let key = mail.join("key.pem");
+            config.push_str(&format!("\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n", chain.display(), key.display()));
+        }
         if self.dkim {
             for (selector, key) in [("s1", &k.rsa), ("ed1", &k.ed)] {
                 let key = key.display();
@@ -156,10 +243,15 @@ impl Scenario {
                 config.push_str(&entry);
             }
         }
+        config.push_str(self.extra);
         let config_path = dir.path().join("postern.toml");
         std::fs::write(&config_path, config).unwrap();
+        // An empty domain: none on the command line.
+        let domain: &[&str] = if domain.is_empty() { &[] } else { &[domain] };
         let out = Command::new(env!("CARGO_BIN_EXE_postern"))
-            .args(["check", "dns", domain, "--config"])
+            .args(["check", "dns"])
+            .args(domain)
+            .arg("--config")
             .arg(&config_path)
             .args(&self.args)
             .env_remove("POSTERN_CONFIG")
@@ -169,6 +261,7 @@ impl Scenario {
             code: out.status.code(),
             stdout: String::from_utf8(out.stdout).unwrap(),
             stderr: String::from_utf8(out.stderr).unwrap(),
+            pins: Some(pins),
         }
     }
 }
@@ -177,6 +270,7 @@ struct Run {
     code: Option<i32>,
     stdout: String,
     stderr: String,
+    pins: Option<Pins>,
 }
 
 /// One check line of the output and the `fix:` lines under it.
@@ -212,6 +306,37 @@ impl Run {
         assert_eq!(self.code, Some(code), "exit code; output:\n{}{}", self.stdout, self.stderr);
     }
 
+    /// The "records to publish" section: (state, record's first line, the lines below it).
+    fn publish(&self) -> Vec<(String, String, Vec<String>)> {
+        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut inside = false;
+        for raw in self.stdout.lines() {
+            if raw.starts_with("records to publish") {
+                inside = true;
+            } else if !inside || !raw.starts_with("  ") {
+                inside = inside && raw.starts_with("  ");
+            } else if let Some(more) = raw.strip_prefix("    ") {
+                out.last_mut().expect("a record first").2.push(more.to_string());
+            } else {
+                let (state, record) = raw.trim_start().split_once(' ').unwrap();
+                out.push((state.to_string(), record.trim_start().to_string(), Vec::new()));
+            }
+        }
+        out
+    }
+
+    /// The publish entry whose record starts with `prefix`: its state and following lines.
+    fn published(&self, prefix: &str) -> (String, String, Vec<String>) {
+        self.publish()
+            .into_iter()
+            .find(|(_, r, _)| r.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no record to publish starting {prefix:?} in:\n{}", self.stdout))
+    }
+
+    fn pins(&self) -> &Pins {
+        self.pins.as_ref().unwrap()
+    }
+
     /// The line `STATUS CHECK` whose text contains `needle`.
     fn line(&self, status_check: &str, needle: &str) -> Line {
         self.lines()
@@ -223,8 +348,24 @@ impl Run {
 }
 
 const ALL_OK: &[&str] = &[
-    "info IPS", "ok A", "ok PTR", "ok PTR", "ok EHLO", "ok EHLO", "ok MX", "ok SPF", "ok DKIM", "ok DKIM", "ok DMARC",
-    "ok DMARC", "ok MTA-STS", "ok TLS-RPT",
+    "info IPS",
+    "ok A",
+    "ok PTR",
+    "ok PTR",
+    "ok EHLO",
+    "ok EHLO",
+    "ok MX",
+    "ok SPF",
+    "ok DKIM",
+    "ok DKIM",
+    "ok DMARC",
+    "ok DMARC",
+    "ok MTA-STS",
+    "ok TLS-RPT",
+    "ok TLSA",
+    "ok BIMI",
+    "ok DNSBL",
+    "ok DNSBL",
 ];
 
 /// ALL_OK with the lines at `changes` (index, new status) replaced.
@@ -241,7 +382,7 @@ fn a_correct_domain_passes_every_check() {
     let run = Scenario::good().run("shop.test");
     run.expect_statuses(ALL_OK, 0);
     assert!(run.stdout.starts_with("DNS check for shop.test (server.hostname = mail.shop.test)\n"));
-    assert!(run.stdout.ends_with("13 ok, 0 warn, 0 fail\n"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("17 ok, 0 warn, 0 fail\n"), "{}", run.stdout);
     run.line("info IPS", "checking 192.0.2.10, 2001:db8::10 (from server.public_ips)");
     run.line("ok A", "mail.shop.test has A/AAAA 192.0.2.10, 2001:db8::10");
     run.line("ok PTR", "192.0.2.10 -> mail.shop.test -> 192.0.2.10 (forward-confirmed)");
@@ -394,10 +535,11 @@ fn no_dkim_key_configured_is_a_warning() {
 #[test]
 fn no_dmarc_record() {
     let run = Scenario::good().without("dmarc").run("shop.test");
-    let mut expected = all_ok_but(&[(10, "fail DMARC")]);
+    let mut expected = all_ok_but(&[(10, "fail DMARC"), (15, "warn BIMI")]);
     expected.remove(11);
     run.expect_statuses(&expected, 1);
     let dmarc = run.line("fail DMARC", "_dmarc.shop.test: no DMARC record");
+    run.line("warn BIMI", "receivers ignore it: no DMARC record");
     assert_eq!(dmarc.fixes, ["_dmarc.shop.test. 3600 IN TXT \"v=DMARC1; p=quarantine\""]);
 }
 
@@ -405,20 +547,24 @@ fn no_dmarc_record() {
 fn dmarc_p_none_is_a_warning_only() {
     let record = "v=DMARC1; p=none; rua=mailto:dmarc@shop.test";
     let run = Scenario::good().with("dmarc", txt_line("_dmarc.shop.test", record)).run("shop.test");
-    run.expect_statuses(&all_ok_but(&[(10, "warn DMARC")]), 0);
+    run.expect_statuses(&all_ok_but(&[(10, "warn DMARC"), (15, "warn BIMI")]), 0);
+    run.line("warn BIMI", "is valid, but receivers ignore it: DMARC p=none");
     let dmarc = run.line("warn DMARC", "has p=none: it only monitors");
     assert_eq!(
         dmarc.fixes,
-        ["once reports show your mail passes: _dmarc.shop.test. 3600 IN TXT \"v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.test\""]
+        [
+            "once reports show your mail passes: _dmarc.shop.test. 3600 IN TXT \"v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.test\""
+        ]
     );
-    assert!(run.stdout.ends_with("12 ok, 1 warn, 0 fail\n"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("15 ok, 2 warn, 0 fail\n"), "{}", run.stdout);
 }
 
 #[test]
 fn mta_sts_record_without_a_policy() {
     let run = Scenario::good().without("sts-host").run("shop.test");
     run.expect_statuses(&all_ok_but(&[(12, "fail MTA-STS")]), 1);
-    let sts = run.line("fail MTA-STS", "_mta-sts.shop.test is published (id=20260101) but its policy cannot be fetched");
+    let sts =
+        run.line("fail MTA-STS", "_mta-sts.shop.test is published (id=20260101) but its policy cannot be fetched");
     assert_eq!(
         sts.fixes,
         [
@@ -454,15 +600,23 @@ fn a_resolver_that_does_not_answer_stops_the_check_early() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("postern.toml");
     let port = support::peers::free_udp_tcp_port();
-    std::fs::write(&config, format!("[server]\nhostname = \"mail.shop.test\"\n[delivery]\nresolver = \"127.0.0.1:{port}\"\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("[server]\nhostname = \"mail.shop.test\"\n[delivery]\nresolver = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
     let started = std::time::Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_postern"))
         .args(["check", "dns", "shop.test", "--config"])
         .arg(&config)
         .output()
         .unwrap();
-    let run = Run { code: out.status.code(), stdout: String::from_utf8(out.stdout).unwrap(), stderr: String::new() };
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::new(),
+        pins: None,
+    };
     run.expect_statuses(&["fail DNS"], 1);
     run.line("fail DNS", &format!("cannot query DNS for shop.test through 127.0.0.1:{port}"));
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "one probe, not one timeout per check");
@@ -474,4 +628,167 @@ fn bad_domain_is_a_usage_error() {
     assert_eq!(run.code, Some(64), "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("invalid domain \"not a domain\""), "{}", run.stderr);
     assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn records_to_publish_for_a_domain_using_another_policy() {
+    let run = Scenario::good().run("shop.test");
+    let pins = run.pins();
+    let id = policy_id(OUR_POLICY);
+    let publish = run.publish();
+    let firsts: Vec<(&str, &str)> = publish.iter().map(|(s, r, _)| (s.as_str(), r.as_str())).collect();
+    let tlsa_ee = format!("_25._tcp.mail.shop.test. 3600 IN TLSA 3 1 1 {}", pins.ee);
+    let tlsa_ta = format!("_25._tcp.mail.shop.test. 3600 IN TLSA 2 1 1 {}", pins.ta);
+    let sts = format!("_mta-sts.shop.test. 3600 IN TXT \"v=STSv1; id={id}\"");
+    assert_eq!(
+        firsts,
+        [
+            ("differs", sts.as_str()),
+            ("differs", "https://mta-sts.shop.test/.well-known/mta-sts.txt must serve:"),
+            ("published", "_smtp._tls.shop.test. 3600 IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@shop.test\""),
+            ("published", tlsa_ee.as_str()),
+            ("missing", tlsa_ta.as_str()),
+        ],
+        "{}",
+        run.stdout
+    );
+    // The policy text to serve, then what is served now.
+    let (_, _, below) = run.published("https://mta-sts.shop.test/");
+    assert_eq!(below[..4], ["version: STSv1", "mode: testing", "mx: mail.shop.test", "max_age: 604800"]);
+    assert!(below[4].starts_with("now published: mode enforce, mx mail.shop.test, max_age 86400"), "{below:?}");
+    assert_eq!(run.published("_mta-sts.").2[0], "now published: \"v=STSv1; id=20260101\"");
+    assert!(run.published(&tlsa_ee).2[0].contains("DNSSEC-signed zone"));
+    run.line("ok TLSA", &format!("_25._tcp.mail.shop.test: \"3 1 1 {}\" matches the certificate in", pins.ee));
+}
+
+#[test]
+fn records_to_publish_all_published() {
+    let mut s = Scenario::good()
+        .with("sts", txt_line("_mta-sts.shop.test", &format!("v=STSv1; id={}", policy_id(OUR_POLICY))))
+        .with(
+            "tlsa",
+            format!(
+                "{}\n{}",
+                tlsa_line("_25._tcp.mail.shop.test", 3, "{ee}"),
+                tlsa_line("_25._tcp.mail.shop.test", 2, "{ta}")
+            ),
+        );
+    s.policy = OUR_POLICY;
+    let run = s.run("shop.test");
+    run.expect_statuses(ALL_OK, 0);
+    let states: Vec<String> = run.publish().into_iter().map(|(s, _, _)| s).collect();
+    assert_eq!(states, ["published"; 5], "{}", run.stdout);
+    run.line("ok MTA-STS", &format!("(id={}, mode testing) covers MX mail.shop.test", policy_id(OUR_POLICY)));
+}
+
+#[test]
+fn tlsa_missing_mismatching_or_only_for_the_ca() {
+    let missing = Scenario::good().without("tlsa").run("shop.test");
+    missing.expect_statuses(&all_ok_but(&[(14, "info TLSA")]), 0);
+    let line = missing.line("info TLSA", "_25._tcp.mail.shop.test: no TLSA record");
+    assert!(line.fixes.is_empty(), "optional: the records are in the publish list");
+    assert_eq!(missing.published("_25._tcp.mail.shop.test. 3600 IN TLSA 3 1 1").0, "missing");
+
+    let wrong = "ab".repeat(32);
+    let run = Scenario::good().with("tlsa", tlsa_line("_25._tcp.mail.shop.test", 3, &wrong)).run("shop.test");
+    run.expect_statuses(&all_ok_but(&[(14, "fail TLSA")]), 1);
+    let pins = run.pins();
+    let f = run.line("fail TLSA", &format!("3 1 1 {wrong} does not match the certificate in"));
+    assert_eq!(
+        f.fixes,
+        [
+            format!("_25._tcp.mail.shop.test. 3600 IN TLSA 3 1 1 {}", pins.ee),
+            format!("_25._tcp.mail.shop.test. 3600 IN TLSA 2 1 1 {}", pins.ta),
+        ]
+    );
+    let (state, _, below) = run.published("_25._tcp.mail.shop.test. 3600 IN TLSA 3 1 1");
+    assert_eq!((state.as_str(), below[0].as_str()), ("differs", format!("now published: 3 1 1 {wrong}").as_str()));
+
+    // DANE-TA for the issuing CA alone also verifies the chain.
+    let run = Scenario::good().with("tlsa", tlsa_line("_25._tcp.mail.shop.test", 2, "{ta}")).run("shop.test");
+    run.expect_statuses(ALL_OK, 0);
+    run.line("ok TLSA", &format!("\"2 1 1 {}\" matches", run.pins().ta));
+}
+
+#[test]
+fn no_certificate_yet_means_no_tlsa_to_suggest() {
+    let mut s = Scenario::good();
+    s.tls = false;
+    let run = s.run("shop.test");
+    run.expect_statuses(&all_ok_but(&[(14, "info TLSA")]), 0);
+    let f = run.line("info TLSA", "no TLSA records to suggest");
+    assert!(f.text.contains("tls/cert.pem does not exist yet"), "{}", f.text);
+    assert!(run.publish().iter().all(|(_, r, _)| !r.contains("TLSA")), "{}", run.stdout);
+}
+
+#[test]
+fn bimi_invalid_or_absent() {
+    let bad = "l=https://shop.test/logo.svg; v=BIMI1";
+    let run = Scenario::good().with("bimi", txt_line("default._bimi.shop.test", bad)).run("shop.test");
+    run.expect_statuses(&all_ok_but(&[(15, "warn BIMI")]), 0);
+    let f = run.line("warn BIMI", "is invalid: v=BIMI1 must come first");
+    assert_eq!(f.fixes.len(), 1);
+    let run = Scenario::good()
+        .with("bimi", txt_line("default._bimi.shop.test", "v=BIMI1; l=http://shop.test/logo.svg"))
+        .run("shop.test");
+    run.line("warn BIMI", "l=http://shop.test/logo.svg: must be an https:// URL");
+    let run = Scenario::good().without("bimi").run("shop.test");
+    run.expect_statuses(&all_ok_but(&[(15, "info BIMI")]), 0);
+    run.line("info BIMI", "default._bimi.shop.test: not published");
+    let run = Scenario::good().run("shop.test");
+    run.line("ok BIMI", "is valid; DMARC p=reject allows it");
+}
+
+#[test]
+fn blocklisted_ips_refusing_and_failing_lists() {
+    let v6 = "9.9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2";
+    let mut s = Scenario::good().with(
+        "bl",
+        format!(
+            "host-record=99.2.0.192.bl.test,127.0.0.2\n{}\nhost-record={v6}.bl.test,127.0.0.3\n\
+             host-record=99.2.0.192.refuse.test,127.255.255.254\n\
+             host-record={v6}.refuse.test,127.255.255.254\n\
+             server=/dead.test/127.0.0.1#9",
+            txt_line("99.2.0.192.bl.test", "Listed for spam, see https://bl.test/q?ip=192.0.2.99")
+        ),
+    );
+    s.args = vec!["--ip", "192.0.2.99", "--ip", "2001:db8::99"];
+    s.dnsbl = vec!["bl.test", "refuse.test", "dead.test"];
+    let run = s.run("shop.test");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let dnsbl: Vec<String> = run.lines().into_iter().filter(|(s, _)| s.ends_with("DNSBL")).map(|(s, _)| s).collect();
+    assert_eq!(
+        dnsbl,
+        ["fail DNSBL", "warn DNSBL", "warn DNSBL", "fail DNSBL", "warn DNSBL", "warn DNSBL"],
+        "{}",
+        run.stdout
+    );
+    let listed = run.line(
+        "fail DNSBL",
+        "192.0.2.99 is listed in bl.test (127.0.0.2): Listed for spam, see https://bl.test/q?ip=192.0.2.99",
+    );
+    assert!(listed.fixes[0].contains("ask bl.test to delist 192.0.2.99"), "{:?}", listed.fixes);
+    run.line("fail DNSBL", "2001:db8::99 is listed in bl.test (127.0.0.3)");
+    let refused = run.line(
+        "warn DNSBL",
+        "192.0.2.99 could not be checked in refuse.test: the list refuses queries through public resolvers (127.255.255.254)",
+    );
+    assert!(refused.fixes[0].contains("delivery.resolver"));
+    run.line("warn DNSBL", "192.0.2.99 could not be checked in dead.test");
+    // The good IPs are in no list.
+    let run = Scenario::good().run("shop.test");
+    run.line("ok DNSBL", "192.0.2.10 is not listed in bl.test");
+    run.line("ok DNSBL", "2001:db8::10 is not listed in bl.test");
+}
+
+#[test]
+fn without_a_domain_each_local_domain_is_checked() {
+    let mut s = Scenario::good();
+    s.extra = "\n[relay]\nlocal_domains = [\"shop.test\"]\n";
+    let run = s.run("");
+    run.expect_statuses(ALL_OK, 0);
+    assert!(run.stdout.starts_with("DNS check for shop.test "), "{}", run.stdout);
+    let run = Scenario::good().run("");
+    assert_eq!(run.code, Some(64), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("give a DOMAIN (relay.local_domains is empty)"), "{}", run.stderr);
 }

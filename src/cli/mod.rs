@@ -146,10 +146,12 @@ pub enum CheckCommand {
         #[arg(long)]
         print: bool,
     },
-    /// Check the DNS records receivers look at for mail from DOMAIN; exit 1 on any fail.
+    /// Check the DNS records receivers look at for mail from DOMAIN and print the MTA-STS,
+    /// TLS-RPT and TLSA records to publish; exit 1 on any fail.
     Dns {
-        /// The mail domain (what follows @ in the addresses you send from).
-        domain: String,
+        /// The mail domain (what follows @ in the addresses you send from); default: each
+        /// of relay.local_domains in turn.
+        domain: Option<String>,
         /// Public IP mail leaves from (repeatable; default: server.public_ips, then the
         /// A/AAAA records of server.hostname).
         #[arg(long = "ip", value_name = "ADDRESS")]

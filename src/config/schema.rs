@@ -32,6 +32,7 @@ pub struct Config {
     pub rewrite: super::routing::Rewrite,
     pub inbound: Inbound,
     pub cluster: Cluster,
+    pub check: Check,
     pub acme: super::acme::Acme,
     pub mta_sts: super::acme::MtaSts,
 }
@@ -351,6 +352,20 @@ pub struct Delivery {
     pub mta_sts: bool,
     /// HTTPS port for fetching MTA-STS policies (443; tests use another).
     pub mta_sts_port: u16,
+    /// DANE for SMTP (RFC 7672): MX hosts with DNSSEC-secure TLSA records get TLS verified
+    /// against them. Needs `resolver` to be a validating resolver on loopback (its AD bit is
+    /// trusted); with any other resolver DANE stays off (logged at start).
+    pub dane: bool,
+    /// TLS reporting (RFC 8460): record each MX session's TLS outcome (data_dir/tlsrpt/)
+    /// and send aggregate reports to the `rua` of each domain's `_smtp._tls` TXT record.
+    pub tlsrpt: bool,
+    /// How often reports are sent (RFC 8460 expects daily).
+    pub tlsrpt_interval: Duration,
+    /// `organization-name` of the reports; empty: `server.hostname`.
+    pub tlsrpt_organization: String,
+    /// `contact-info` of the reports, and the From of mailed reports; empty:
+    /// `postmaster@<server.hostname>`.
+    pub tlsrpt_contact: String,
     /// Messages per destination (domain or smarthost); more wait without counting as an attempt.
     pub destination_rate: super::Rate,
     /// Simultaneous connections per destination and in total.
@@ -382,6 +397,11 @@ impl Default for Delivery {
             tls_ca_file: None,
             mta_sts: true,
             mta_sts_port: 443,
+            dane: true,
+            tlsrpt: false,
+            tlsrpt_interval: Duration::from_secs(86400),
+            tlsrpt_organization: String::new(),
+            tlsrpt_contact: String::new(),
             destination_rate: super::Rate::default(),
             concurrency_per_destination: 20,
             concurrency: 100,
@@ -467,6 +487,20 @@ pub struct Log {
 impl Default for Log {
     fn default() -> Self {
         Log { level: "info".into(), anonymize: false }
+    }
+}
+
+/// `[check]`: what `postern check dns` looks at beyond the domain's own records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Check {
+    /// DNS blocklist zones the sending IPs are looked up in (`d.c.b.a.<zone>` A).
+    pub dnsbl: Vec<String>,
+}
+
+impl Default for Check {
+    fn default() -> Self {
+        Check { dnsbl: vec!["zen.spamhaus.org".into(), "bl.spamcop.net".into(), "b.barracudacentral.org".into()] }
     }
 }
 

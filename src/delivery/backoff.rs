@@ -111,6 +111,7 @@ mod tests {
             diagnostic: None,
             relay: "none".into(),
             retry_at: None,
+            tls: None,
         };
         JobResult { rcpts: vec![r], destination_failed }
     }

@@ -11,3 +11,5 @@ pub mod dsn_parse;
 pub mod route;
 pub mod schedule;
 pub mod scheduler;
+pub mod tlsrpt;
+pub mod tlsrpt_send;

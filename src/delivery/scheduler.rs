@@ -229,7 +229,7 @@ impl Scheduler {
             Verdict::Delivered => {
                 rcpt.state = RcptState::Delivered;
                 rcpt.last_error = None;
-                tracing::info!(id = %env.id, to = %rcpt.address, relay = %r.relay, delay, dsn = %status, status = %format!("sent ({})", r.text), "delivery");
+                tracing::info!(id = %env.id, to = %rcpt.address, relay = %r.relay, tls = r.tls.map(tracing::field::display), delay, dsn = %status, status = %format!("sent ({})", r.text), "delivery");
             }
             Verdict::Deferred => {
                 rcpt.next_attempt = match r.retry_at {
@@ -240,13 +240,13 @@ impl Scheduler {
                     }
                 };
                 rcpt.last_error = Some(r.text.clone());
-                tracing::info!(id = %env.id, to = %rcpt.address, relay = %r.relay, delay, dsn = %status, status = %format!("deferred ({})", r.text), retry_in = rcpt.next_attempt.saturating_sub(now), "delivery");
+                tracing::info!(id = %env.id, to = %rcpt.address, relay = %r.relay, tls = r.tls.map(tracing::field::display), delay, dsn = %status, status = %format!("deferred ({})", r.text), retry_in = rcpt.next_attempt.saturating_sub(now), "delivery");
             }
             Verdict::Failed => {
                 rcpt.attempts += 1;
                 rcpt.state = RcptState::Failed;
                 rcpt.last_error = Some(r.text.clone());
-                tracing::info!(id = %env.id, to = %rcpt.address, relay = %r.relay, delay, dsn = %status, status = %format!("bounced ({})", r.text), "delivery");
+                tracing::info!(id = %env.id, to = %rcpt.address, relay = %r.relay, tls = r.tls.map(tracing::field::display), delay, dsn = %status, status = %format!("bounced ({})", r.text), "delivery");
             }
         }
     }

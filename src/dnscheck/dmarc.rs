@@ -8,7 +8,9 @@ use crate::smtp_client::mx::MxError;
 use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::dmarc::{Alignment, Dmarc, Policy};
 
-pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &mut Vec<Finding>) {
+/// Runs the DMARC checks; returns the policy that applies to mail from the domain (p=, or
+/// sp= when the record is the organizational domain's), for the BIMI check.
+pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &mut Vec<Finding>) -> Option<Policy> {
     let d = &ctx.domain;
     let suggested = zone::txt(&format!("_dmarc.{d}"), "v=DMARC1; p=quarantine");
     let (at, records) = match find(ctx).await {
@@ -17,11 +19,11 @@ pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &
             let text =
                 format!("_dmarc.{d}: no DMARC record; large receivers require one and apply no policy without it");
             out.push(Finding::new(Status::Fail, "DMARC", text).fix(suggested));
-            return;
+            return None;
         }
         Err(e) => {
             out.push(Finding::new(Status::Fail, "DMARC", format!("cannot look up _dmarc.{d}: {e}")));
-            return;
+            return None;
         }
     };
     let name = format!("_dmarc.{at}");
@@ -30,23 +32,29 @@ pub(super) async fn check(ctx: &Ctx<'_>, spf_pass: bool, dkim_pass: bool, out: &
         out.push(
             Finding::new(Status::Fail, "DMARC", text).fix(format!("keep only one: {}", zone::txt(&name, &records[0]))),
         );
-        return;
+        return None;
     }
     let raw = &records[0];
     let dmarc = match Dmarc::parse(raw.as_bytes()) {
         Ok(dmarc) => dmarc,
         Err(e) => {
             out.push(Finding::new(Status::Fail, "DMARC", format!("{name}: \"{raw}\" is invalid ({e})")).fix(suggested));
-            return;
+            return None;
         }
     };
     out.push(policy(&name, raw, &dmarc, at != *d));
     out.push(alignment(d, &dmarc, spf_pass, dkim_pass));
+    Some(*effective(&dmarc, at != *d).1)
+}
+
+/// The tag and value that apply: sp= for a subdomain covered by its parent's record.
+fn effective(dmarc: &Dmarc, inherited: bool) -> (&'static str, &Policy) {
+    if inherited && dmarc.sp != Policy::Unspecified { ("sp", &dmarc.sp) } else { ("p", &dmarc.p) }
 }
 
 /// The policy line: p= (or sp= when the record is the organizational domain's).
 fn policy(name: &str, raw: &str, dmarc: &Dmarc, inherited: bool) -> Finding {
-    let (tag, value) = if inherited && dmarc.sp != Policy::Unspecified { ("sp", &dmarc.sp) } else { ("p", &dmarc.p) };
+    let (tag, value) = effective(dmarc, inherited);
     let from = if inherited { " (organizational domain)" } else { "" };
     match value {
         Policy::Quarantine | Policy::Reject => {
@@ -122,7 +130,7 @@ fn with_tag(raw: &str, tag: &str, value: &str) -> String {
     parts.join("; ")
 }
 
-fn label(policy: &Policy) -> &'static str {
+pub(super) fn label(policy: &Policy) -> &'static str {
     match policy {
         Policy::None => "none",
         Policy::Quarantine => "quarantine",

@@ -1,23 +1,28 @@
 //! `postern check dns DOMAIN`: what receivers will see when this server sends mail from
 //! DOMAIN, and exactly which records to publish: A/AAAA and PTR (forward-confirmed) of
 //! `server.hostname` and the public IPs, the EHLO name, MX, SPF (evaluated per IP), DKIM
-//! (each configured selector against the key on disk), DMARC, MTA-STS and TLS-RPT.
+//! (each configured selector against the key on disk), DMARC, MTA-STS, TLS-RPT, DANE
+//! (TLSA for the certificate in use), BIMI syntax, and the sending IPs in DNS blocklists;
+//! then the MTA-STS, TLS-RPT and TLSA records to publish, each marked published or not.
 //!
-//! Owns: the checks and their verdicts (`Report`). Must not touch: the queue, config files
-//! and keys (read only); it never connects anywhere but the resolver and the MTA-STS
-//! policy host.
+//! Owns: the checks and their verdicts (`Report`). Must not touch: the queue, config files,
+//! keys and certificates (read only); it never connects anywhere but the resolver and the
+//! MTA-STS policy host.
+mod bimi;
 mod dkim;
 mod dkim_key;
 mod dmarc;
+mod dnsbl;
 mod host;
 mod mx;
 mod report;
 mod resolver;
 mod spf;
 mod sts;
+mod tlsa;
 mod zone;
 
-pub use report::{Finding, Report, Status};
+pub use report::{Finding, Publish, Published, Report, Status};
 
 use crate::config::Config;
 use crate::smtp_client::mta_sts::StsFetcher;
@@ -74,17 +79,39 @@ pub async fn check(cfg: &Config, opts: &Options) -> Result<Report, CheckError> {
         let text = format!("cannot query DNS for {} through {}: {e}", ctx.domain, cfg.delivery.resolver);
         let fix = "check delivery.resolver; if it answers for other names, the domain's name servers are failing";
         out.push(Finding::new(Status::Fail, "DNS", text).fix(fix));
-        return Ok(Report { domain: ctx.domain, hostname: ctx.hostname, findings: out });
+        return Ok(Report { domain: ctx.domain, hostname: ctx.hostname, findings: out, publish: Vec::new() });
     }
     let ips = host::check(&ctx, &opts.ips, &mut out).await;
     spf::helo(&ctx, &ips, &mut out).await;
     let mx_hosts = mx::check(&ctx, &ips, &mut out).await;
     let spf_pass = spf::check(&ctx, &ips, &mut out).await;
     let dkim_pass = dkim::check(&ctx, &mut out).await;
-    dmarc::check(&ctx, spf_pass, dkim_pass, &mut out).await;
-    let sts_published = sts::mta_sts(&ctx, &mx_hosts, &mut out).await;
-    sts::tls_rpt(&ctx, sts_published, &mut out).await;
-    Ok(Report { domain: ctx.domain, hostname: ctx.hostname, findings: out })
+    let dmarc_policy = dmarc::check(&ctx, spf_pass, dkim_pass, &mut out).await;
+    let mut publish = Vec::new();
+    let sts_published = sts::mta_sts(&ctx, &mx_hosts, &mut out, &mut publish).await;
+    sts::tls_rpt(&ctx, sts_published, &mut out, &mut publish).await;
+    let ours = own_mx_hosts(&ctx, &mx_hosts, &ips).await;
+    tlsa::check(&ctx, &ours, &mut out, &mut publish).await;
+    bimi::check(&ctx, dmarc_policy.as_ref(), &mut out).await;
+    dnsbl::check(&ctx, &ips, &mut out).await;
+    Ok(Report { domain: ctx.domain, hostname: ctx.hostname, findings: out, publish })
+}
+
+/// The MX hosts this server answers for (its own name, or a name resolving to one of its
+/// IPs): the TLSA records pin its certificate there. None of them: `server.hostname`.
+async fn own_mx_hosts(ctx: &Ctx<'_>, mx_hosts: &[String], ips: &[IpAddr]) -> Vec<String> {
+    let mut ours = Vec::new();
+    for host in mx_hosts {
+        let mine = host.eq_ignore_ascii_case(&ctx.hostname)
+            || ctx.dns.lookup_ip(host).await.is_ok_and(|addrs| addrs.iter().any(|a| ips.contains(a)));
+        if mine && is_hostname(host) {
+            ours.push(host.to_ascii_lowercase());
+        }
+    }
+    if ours.is_empty() {
+        ours.push(ctx.hostname.clone());
+    }
+    ours
 }
 
 fn context<'a>(cfg: &'a Config, domain: &str) -> Result<Ctx<'a>, CheckError> {

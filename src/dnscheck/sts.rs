@@ -1,39 +1,62 @@
 //! MTA-STS (RFC 8461) and TLS-RPT (RFC 8460). Both are optional; once published they must
 //! work: an `_mta-sts` record without a fetchable policy, or a policy that does not list
-//! the MX hosts, makes senders that enforce it unable to deliver.
-use super::report::{Finding, Status};
+//! the MX hosts, makes senders that enforce it unable to deliver. Both also add their
+//! records to the "records to publish" list: the policy postern would serve (mode
+//! testing, the MX hosts, a week) with its content-derived id, and a TLS-RPT address.
+use super::report::{Finding, Publish, Published, Status};
 use super::{Ctx, zone};
-use crate::smtp_client::mta_sts::{POLICY_PATH, StsMode, parse_policy, parse_txt};
+use crate::proto::mta_sts::Policy;
+use crate::smtp_client::mta_sts::{POLICY_PATH, StsMode, StsPolicy, parse_policy, parse_txt};
 use crate::smtp_client::mx::MxError;
 use mail_auth::common::parse::TxtRecordParser;
 use mail_auth::mta_sts::TlsRpt;
 
-/// The MTA-STS line; true when an `_mta-sts` record is published.
-pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Finding>) -> bool {
+const POLICY_NOTE: &str =
+    "once postern's HTTP listener serves it for mta-sts.<domain>, with a certificate for that name";
+
+/// The MTA-STS line and its two records to publish; true when an `_mta-sts` record is
+/// published.
+pub(super) async fn mta_sts(
+    ctx: &Ctx<'_>,
+    mx_hosts: &[String],
+    out: &mut Vec<Finding>,
+    publish: &mut Vec<Publish>,
+) -> bool {
     let d = &ctx.domain;
     let name = format!("_mta-sts.{d}");
+    // Without MX hosts, the policy lists the one the MX line suggests: this server.
+    let ours = Policy::testing(if mx_hosts.is_empty() { std::slice::from_ref(&ctx.hostname) } else { mx_hosts });
+    let record = zone::txt(&name, &ours.txt());
+    let url = format!("https://mta-sts.{d}{POLICY_PATH}");
+    let serve = format!("{url} must serve:\n{}", ours.text());
+    let note = POLICY_NOTE.replace("<domain>", d);
     let txt = match lookup(ctx, &name, "v=STSv1").await {
         Ok(txt) => txt,
         Err(e) => {
+            publish.push(Publish::new(record, Published::Unknown(e.to_string())));
+            publish.push(Publish::new(serve, Published::Unknown("the TXT lookup failed".into())).note(note));
             return push(out, Finding::new(Status::Fail, "MTA-STS", format!("cannot look up {name}: {e}")), false);
         }
     };
+    publish.push(Publish::new(record, txt_state(&txt, &ours)));
     if txt.is_empty() {
+        publish.push(Publish::new(serve, Published::Missing).note(note));
         let text = format!("{name}: not published (optional: lets senders insist on TLS to your MX hosts)");
         return push(out, Finding::new(Status::Info, "MTA-STS", text), false);
     }
-    // Without MX hosts, the policy lists the one the MX line suggests: this server.
-    let body = policy_body(if mx_hosts.is_empty() { std::slice::from_ref(&ctx.hostname) } else { mx_hosts });
+    let body = ours.text();
+    let body = body.trim_end();
     let Some(id) = parse_txt(&txt) else {
+        publish.push(Publish::new(serve, Published::Missing).note(note));
         let text =
             format!("{name}: needs exactly one \"v=STSv1; id=...\" record with an id of 1-32 letters and digits");
-        let fix = zone::txt(&name, &format!("v=STSv1; id={}", new_id()));
+        let fix = zone::txt(&name, &ours.txt());
         return push(out, Finding::new(Status::Fail, "MTA-STS", text).fix(fix), true);
     };
-    let url = format!("https://mta-sts.{d}{POLICY_PATH}");
     let text = match ctx.sts.fetch(d).await {
         Ok(text) => text,
         Err(e) => {
+            publish.push(Publish::new(serve, Published::Missing).note(note));
             let f = Finding::new(
                 Status::Fail,
                 "MTA-STS",
@@ -47,10 +70,12 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
     let policy = match parse_policy(d, &id, &text) {
         Ok(policy) => policy,
         Err(e) => {
+            publish.push(Publish::new(serve, Published::Differs(format!("an invalid policy ({e})"))).note(note));
             let f = Finding::new(Status::Fail, "MTA-STS", format!("{url}: {e}")).fix(format!("serve instead:\n{body}"));
             return push(out, f, true);
         }
     };
+    publish.push(Publish::new(serve, policy_state(&policy, &ours)).note(note));
     let uncovered: Vec<&str> = mx_hosts.iter().filter(|h| !policy.matches(h)).map(String::as_str).collect();
     let mode = mode(policy.mode);
     let finding = if policy.mode == StsMode::None {
@@ -65,7 +90,7 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
             ),
         )
         .fix(format!("serve instead:\n{body}"))
-        .fix(format!("then change the id: {}", zone::txt(&name, &format!("v=STSv1; id={}", new_id()))))
+        .fix(format!("then change the id: {}", zone::txt(&name, &ours.txt())))
     } else {
         let covers = if mx_hosts.is_empty() {
             "(no MX hosts to compare)".to_string()
@@ -77,12 +102,48 @@ pub(super) async fn mta_sts(ctx: &Ctx<'_>, mx_hosts: &[String], out: &mut Vec<Fi
     push(out, finding, true)
 }
 
-/// The TLS-RPT line.
-pub(super) async fn tls_rpt(ctx: &Ctx<'_>, sts_published: bool, out: &mut Vec<Finding>) {
+/// The `_mta-sts` TXT records found against the one announcing `ours`.
+fn txt_state(txt: &[String], ours: &Policy) -> Published {
+    match txt {
+        [] => Published::Missing,
+        [_] if parse_txt(txt).is_some_and(|id| id == ours.id()) => Published::Yes,
+        _ => Published::Differs(txt.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// The policy served against `ours` (same mode, MX patterns and max_age).
+fn policy_state(served: &StsPolicy, ours: &Policy) -> Published {
+    let mut a = served.mx.clone();
+    let mut b = ours.mx.clone();
+    a.sort();
+    b.sort();
+    if mode(served.mode) == ours.mode && a == b && served.max_age == ours.max_age {
+        return Published::Yes;
+    }
+    Published::Differs(format!(
+        "mode {}, mx {}, max_age {} (fine if it is your own policy; keep the id in step with it)",
+        mode(served.mode),
+        served.mx.join(" "),
+        served.max_age
+    ))
+}
+
+/// The TLS-RPT line and its record to publish.
+pub(super) async fn tls_rpt(ctx: &Ctx<'_>, sts_published: bool, out: &mut Vec<Finding>, publish: &mut Vec<Publish>) {
     let d = &ctx.domain;
     let name = format!("_smtp._tls.{d}");
-    let suggested = zone::txt(&name, &format!("v=TLSRPTv1; rua=mailto:tlsrpt@{d}"));
-    let finding = match lookup(ctx, &name, "v=TLSRPTv1").await {
+    let value = format!("v=TLSRPTv1; rua=mailto:tlsrpt@{d}");
+    let suggested = zone::txt(&name, &value);
+    let found = lookup(ctx, &name, "v=TLSRPTv1").await;
+    let state = match &found {
+        Err(e) => Published::Unknown(e.to_string()),
+        Ok(txt) if txt.is_empty() => Published::Missing,
+        Ok(txt) if txt.len() == 1 && same_txt(&txt[0], &value) => Published::Yes,
+        Ok(txt) => Published::Differs(txt.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")),
+    };
+    let note = "any address of yours works: senders mail a daily JSON report of failed TLS sessions to it";
+    publish.push(Publish::new(suggested.clone(), state).note(note));
+    let finding = match found {
         Err(e) => Finding::new(Status::Fail, "TLS-RPT", format!("cannot look up {name}: {e}")),
         Ok(txt) if txt.is_empty() => {
             let f = Finding::new(
@@ -109,6 +170,14 @@ pub(super) async fn tls_rpt(ctx: &Ctx<'_>, sts_published: bool, out: &mut Vec<Fi
     out.push(finding);
 }
 
+/// Equal as tag lists: spaces around `;` and `=` and a trailing `;` do not matter.
+fn same_txt(a: &str, b: &str) -> bool {
+    let tags = |s: &str| -> Vec<String> {
+        s.split(';').map(|t| t.split_whitespace().collect::<String>()).filter(|t| !t.is_empty()).collect()
+    };
+    tags(a) == tags(b)
+}
+
 /// TXT records of `name` starting with `version` (NXDOMAIN counts as none).
 async fn lookup(ctx: &Ctx<'_>, name: &str, version: &str) -> Result<Vec<String>, MxError> {
     match ctx.dns.lookup_txt(name).await {
@@ -116,21 +185,6 @@ async fn lookup(ctx: &Ctx<'_>, name: &str, version: &str) -> Result<Vec<String>,
         Err(MxError::NotFound { .. }) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
-}
-
-/// A policy to start with: `testing` reports problems without blocking delivery.
-fn policy_body(mx_hosts: &[String]) -> String {
-    let mut body = String::from("version: STSv1\nmode: testing\n");
-    for host in mx_hosts {
-        body.push_str(&format!("mx: {host}\n"));
-    }
-    body.push_str("max_age: 604800");
-    body
-}
-
-/// A fresh policy id: the current Unix time (digits only, as the id must be alphanumeric).
-fn new_id() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn mode(mode: StsMode) -> &'static str {
@@ -144,4 +198,26 @@ fn mode(mode: StsMode) -> &'static str {
 fn push(out: &mut Vec<Finding>, finding: Finding, published: bool) -> bool {
     out.push(finding);
     published
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_states() {
+        let ours = Policy::testing(&["mail.d.test".to_string()]);
+        assert_eq!(txt_state(&[], &ours), Published::Missing);
+        assert_eq!(txt_state(&[ours.txt()], &ours), Published::Yes);
+        assert_eq!(txt_state(&["v=STSv1; id=1".into()], &ours), Published::Differs("\"v=STSv1; id=1\"".into()));
+        let served =
+            StsPolicy { id: "1".into(), mode: StsMode::Testing, mx: vec!["mail.d.test".into()], max_age: 604800 };
+        assert_eq!(policy_state(&served, &ours), Published::Yes);
+        let enforce = StsPolicy { mode: StsMode::Enforce, ..served };
+        assert!(
+            matches!(policy_state(&enforce, &ours), Published::Differs(d) if d.starts_with("mode enforce, mx mail.d.test"))
+        );
+        assert!(same_txt("v=TLSRPTv1;rua=mailto:a@d.test;", "v=TLSRPTv1; rua=mailto:a@d.test"));
+        assert!(!same_txt("v=TLSRPTv1; rua=mailto:b@d.test", "v=TLSRPTv1; rua=mailto:a@d.test"));
+    }
 }

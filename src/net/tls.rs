@@ -56,6 +56,15 @@ pub fn cert_paths(cfg: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
     Ok((cert, key))
 }
 
+/// The certificate file in use, without generating one: configured, else the generated
+/// `data_dir/tls/cert.pem` (which may not exist before the first start).
+pub fn cert_path(cfg: &Config) -> PathBuf {
+    match (&cfg.tls.cert, &cfg.tls.key) {
+        (Some(c), Some(_)) => c.clone(),
+        _ => cfg.server.data_dir.join("tls").join("cert.pem"),
+    }
+}
+
 fn generate_self_signed(hostname: &str, cert: &Path, key: &Path) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -257,7 +257,7 @@ impl SmtpClient {
                 self.broken = true;
                 Err(ClientError::TlsFailed {
                     peer: self.peer.clone(),
-                    reason: e.to_string(),
+                    reason: tls_error_text(&e),
                 })
             }
             Err(_) => Err(self.timed_out(Stage::TlsHandshake)),
@@ -306,4 +306,14 @@ impl SmtpClient {
             detail,
         }
     }
+}
+
+/// The handshake error for the diagnostic; a verifier's own error (DANE's "no TLSA record
+/// matches ...") is shown by its text, not rustls' debug form of it.
+fn tls_error_text(e: &std::io::Error) -> String {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) = inner {
+        return format!("invalid peer certificate: {other}");
+    }
+    e.to_string()
 }

@@ -22,7 +22,7 @@ const MAX_POLICY_BYTES: usize = 64 * 1024;
 /// RFC 8461 §3.2: max_age is at most one year.
 const MAX_AGE_LIMIT: u64 = 31_557_600;
 /// Path of the policy on `mta-sts.<domain>`.
-pub const POLICY_PATH: &str = "/.well-known/mta-sts.txt";
+pub use crate::proto::mta_sts::POLICY_PATH;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StsMode {
@@ -67,6 +67,19 @@ impl StsPolicy {
                     .is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
                 None => *pattern == host,
             })
+    }
+
+    /// The policy as its text lines (RFC 8460 §4.4 policy-string).
+    pub fn lines(&self) -> Vec<String> {
+        let mode = match self.mode {
+            StsMode::Enforce => "enforce",
+            StsMode::Testing => "testing",
+            StsMode::None => "none",
+        };
+        let mut lines = vec!["version: STSv1".to_string(), format!("mode: {mode}")];
+        lines.extend(self.mx.iter().map(|m| format!("mx: {m}")));
+        lines.push(format!("max_age: {}", self.max_age));
+        lines
     }
 
     /// The MX hosts delivery may use under this policy (all of them unless `enforce`).

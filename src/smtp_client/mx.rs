@@ -13,7 +13,7 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use rand::seq::SliceRandom;
 
 /// Per-query timeout and attempts used by `DnsResolver::new`.
@@ -322,6 +322,21 @@ impl DnsResolver {
                 })
                 .collect()),
             Err(e) => lookup_error(name, "TXT", &e).map(|()| Vec::new()),
+        }
+    }
+
+    /// The records of one type at `name` (TLSA, or A alone as DNS blocklists answer).
+    /// NODATA gives an empty list; NXDOMAIN is `NotFound`.
+    pub async fn lookup_rdata(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, MxError> {
+        let fqdn = absolute_name(name)?;
+        match self.inner.lookup(fqdn, rtype).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter(|rec| rec.data.record_type() == rtype)
+                .map(|rec| rec.data.clone())
+                .collect()),
+            Err(e) => lookup_error(name, rtype.into(), &e).map(|()| Vec::new()),
         }
     }
 

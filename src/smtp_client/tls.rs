@@ -79,6 +79,12 @@ impl OutboundTls {
         })
     }
 
+    /// The same configs with `verified` replaced: DANE verifies against a host's TLSA
+    /// records instead of the WebPKI.
+    pub fn with_verified(&self, verified: Arc<ClientConfig>) -> OutboundTls {
+        OutboundTls { opportunistic: self.opportunistic.clone(), verified }
+    }
+
     /// The config STARTTLS should use under `policy`; `None` for `TlsPolicy::None`.
     pub fn config(&self, policy: TlsPolicy) -> Option<Arc<ClientConfig>> {
         match policy {

@@ -46,7 +46,7 @@ impl MaildirTransport {
             Ok(file) => (Verdict::Delivered, (2, 0, 0), format!("delivered to maildir {}", file.display())),
             Err(x) => x,
         };
-        RcptResult { index, verdict, status, text, diagnostic: None, relay: "maildir".into(), retry_at: None }
+        RcptResult { index, verdict, status, text, diagnostic: None, relay: "maildir".into(), retry_at: None, tls: None }
     }
 
     fn try_one(&self, mailbox: Result<Option<Mailbox>, Unavailable>, job: &Job, index: usize) -> Outcome {
@@ -141,7 +141,7 @@ impl Transport for MaildirTransport {
             let rcpts = done.await.unwrap_or_else(|e| {
                 indices
                     .iter()
-                    .map(|&index| RcptResult { index, verdict: Verdict::Deferred, status: (4, 3, 0), text: format!("maildir delivery failed: {e}"), diagnostic: None, relay: "maildir".into(), retry_at: None })
+                    .map(|&index| RcptResult { index, verdict: Verdict::Deferred, status: (4, 3, 0), text: format!("maildir delivery failed: {e}"), diagnostic: None, relay: "maildir".into(), retry_at: None, tls: None })
                     .collect()
             });
             JobResult { rcpts, destination_failed: false }

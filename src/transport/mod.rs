@@ -58,6 +58,8 @@ pub struct RcptResult {
     /// Not tried at all (destination backing off): wait until this unix time, and do not
     /// count it as an attempt.
     pub retry_at: Option<u64>,
+    /// SMTP only: which TLS policy applied (dane, mta-sts, opportunistic, ...), for the log.
+    pub tls: Option<&'static str>,
 }
 
 /// The outcome of a job.
@@ -82,6 +84,7 @@ impl JobResult {
                 diagnostic: None,
                 relay: relay.into(),
                 retry_at: None,
+                tls: None,
             })
             .collect();
         JobResult { rcpts, destination_failed: false }

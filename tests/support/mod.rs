@@ -8,7 +8,7 @@
 //! - dialog: a raw-socket SMTP client; outbound: driving postern's outbound client directly;
 //! - peers: finding and running third-party peers, free ports, kill-on-drop; wait: the one
 //!   polling loop;
-//! - dns (dnsmasq), rcv (aiosmtpd receiver, smtp-sink), postfix (a private Postfix relay),
+//! - dns (dnsmasq), dnssec (a signed zone: NSD behind a validating unbound), rcv (aiosmtpd receiver, smtp-sink), postfix (a private Postfix relay),
 //!   pebble (the ACME test CA), pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
 //! - pg (a private PostgreSQL server, fixtures in tests/fixtures/), hashes (password hashes
 //!   from doveadm, mkpasswd, passlib): the SQL directory's world;
@@ -19,6 +19,7 @@
 pub mod config;
 pub mod dialog;
 pub mod dns;
+pub mod dnssec;
 pub mod hashes;
 pub mod inbound;
 pub mod mx;
