@@ -73,7 +73,7 @@ fn http01_issues_serves_on_465_and_publishes_mta_sts_over_https() {
     let policy = curl("mta-sts.example.test");
     assert_eq!(
         policy.stdout,
-        format!("version: STSv1\r\nmode: enforce\r\nmx: {HOST}\r\nmax_age: 86400\r\n\nHTTP 200 text/plain; charset=utf-8"),
+        format!("version: STSv1\nmode: enforce\nmx: {HOST}\nmax_age: 86400\n\nHTTP 200 text/plain; charset=utf-8"),
         "{}",
         policy.all()
     );

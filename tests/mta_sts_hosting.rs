@@ -36,7 +36,7 @@ fn policy_is_served_for_mta_sts_hosts_of_published_domains_only() {
         .list("mta_sts.mx", &["mx1.example.test", "*.backup.example.test"])
         .set("mta_sts.max_age", 1209600)
         .start();
-    let policy = "version: STSv1\r\nmode: testing\r\nmx: mx1.example.test\r\nmx: *.backup.example.test\r\nmax_age: 1209600\r\n";
+    let policy = "version: STSv1\nmode: testing\nmx: mx1.example.test\nmx: *.backup.example.test\nmax_age: 1209600\n";
     for host in ["mta-sts.example.test", "mta-sts.example.org", "MTA-STS.Example.Test"] {
         assert_eq!(fetch(&server, host), (200, "text/plain; charset=utf-8".to_string(), policy.to_string()), "{host}");
     }
@@ -59,7 +59,7 @@ fn no_policy_without_mode_and_defaults_fill_in() {
         .set("mta_sts.mode", "enforce")
         .start();
     let (code, _, body) = fetch(&on, "mta-sts.example.test");
-    assert_eq!((code, body.as_str()), (200, "version: STSv1\r\nmode: enforce\r\nmx: mx.test\r\nmax_age: 604800\r\n"));
+    assert_eq!((code, body.as_str()), (200, "version: STSv1\nmode: enforce\nmx: mx.test\nmax_age: 604800\n"));
 }
 
 #[test]

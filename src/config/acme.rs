@@ -124,16 +124,13 @@ impl super::Config {
         list.iter().map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|d| !d.is_empty()).collect()
     }
 
-    /// The policy text (RFC 8461 §3.2), or None when nothing is published.
-    pub fn mta_sts_policy(&self) -> Option<String> {
+    /// The policy postern serves (RFC 8461 §3.2), or None when nothing is published. Its
+    /// `text()` is what the HTTP listener answers; its `txt()` the `_mta-sts` record.
+    pub fn mta_sts_policy(&self) -> Option<crate::proto::mta_sts::Policy> {
         let mode = self.mta_sts.mode?;
-        let mx = if self.mta_sts.mx.is_empty() { vec![self.server.hostname.clone()] } else { self.mta_sts.mx.clone() };
-        let mut s = format!("version: STSv1\r\nmode: {}\r\n", mode.as_str());
-        for m in mx {
-            s.push_str(&format!("mx: {m}\r\n"));
-        }
-        s.push_str(&format!("max_age: {}\r\n", self.mta_sts.max_age));
-        Some(s)
+        let mx = if self.mta_sts.mx.is_empty() { std::slice::from_ref(&self.server.hostname) } else { &self.mta_sts.mx[..] };
+        let mx = mx.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).collect();
+        Some(crate::proto::mta_sts::Policy { mode: mode.as_str(), mx, max_age: self.mta_sts.max_age })
     }
 }
 
@@ -151,10 +148,9 @@ mod tests {
         c.mta_sts.mode = Some(StsMode::Enforce);
         c.mta_sts.max_age = 86400;
         assert_eq!(c.acme_domains(), vec!["mail.example.com", "mta-sts.example.com", "mta-sts.example.org"]);
-        assert_eq!(
-            c.mta_sts_policy().unwrap(),
-            "version: STSv1\r\nmode: enforce\r\nmx: Mail.Example.com\r\nmax_age: 86400\r\n"
-        );
+        let policy = c.mta_sts_policy().unwrap();
+        assert_eq!(policy.text(), "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 86400\n");
+        assert!(policy.txt().starts_with("v=STSv1; id="), "{}", policy.txt());
     }
 
     #[test]

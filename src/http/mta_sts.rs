@@ -16,7 +16,7 @@ pub async fn policy(State(api): State<Shared>, headers: HeaderMap) -> Response {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     let ours = name.strip_prefix("mta-sts.").is_some_and(|d| cfg.mta_sts_domains().iter().any(|x| x == d));
     match cfg.mta_sts_policy() {
-        Some(text) if ours => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
+        Some(policy) if ours => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], policy.text()).into_response(),
         _ => (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "no MTA-STS policy for this host\n").into_response(),
     }
 }
