@@ -66,6 +66,17 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
         crate::cluster::spawn_heartbeat(store.clone(), queue.clone(), http, ctx.draining.subscribe());
     }
     crate::admin::start(&ctx).await?;
+    let install = {
+        let (ctx, cfg) = (ctx.clone(), cfg.clone());
+        Box::new(move || match crate::net::tls::load(&cfg) {
+            Ok(tls) => {
+                *ctx.tls.write().unwrap() = tls;
+                tracing::info!("acme: the new certificate is in use on every TLS listener");
+            }
+            Err(e) => tracing::error!("acme: keeping the old certificate: {e}"),
+        })
+    };
+    crate::acme::spawn(cfg.clone(), ctx.acme_challenges.clone(), ctx.shutdown.clone(), install).await?;
     for b in bound {
         tokio::spawn(crate::server::listener::serve(ctx.clone(), b));
     }

@@ -1,4 +1,5 @@
 //! postern: a mail transfer agent that replaces Postfix.
+pub mod acme;
 pub mod admin;
 pub mod app;
 pub mod cluster;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// place it when you add it.
 const LAYERS: &[(&str, &[&str])] = &[
     ("proto", &["proto"]),
-    ("base", &["config", "queue", "dkim", "metrics", "limits", "net", "cluster"]),
+    ("base", &["acme", "config", "queue", "dkim", "metrics", "limits", "net", "cluster"]),
     ("routing", &["routing"]),
     ("accounts", &["directory", "mailstore", "rewrite"]),
     ("smtp_client", &["smtp_client"]),

@@ -38,6 +38,8 @@ pub struct Services {
     pub draining: tokio::sync::watch::Sender<bool>,
     /// Notified when the daemon should stop on its own (a finished drain).
     pub stop_requested: tokio::sync::Notify,
+    /// Pending ACME challenges, answered by the TLS listeners (tls-alpn-01).
+    pub acme_challenges: Arc<crate::acme::Challenges>,
 }
 
 impl Services {
@@ -63,6 +65,7 @@ impl Services {
             cluster,
             draining: tokio::sync::watch::channel(false).0,
             stop_requested: tokio::sync::Notify::new(),
+            acme_challenges: Arc::default(),
             rates,
             dkim: RwLock::new(dkim),
             checks,
@@ -71,8 +74,14 @@ impl Services {
         })
     }
 
-    pub fn tls_acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(self.tls.read().unwrap().clone())
+    /// The server side of a TLS handshake with the current certificate (ACME TLS-ALPN-01
+    /// validation handshakes are answered and closed: an error here).
+    pub async fn tls_accept<S>(&self, stream: S) -> std::io::Result<tokio_rustls::server::TlsStream<S>>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let config = self.tls.read().unwrap().clone();
+        crate::net::tls::accept(config, &self.acme_challenges, stream).await
     }
 }
 

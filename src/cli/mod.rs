@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod check;
+mod acme;
 mod cluster;
 mod daemon;
 mod dkim;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Nodes sharing a Redis (`[cluster]`).
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Certificates from an ACME CA (`[acme]`).
+    #[command(subcommand)]
+    Acme(AcmeCommand),
     /// Stop accepting (listeners closed, /health 503), deliver what is queued, and exit
     /// when the queue is empty or after --timeout.
     Drain {
@@ -90,6 +94,15 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
     /// The nodes with a current heartbeat: queue size, delivery rate, draining or not.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AcmeCommand {
+    /// Names, issuer, expiry, next renewal and last error of the ACME certificate.
     Status {
         #[arg(long)]
         json: bool,
@@ -468,6 +481,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Send(args) => send::run(&loaded.config, args),
         Command::Health => health::run(&loaded.config),
         Command::Cluster(ClusterCommand::Status { json }) => cluster::status(&loaded.config, json),
+        Command::Acme(AcmeCommand::Status { json }) => acme::status(&loaded.config, json),
         Command::Drain { timeout } => cluster::drain(&loaded.config, timeout.into()),
         Command::Admin(AdminCommand::Add { name, domains }) => admin::add(&loaded.config, &name, &domains),
         Command::Dkim(DkimCommand::Keygen { domain, selector, algorithm, out_dir }) => {

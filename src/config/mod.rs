@@ -2,6 +2,7 @@
 //!
 //! Owns: turning a file + environment into a validated `Config`, with every error naming
 //! its key. Read by everyone, written by nobody (the daemon never writes config).
+mod acme;
 mod compat;
 mod duration;
 mod rate;
@@ -12,6 +13,7 @@ mod schema;
 pub mod smarthost;
 mod validate;
 
+pub use acme::{Acme, AcmeChallenge, MtaSts, StsMode};
 pub use duration::Duration;
 pub use rate::Rate;
 pub use routing::{Aliases, Directory, DirectoryBackend, DirectorySchema, Mailboxes, QuotaFull, Rewrite, Route, RouteTransport, Srs, parse_header_tag};

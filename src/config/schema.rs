@@ -33,6 +33,8 @@ pub struct Config {
     pub inbound: Inbound,
     pub cluster: Cluster,
     pub check: Check,
+    pub acme: super::acme::Acme,
+    pub mta_sts: super::acme::MtaSts,
 }
 
 /// `[cluster]`: several nodes sharing limits through Redis (docs/scaling.md).

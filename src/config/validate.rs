@@ -95,11 +95,49 @@ pub fn validate(c: &Config) -> Vec<String> {
         bad("http.body_limit", "must be greater than zero".into());
     }
     inbound(c, &mut bad);
+    acme(c, &mut bad);
     super::routing::validate(c, &mut bad);
     if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
         bad("log.level", format!("{:?} is not a valid filter", c.log.level));
     }
     errs
+}
+
+/// `[acme]` and `[mta_sts]`: URLs, names, bind address, delays.
+fn acme(c: &Config, bad: &mut impl FnMut(&str, String)) {
+    let a = &c.acme;
+    if a.enabled() {
+        if !a.directory.starts_with("https://") && !a.directory.starts_with("http://") {
+            bad("acme.directory", format!("{:?} is not an http(s) URL", a.directory));
+        }
+        for d in c.acme_domains() {
+            if !is_domain(&d) || d.starts_with("*.") {
+                bad("acme.domains", format!("{d:?} is not a domain name (wildcards need DNS-01, which postern does not do)"));
+            }
+        }
+        if a.challenge == super::AcmeChallenge::Http01 && a.http_bind.parse::<SocketAddr>().is_err() {
+            bad("acme.http_bind", format!("{:?} is not an ip:port address", a.http_bind));
+        }
+        if a.retry_initial.get().is_zero() || a.retry_initial > a.retry_max {
+            bad("acme.retry_initial", "must be greater than zero and not exceed acme.retry_max".into());
+        }
+        if a.email.contains(['\r', '\n']) || (!a.email.is_empty() && !a.email.contains('@')) {
+            bad("acme.email", format!("{:?} is not an email address", a.email));
+        }
+    }
+    if c.mta_sts.mode.is_some() {
+        if c.mta_sts_domains().is_empty() {
+            bad("mta_sts.domains", "no domain to publish for (set it or relay.local_domains)".into());
+        }
+        if c.mta_sts.max_age > 31_557_600 {
+            bad("mta_sts.max_age", "at most 31557600 seconds (RFC 8461)".into());
+        }
+        for m in &c.mta_sts.mx {
+            if !is_domain(m.strip_prefix("*.").unwrap_or(m)) {
+                bad("mta_sts.mx", format!("{m:?} is not a host name or *.domain pattern"));
+            }
+        }
+    }
 }
 
 /// `[inbound]`: resolver spec, authserv-id syntax, time budget, ARC sealing key.

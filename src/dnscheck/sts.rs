@@ -24,8 +24,10 @@ pub(super) async fn mta_sts(
 ) -> bool {
     let d = &ctx.domain;
     let name = format!("_mta-sts.{d}");
-    // Without MX hosts, the policy lists the one the MX line suggests: this server.
-    let ours = Policy::testing(if mx_hosts.is_empty() { std::slice::from_ref(&ctx.hostname) } else { mx_hosts });
+    // The policy `[mta_sts]` makes the HTTP listener serve for this domain; else a testing
+    // one listing the MX hosts (without MX hosts, the one the MX line suggests: this server).
+    let served = ctx.cfg.mta_sts_policy().filter(|_| ctx.cfg.mta_sts_domains().contains(d));
+    let ours = served.unwrap_or_else(|| Policy::testing(if mx_hosts.is_empty() { std::slice::from_ref(&ctx.hostname) } else { mx_hosts }));
     let record = zone::txt(&name, &ours.txt());
     let url = format!("https://mta-sts.{d}{POLICY_PATH}");
     let serve = format!("{url} must serve:\n{}", ours.text());

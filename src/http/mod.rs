@@ -15,6 +15,7 @@ pub mod error;
 mod health;
 mod messages;
 pub mod mime;
+mod mta_sts;
 pub mod queue;
 pub mod request;
 mod send;

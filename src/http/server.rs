@@ -5,7 +5,7 @@ use super::error::{self, ApiError};
 use super::state::{Client, Shared};
 use super::tls::TlsListener;
 use crate::limits::Key;
-use super::{admin, health, messages, queue, send};
+use super::{admin, health, messages, mta_sts, queue, send};
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
@@ -24,6 +24,7 @@ pub fn router(api: Shared) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/.well-known/mta-sts.txt", get(mta_sts::policy))
         .merge(limited)
         .route_layer(from_fn(track))
         .fallback(error::not_found)

@@ -46,12 +46,13 @@ async fn accept_loop(tcp: TcpListener, ctx: Arc<Services>, tx: mpsc::Sender<(Tls
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => return,
             _ = tx.closed() => return,
         };
-        let (acceptor, tx) = (ctx.tls_acceptor(), tx.clone());
+        let (ctx, tx) = (ctx.clone(), tx.clone());
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = tx.send((tls, peer)).await;
                 }
+                Ok(Err(e)) if crate::net::tls::AcmeValidationAnswered::is(&e) => {}
                 Ok(Err(e)) => tracing::info!(client = %peer.ip(), error = %e, "http tls handshake failed"),
                 Err(_) => tracing::info!(client = %peer.ip(), "http tls handshake timeout"),
             }

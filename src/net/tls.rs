@@ -1,4 +1,6 @@
-//! Server TLS: load the configured certificate, or generate a self-signed one on first start.
+//! Server TLS: the ACME certificate when one is issued, else the configured one, else a
+//! self-signed one generated on first start; and the accept step that answers ACME
+//! TLS-ALPN-01 validation handshakes on every implicit-TLS listener.
 //!
 //! TLS 1.2 and 1.3 only (rustls implements nothing older).
 use crate::config::Config;
@@ -94,10 +96,50 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     Ok(Arc::new(cfg))
 }
 
-/// Loads (or generates) the certificate named by the configuration.
+/// Loads the certificate to serve: a valid ACME-issued one first, else the configured (or
+/// generated) one. An ACME pair that fails to load is logged and skipped.
 pub fn load(cfg: &Config) -> Result<Arc<ServerConfig>, TlsError> {
+    if let Some((cert, key, _)) = crate::acme::store::current(cfg, crate::acme::renew::unix_now()) {
+        match server_config(&cert, &key) {
+            Ok(c) => return Ok(c),
+            Err(e) => tracing::error!("acme: the stored certificate does not load, using [tls]: {e}"),
+        }
+    }
     let (cert, key) = cert_paths(cfg)?;
     server_config(&cert, &key)
+}
+
+/// The TLS handshake of an incoming connection with `main`, except a ClientHello offering
+/// ALPN `acme-tls/1` for a name with a pending TLS-ALPN-01 challenge: that one gets the
+/// challenge certificate (RFC 8737), and the connection ends after the handshake.
+pub async fn accept<S>(main: Arc<ServerConfig>, challenges: &crate::acme::Challenges, stream: S) -> std::io::Result<tokio_rustls::server::TlsStream<S>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
+    let hello = start.client_hello();
+    if !hello.alpn().is_some_and(|mut p| p.any(|p| p == crate::acme::challenges::ACME_TLS_ALPN)) {
+        return start.into_stream(main).await;
+    }
+    let name = hello.server_name().unwrap_or("").to_string();
+    let Some(cfg) = challenges.alpn_config(&name) else {
+        return Err(std::io::Error::other(format!("acme-tls/1 handshake for {name:?}, which has no pending challenge")));
+    };
+    let mut tls = start.into_stream(cfg).await?;
+    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+    tracing::info!(name = %name, "acme: answered a tls-alpn-01 validation handshake");
+    Err(std::io::Error::other(AcmeValidationAnswered))
+}
+
+/// The error `accept` ends an answered TLS-ALPN-01 validation with: not a failed handshake.
+#[derive(Debug, thiserror::Error)]
+#[error("acme-tls/1 validation handshake answered; connection closed")]
+pub struct AcmeValidationAnswered;
+
+impl AcmeValidationAnswered {
+    pub fn is(e: &std::io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<AcmeValidationAnswered>())
+    }
 }
 
 /// Checks configured certificate files without generating anything (`check config`).

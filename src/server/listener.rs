@@ -84,13 +84,15 @@ pub async fn handshake<S>(ctx: &Services, tcp: S, peer: SocketAddr) -> Option<(t
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_acceptor().accept(tcp)).await {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tls_accept(tcp)).await {
         Ok(Ok(tls)) => {
             crate::metrics::tls_handshake("inbound", true);
             let info = TlsInfo::of(tls.get_ref().1);
             tracing::debug!(client = %peer.ip(), version = %info.version, cipher = %info.cipher, "tls established");
             Some((tls, info))
         }
+        // A TLS-ALPN-01 validation connection (RFC 8737): answered, not a failure.
+        Ok(Err(e)) if crate::net::tls::AcmeValidationAnswered::is(&e) => None,
         Ok(Err(e)) => {
             crate::metrics::tls_handshake("inbound", false);
             tracing::info!(client = %peer.ip(), error = %e, "tls handshake failed");

@@ -9,7 +9,7 @@
 //! - peers: finding and running third-party peers, free ports, kill-on-drop; wait: the one
 //!   polling loop;
 //! - dns (dnsmasq), dnssec (a signed zone: NSD behind a validating unbound), rcv (aiosmtpd receiver, smtp-sink), postfix (a private Postfix relay),
-//!   pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
+//!   pebble (the ACME test CA), pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
 //! - pg (a private PostgreSQL server, fixtures in tests/fixtures/), hashes (password hashes
 //!   from doveadm, mkpasswd, passlib): the SQL directory's world;
 //! - dovecot: a private Dovecot 2.3 (IMAP, POP3) over Maildirs, the reference for the
@@ -27,6 +27,7 @@ pub mod hashes;
 pub mod inbound;
 pub mod mx;
 pub mod outbound;
+pub mod pebble;
 pub mod peers;
 pub mod pg;
 pub mod pki;
