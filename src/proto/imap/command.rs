@@ -109,7 +109,7 @@ const MAX_DEPTH: u32 = 32;
 
 /// Parses one complete command (without its final CRLF).
 pub fn parse(buf: &[u8]) -> Result<Command, ParseError> {
-    let mut p = Parser { buf, pos: 0 };
+    let mut p = Parser::new(buf);
     let tag = p.tag().ok_or(ParseError { tag: None, reason: "missing or invalid tag" })?;
     let fail = |reason| ParseError { tag: Some(tag.clone()), reason };
     if !p.eat(b" ") {
