@@ -55,14 +55,14 @@ pub fn set_flag(f: &mut Flags, name: &str, on: bool) {
 }
 
 impl Selected {
-    pub async fn open(store: &mailstore::Store, folder: Folder, read_only: bool) -> mailstore::Result<Selected> {
+    pub async fn open(folder: Folder, read_only: bool) -> mailstore::Result<Selected> {
         let f = folder.clone();
         let (view, stamp) = blocking(move || -> mailstore::Result<_> {
             let stamp = f.stamp()?;
             Ok((f.sync(read_only)?, stamp))
         })
         .await?;
-        let changes = mailstore::changes::subscribe(&folder_dir(store, folder.name()));
+        let changes = mailstore::changes::subscribe(folder.dir());
         Ok(Selected {
             folder,
             read_only,
@@ -170,10 +170,4 @@ impl Selected {
             (0..self.messages.len()).filter(|&i| set.contains(i as u32 + 1, max)).collect()
         }
     }
-}
-
-/// The folder's Maildir, which `changes::notify` is called with (Maildir++ layout:
-/// INBOX is the root, `Sent` is `.Sent`).
-pub fn folder_dir(store: &mailstore::Store, name: &str) -> std::path::PathBuf {
-    if name.eq_ignore_ascii_case("INBOX") { store.root().to_path_buf() } else { store.root().join(format!(".{name}")) }
 }

@@ -4,7 +4,7 @@
 use super::{no, ok, store_error, to_disk};
 use crate::mailstore::{self, Flags};
 use crate::server::imap::conn::{Conn, ConnError};
-use crate::server::imap::mailbox::{blocking, folder_dir, set_flag};
+use crate::server::imap::mailbox::{blocking, set_flag};
 use crate::server::imap::session::{Flow, PendingAppend, Session};
 use std::io::{Seek, Write};
 use std::time::{Duration, UNIX_EPOCH};
@@ -91,9 +91,7 @@ pub async fn finish(s: &mut Session, conn: &mut Conn, tag: &str, mailbox: &str, 
         let folder = store.folder(&disk)?;
         file.rewind()?;
         let uid = folder.append(&mut file, &f, date)?;
-        let dir = folder_dir(&store, folder.name());
-        mailstore::changes::notify(&dir);
-        let validity = match uid_validity(&dir) {
+        let validity = match uid_validity(folder.dir()) {
             Some(v) => v,
             None => folder.sync(true)?.uid_validity,
         };

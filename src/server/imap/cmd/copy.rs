@@ -28,7 +28,6 @@ pub async fn copy(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &
         if is_move {
             src.expunge(&msgs)?;
         }
-        crate::mailstore::changes::notify(&crate::server::imap::mailbox::folder_dir(&store, dest.name()));
         Ok((validity, uids))
     })
     .await;

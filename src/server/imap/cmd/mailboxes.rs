@@ -24,7 +24,7 @@ pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, rea
         Ok(f) => f,
         Err(e) => return Ok(store_error(conn, tag, &e)),
     };
-    let sel = match Selected::open(&st, folder, read_only).await {
+    let sel = match Selected::open(folder, read_only).await {
         Ok(sel) => sel,
         Err(e) => return Ok(store_error(conn, tag, &e)),
     };
