@@ -48,12 +48,13 @@ pub fn flag_list(flags: &[&str]) -> String {
 }
 
 /// CAPABILITY for a connection: before TLS on a STARTTLS port `starttls` is offered, and
-/// `LOGINDISABLED` replaces AUTH=PLAIN when passwords may not be sent in clear; after
-/// login only what matters then.
+/// `LOGINDISABLED` replaces AUTH=PLAIN when passwords may not be sent in clear. The
+/// extensions are listed before login too: clients such as imaplib never ask again.
 pub fn capabilities(logged_in: bool, starttls: bool, login_allowed: bool) -> String {
-    let mut c = String::from("IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN");
+    let mut c = String::from(
+        "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA UTF8=ACCEPT",
+    );
     if logged_in {
-        c.push_str(" UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA UTF8=ACCEPT");
         return c;
     }
     if starttls {
