@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod dsn;
 pub mod http_send;
+pub mod imap_message;
 pub mod reply;
 pub mod sasl;
 pub mod session;
@@ -30,6 +31,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("http_send", http_send::run),
     ("dsn", dsn::run),
     ("session", session::run),
+    ("imap_message", imap_message::run),
 ];
 
 /// A scratch directory for this process, on tmpfs when there is one: `BASE/PREFIX-PID`.

@@ -3,8 +3,9 @@
 //!
 //! Decoding is strict like Dovecot's imap_utf7_to_utf8: printable ASCII outside shifts,
 //! "&-" for '&', shifts non-empty, properly terminated, no printable ASCII encoded inside a
-//! shift, zero padding bits, valid surrogate pairs. Anything else is None, so a name has
-//! exactly one encoded form.
+//! shift, zero padding bits, valid surrogate pairs, no two shifts in a row. Anything else
+//! is None, so a name has exactly one encoded form (Dovecot is laxer on padding and on
+//! ASCII inside shifts; names it accepts that we refuse are not ones clients produce).
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
@@ -85,6 +86,10 @@ pub fn decode(name: &str) -> Option<String> {
         }
         decode_shift(&bytes[start..i], &mut out)?;
         i += 1;
+        // "&...-&...-": two shifts in a row are one shift (Dovecot refuses them too).
+        if bytes.get(i) == Some(&b'&') && bytes.get(i + 1) != Some(&b'-') {
+            return None;
+        }
     }
     Some(out)
 }
