@@ -31,6 +31,7 @@ dict_for() {
     config) echo "-dict=dict/toml.dict";;
     http_send) echo "-dict=dict/json.dict";;
     dsn) echo "-dict=dict/dsn.dict";;
+    imap_message) echo "-dict=dict/mime.dict";;
   esac
 }
 
