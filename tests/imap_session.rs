@@ -121,3 +121,83 @@ fn twenty_wrong_passwords_are_throttled_and_disconnected_cleanly() {
     let log = server.log_text();
     assert!(!log.contains("wrong1"), "a password reached the log");
 }
+
+#[test]
+fn append_streams_its_literal_and_checks_size_quota_and_folder() {
+    let server = imap::server_setup(
+        |b| b.set("limits.message_size", 10_000),
+        |s| {
+            s.cli_ok(&["mailbox", "add", "bob@example.org", "--quota", "3000"], "bob pw\n");
+        },
+    );
+    let mut c = imap::login(&server, "bob@example.org", "bob pw");
+    let r = c.cmd("a1", "APPEND INBOX {20000}");
+    assert!(r.last().unwrap().starts_with("a1 NO [TOOBIG]"), "{r:?}");
+    // A LITERAL+ message over the quota is refused and skipped: the session goes on.
+    let mut big = b"a2 APPEND INBOX {4000+}\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 4000));
+    big.extend_from_slice(b"\r\n");
+    c.send(&big);
+    let r = c.until_tagged("a2");
+    assert!(r.last().unwrap().starts_with("a2 NO [OVERQUOTA]"), "{r:?}");
+    c.send(b"a3 APPEND Nope {7}\r\n");
+    assert!(c.line().unwrap().starts_with("+ "));
+    c.send(b"Hi\r\n\r\nx\r\n");
+    let r = c.until_tagged("a3");
+    assert!(r.last().unwrap().starts_with("a3 NO [TRYCREATE]"), "{r:?}");
+    // LF-only message: stored as sent, served with CRLF and a CRLF size.
+    let msg = b"From: bob@example.org\nSubject: lf only\n\nline one\nline two\n";
+    let mut append = format!("a4 APPEND INBOX (\\Flagged $Work) \"01-Feb-2026 10:00:00 +0100\" {{{}+}}\r\n", msg.len()).into_bytes();
+    append.extend_from_slice(msg);
+    append.extend_from_slice(b"\r\n");
+    c.send(&append);
+    let r = c.until_tagged("a4");
+    assert!(r.last().unwrap().contains("[APPENDUID ") && r.last().unwrap().ends_with("APPEND completed"), "{r:?}");
+    c.expect("a5", "SELECT INBOX", "OK");
+    let r = c.expect("a6", "FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE)", "OK");
+    assert!(r[0].contains("\\Flagged") && r[0].contains("$Work") && r[0].contains("\"01-Feb-2026 09:00:00 +0000\""), "{r:?}");
+    let crlf_len = msg.len() + msg.iter().filter(|&&b| b == b'\n').count();
+    assert!(r[0].contains(&format!("RFC822.SIZE {crlf_len}")), "{r:?}");
+    let r = c.expect("a7", "FETCH 1 BODY.PEEK[]", "OK");
+    assert!(r[0].ends_with(&format!("BODY[] {{{crlf_len}}}")), "{r:?}");
+    assert_eq!(r[1..5], ["From: bob@example.org", "Subject: lf only", "", "line one"], "{r:?}");
+    let r = c.expect("a8", "GETQUOTAROOT INBOX", "OK");
+    assert!(r.iter().any(|l| l.starts_with("* QUOTA \"\" (STORAGE ") && l.ends_with(" 2)")), "{r:?}");
+    c.expect("a9", "LOGOUT", "OK");
+}
+
+#[test]
+fn idle_sees_mail_dropped_in_by_another_program_and_expunge_rules_hold() {
+    let server = imap::server();
+    let mut c = imap::login(&server, USER, PASSWORD);
+    for i in 1..=3 {
+        c.send(format!("p{i} APPEND INBOX {{20+}}\r\nSubject: m{i}\r\n\r\nbody\r\n").as_bytes());
+        c.until_tagged(&format!("p{i}"));
+    }
+    c.expect("s", "SELECT INBOX", "OK");
+    // Another session deletes message 2 while this one is in a FETCH: no EXPUNGE then.
+    let mut other = imap::login(&server, USER, PASSWORD);
+    other.expect("o1", "SELECT INBOX", "OK");
+    other.expect("o2", "STORE 2 +FLAGS.SILENT (\\Deleted)", "OK");
+    other.expect("o3", "UID EXPUNGE 1:*", "OK");
+    let r = c.expect("f", "FETCH 1:* (UID FLAGS)", "OK");
+    assert!(!r.iter().any(|l| l.contains("EXPUNGE")), "{r:?}");
+    let r = c.expect("n", "NOOP", "OK");
+    assert!(r.contains(&"* 2 EXPUNGE".to_string()), "{r:?}");
+    // A file dropped into new/ by another program (as Dovecot's LDA would, LF line ends).
+    c.send(b"i IDLE\r\n");
+    assert!(c.line().unwrap().starts_with("+ "));
+    let new = support::routing::maildir(&server, USER).join("new/1700000000.M1P1.elsewhere");
+    let dropped = b"Subject: dropped\n\nfrom outside\n";
+    std::fs::write(&new, dropped).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(c.line().unwrap(), "* 3 EXISTS");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+    c.send(b"DONE\r\n");
+    c.until_tagged("i");
+    let r = c.expect("b", "FETCH 3 (RFC822.SIZE BODY.PEEK[])", "OK");
+    let n = dropped.len() + 3;
+    assert!(r[0].contains(&format!("RFC822.SIZE {n} BODY[] {{{n}}}")), "{r:?}");
+    c.expect("x", "CLOSE", "OK");
+    c.expect("y", "FETCH 1 FLAGS", "BAD");
+}

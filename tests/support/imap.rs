@@ -16,12 +16,25 @@ pub const PASSWORD: &str = "alice secret";
 /// A server with smtp, imap and imaps listeners and the mailbox `USER`; `tweak` adds
 /// settings before it starts.
 pub fn server_with(tweak: impl FnOnce(ServerBuilder) -> ServerBuilder) -> TestServer {
+    server_setup(tweak, |_| {})
+}
+
+/// `server_with`, and `setup` runs (e.g. more `postern mailbox add`) before it starts.
+pub fn server_setup(tweak: impl FnOnce(ServerBuilder) -> ServerBuilder, setup: impl FnOnce(&TestServer)) -> TestServer {
     let builder = ServerBuilder::new().listeners(&["smtp", "imap", "imaps"]).list("relay.local_domains", &[]);
     let mut server = tweak(builder).prepare();
     server.cli_ok(&["domain", "add", "example.org"], "");
     server.cli_ok(&["mailbox", "add", USER], &format!("{PASSWORD}\n"));
+    setup(&server);
     server.spawn();
     server
+}
+
+/// Logs in over imaps as `user`.
+pub fn login(server: &TestServer, user: &str, password: &str) -> Imap {
+    let mut c = Imap::connect_tls(server.addr("imaps"), &server.cert_path());
+    c.expect("l", &format!("LOGIN {user} \"{password}\""), "OK");
+    c
 }
 
 pub fn server() -> TestServer {

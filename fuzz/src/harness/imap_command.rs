@@ -6,15 +6,16 @@
 //! one carries it too when the line starts with a valid tag; an APPEND announced to the
 //! framer parses as an APPEND of the announced size once complete.
 //!
-//! Input: a flags byte (bits 0-2: read size 1-8, or whole when 0), then the bytes.
+//! Input: a flags byte (bits 0-2: read size 1-7, or whole when 0; bit 3: the session
+//! refuses every APPEND message), then the bytes.
 use postern::proto::imap::command::{Body, parse};
 use postern::proto::imap::framer::{Event, Framer, tag_of};
 
 const MAX: usize = 4096;
 
 /// Feeds `data` in reads of `step` octets (0: all at once); APPEND message literals are
-/// skipped as the session would stream them.
-fn events(data: &[u8], step: usize) -> Vec<Event> {
+/// skipped as the session would stream them, or refused (`refuse`).
+fn events(data: &[u8], step: usize, refuse: bool) -> Vec<Event> {
     let mut f = Framer::new(MAX);
     let mut out = Vec::new();
     let mut pos = 0;
@@ -39,7 +40,13 @@ fn events(data: &[u8], step: usize) -> Vec<Event> {
                 Some(Event::AppendLiteral { size, sync, ref tag }) => {
                     assert!(!tag.is_empty());
                     let _ = sync;
-                    if size == 0 { f.appended() } else { skip = size }
+                    if refuse {
+                        f.refuse_literal();
+                    } else if size == 0 {
+                        f.appended();
+                    } else {
+                        skip = size;
+                    }
                     out.push(ev.unwrap());
                 }
                 Some(e) => out.push(e),
@@ -52,15 +59,16 @@ fn events(data: &[u8], step: usize) -> Vec<Event> {
 
 pub fn run(data: &[u8]) {
     let (flags, input) = super::flags(data);
-    let whole = events(input, 0);
+    let refuse = flags & 8 != 0;
+    let whole = events(input, 0, refuse);
     let step = usize::from(flags & 7);
     if step > 0 {
-        assert_eq!(events(input, step), whole, "events depend on read size {step}");
+        assert_eq!(events(input, step, refuse), whole, "events depend on read size {step}");
     }
     let mut announced: Option<u64> = None;
     for ev in &whole {
         match ev {
-            Event::AppendLiteral { size, .. } => announced = Some(*size),
+            Event::AppendLiteral { size, .. } => announced = (!refuse).then_some(*size),
             Event::Command(buf) => {
                 assert!(buf.len() <= MAX, "command over the limit");
                 match parse(buf) {

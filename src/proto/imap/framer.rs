@@ -30,7 +30,8 @@ pub enum Event {
 enum State {
     Line,
     Literal(usize),
-    AwaitAppend(u64),
+    /// Waiting for the session to stream an APPEND message (size, synchronizing).
+    AwaitAppend(u64, bool),
     /// Skipping a refused LITERAL+ APPEND message, then the rest of its line.
     Skip(u64),
     Discard,
@@ -90,7 +91,7 @@ impl Framer {
                 self.line_start = self.cmd.len();
                 (k, None)
             }
-            State::AwaitAppend(_) => (0, None),
+            State::AwaitAppend(..) => (0, None),
             State::Skip(n) => {
                 let k = (n.min(input.len() as u64)) as usize;
                 self.state = if k as u64 == n { State::Discard } else { State::Skip(n - k as u64) };
@@ -138,7 +139,7 @@ impl Framer {
             let tag = tag_of(&self.cmd).unwrap_or_default();
             self.cmd.extend_from_slice(b"\r\n");
             self.line_start = self.cmd.len();
-            self.state = State::AwaitAppend(size);
+            self.state = State::AwaitAppend(size, sync);
             return (i + 1, Some(Event::AppendLiteral { tag, size, sync }));
         }
         if n > (self.max_command - self.cmd.len()) as u64 {
@@ -168,7 +169,7 @@ impl Framer {
     pub fn refuse_literal(&mut self) {
         let state = self.state;
         self.reset();
-        if let State::AwaitAppend(n) = state {
+        if let State::AwaitAppend(n, false) = state {
             self.state = State::Skip(n);
         }
     }
@@ -228,5 +229,12 @@ mod tests {
         assert_eq!(events(&mut f, b"a APPEND INBOX {5000}\r\nxx"), [Event::AppendLiteral { tag: "a".into(), size: 5000, sync: true }]);
         f.appended();
         assert_eq!(events(&mut f, b"\r\n"), [Event::Command(b"a APPEND INBOX {5000}\r\n".to_vec())]);
+        // Refused: a synchronizing literal never comes; a LITERAL+ one is skipped.
+        assert_eq!(events(&mut f, b"b APPEND INBOX {5}\r\n"), [Event::AppendLiteral { tag: "b".into(), size: 5, sync: true }]);
+        f.refuse_literal();
+        assert_eq!(events(&mut f, b"c NOOP\r\n"), [Event::Command(b"c NOOP".to_vec())]);
+        assert_eq!(events(&mut f, b"d APPEND INBOX {5+}\r\n"), [Event::AppendLiteral { tag: "d".into(), size: 5, sync: false }]);
+        f.refuse_literal();
+        assert_eq!(events(&mut f, b"c NOOP\r\ne NOOP\r\n"), [Event::Command(b"e NOOP".to_vec())]);
     }
 }
