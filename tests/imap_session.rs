@@ -201,3 +201,43 @@ fn idle_sees_mail_dropped_in_by_another_program_and_expunge_rules_hold() {
     c.expect("x", "CLOSE", "OK");
     c.expect("y", "FETCH 1 FLAGS", "BAD");
 }
+
+#[test]
+fn mailbox_management_list_extended_and_utf8_names() {
+    let server = imap::server();
+    let mut c = imap::login(&server, USER, PASSWORD);
+    let r = c.expect("n", "NAMESPACE", "OK");
+    assert_eq!(r[0], "* NAMESPACE ((\"\" \".\")) NIL NIL");
+    c.expect("c1", "CREATE Projects.2026", "OK");
+    c.expect("c2", "CREATE Projects", "NO");
+    c.expect("c3", "CREATE &ANw-ber", "OK");
+    let r = c.expect("l1", "LIST \"\" %", "OK");
+    assert!(r.iter().any(|l| l == "* LIST (\\HasChildren) \".\" \"Projects\""), "{r:?}");
+    assert!(r.iter().any(|l| l == "* LIST (\\HasNoChildren) \".\" \"&ANw-ber\""), "{r:?}");
+    assert!(!r.iter().any(|l| l.contains("Projects.2026")), "{r:?}");
+    let r = c.expect("l2", "LIST \"\" Projects.*", "OK");
+    assert_eq!(r.len(), 2, "{r:?}");
+    c.expect("s1", "SUBSCRIBE Projects.2026", "OK");
+    let r = c.expect("l3", "LIST (SUBSCRIBED) \"\" \"*\" RETURN (STATUS (MESSAGES UIDNEXT) SPECIAL-USE)", "OK");
+    assert!(r.iter().any(|l| l.contains("\\Subscribed") && l.contains("\"Projects.2026\"")), "{r:?}");
+    assert!(r.iter().any(|l| l.starts_with("* STATUS \"Projects.2026\" (MESSAGES 0 UIDNEXT ")), "{r:?}");
+    assert!(r.iter().any(|l| l.contains("\\Sent")), "special-use folders are subscribed at first login: {r:?}");
+    let r = c.expect("l4", "LSUB \"\" Projects.%", "OK");
+    assert_eq!(r[0], "* LSUB () \".\" \"Projects.2026\"");
+    c.expect("r1", "RENAME Projects.2026 Archive2026", "OK");
+    c.expect("st", "STATUS Projects.2026 (MESSAGES)", "NO");
+    c.expect("st2", "STATUS Archive2026 (MESSAGES UNSEEN)", "OK");
+    c.expect("d1", "DELETE Archive2026", "OK");
+    c.expect("d2", "DELETE INBOX", "NO");
+    // UTF8=ACCEPT: names are UTF-8 on the wire, modified UTF-7 on disk.
+    let r = c.expect("e", "ENABLE UTF8=ACCEPT", "OK");
+    assert_eq!(r[0], "* ENABLED UTF8=ACCEPT");
+    let r = c.expect("l5", "LIST \"\" \"*ber\"", "OK");
+    assert!(r.iter().any(|l| l.ends_with("\"Über\"")), "{r:?}");
+    c.expect("c4", "CREATE \"Grüße\"", "OK");
+    assert!(support::routing::maildir(&server, USER).join(".Gr&APwA3w-e").is_dir());
+    c.expect("x", "SELECT \"Grüße\"", "OK");
+    let r = c.expect("q", "GETQUOTAROOT INBOX", "OK");
+    assert_eq!(r[0], "* QUOTAROOT \"INBOX\" \"\"");
+    c.expect("o", "LOGOUT", "OK");
+}
