@@ -4,7 +4,7 @@
 //! framer streams it to the session, and the parsed `Append` only carries its size.
 //!
 //! Owns: command syntax. Must not touch: I/O, the mail store, response text.
-use super::message::{Section, SectionText};
+use super::message::Section;
 use super::sequence::SequenceSet;
 use super::search::SearchKey;
 
@@ -104,9 +104,6 @@ pub struct ParseError {
     pub reason: &'static str,
 }
 
-/// Deepest nesting of SEARCH parentheses/NOT/OR accepted.
-const MAX_DEPTH: u32 = 32;
-
 /// Parses one complete command (without its final CRLF).
 pub fn parse(buf: &[u8]) -> Result<Command, ParseError> {
     let mut p = Parser::new(buf);
@@ -132,7 +129,7 @@ pub fn append_literal(head: &[u8]) -> Option<(u64, bool)> {
     }
 }
 
-type R<T> = Result<T, &'static str>;
+pub(crate) type R<T> = Result<T, &'static str>;
 
 pub(crate) struct Parser<'a> {
     pub(crate) buf: &'a [u8],
@@ -195,7 +192,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An atom made of letters, digits, `.` and `-` (command names, fetch item names).
-    fn word(&mut self) -> R<String> {
+    pub(crate) fn word(&mut self) -> R<String> {
         let start = self.pos;
         while self.peek().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'=') {
             self.pos += 1;
@@ -211,7 +208,7 @@ impl<'a> Parser<'a> {
         u32::try_from(n).map_err(|_| "number too large")
     }
 
-    fn number64(&mut self) -> R<u64> {
+    pub(crate) fn number64(&mut self) -> R<u64> {
         let start = self.pos;
         while self.peek().is_some_and(|b| b.is_ascii_digit()) {
             self.pos += 1;
@@ -627,80 +624,6 @@ impl<'a> Parser<'a> {
         Ok(Body::Search { uid, key })
     }
 
-    fn search_key(&mut self, depth: u32) -> R<SearchKey> {
-        if depth > MAX_DEPTH {
-            return Err("search too deeply nested");
-        }
-        use SearchKey as K;
-        if self.eat(b"(") {
-            let mut keys = vec![self.search_key(depth + 1)?];
-            while self.eat(b" ") {
-                keys.push(self.search_key(depth + 1)?);
-            }
-            if !self.eat(b")") {
-                return Err("expected )");
-            }
-            return Ok(K::And(keys));
-        }
-        if self.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*' || b == b'$') {
-            return Ok(K::Seq(SequenceSet::parse(self)?));
-        }
-        let word = self.word()?;
-        let k = match word.as_str() {
-            "ALL" => K::All,
-            "ANSWERED" | "DELETED" | "DRAFT" | "FLAGGED" | "SEEN" | "RECENT" | "NEW" | "OLD" | "UNANSWERED"
-            | "UNDELETED" | "UNDRAFT" | "UNFLAGGED" | "UNSEEN" => K::flag_word(&word),
-            "KEYWORD" | "UNKEYWORD" => {
-                self.sp()?;
-                let kw = self.atom()?.to_string();
-                if word == "KEYWORD" { K::Keyword(kw) } else { K::Not(Box::new(K::Keyword(kw))) }
-            }
-            "FROM" | "TO" | "CC" | "BCC" | "SUBJECT" => {
-                self.sp()?;
-                K::Header(word.clone(), self.astring()?)
-            }
-            "HEADER" => {
-                self.sp()?;
-                let name = self.astring()?;
-                self.sp()?;
-                K::Header(name, self.astring()?)
-            }
-            "BODY" | "TEXT" => {
-                self.sp()?;
-                let s = self.astring()?;
-                if word == "BODY" { K::Body(s) } else { K::Text(s) }
-            }
-            "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
-                self.sp()?;
-                let d = self.astring_bytes()?;
-                let day = super::date::parse_date(&d).ok_or("invalid date")?;
-                K::Date { sent: word.starts_with("SENT"), cmp: K::date_cmp(&word), day }
-            }
-            "LARGER" | "SMALLER" => {
-                self.sp()?;
-                let n = self.number64()?;
-                if word == "LARGER" { K::Larger(n) } else { K::Smaller(n) }
-            }
-            "UID" => {
-                self.sp()?;
-                K::Uid(SequenceSet::parse(self)?)
-            }
-            "NOT" => {
-                self.sp()?;
-                K::Not(Box::new(self.search_key(depth + 1)?))
-            }
-            "OR" => {
-                self.sp()?;
-                let a = self.search_key(depth + 1)?;
-                self.sp()?;
-                let b = self.search_key(depth + 1)?;
-                K::Or(Box::new(a), Box::new(b))
-            }
-            _ => return Err("unknown search key"),
-        };
-        Ok(k)
-    }
-
     fn fetch(&mut self, uid: bool) -> R<Body> {
         self.sp()?;
         let set = SequenceSet::parse(self)?;
@@ -721,100 +644,6 @@ impl<'a> Parser<'a> {
             items.insert(0, FetchItem::Uid);
         }
         Ok(Body::Fetch { uid, set, items })
-    }
-
-    fn fetch_item(&mut self, items: &mut Vec<FetchItem>) -> R<()> {
-        use FetchItem as F;
-        let word = self.word()?;
-        match word.as_str() {
-            "ALL" => items.extend([F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]),
-            "FAST" => items.extend([F::Flags, F::InternalDate, F::Rfc822Size]),
-            "FULL" => items.extend([F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope, F::Body]),
-            "FLAGS" => items.push(F::Flags),
-            "INTERNALDATE" => items.push(F::InternalDate),
-            "RFC822.SIZE" => items.push(F::Rfc822Size),
-            "UID" => items.push(F::Uid),
-            "ENVELOPE" => items.push(F::Envelope),
-            "BODYSTRUCTURE" => items.push(F::BodyStructure),
-            "RFC822" => items.push(F::Rfc822),
-            "RFC822.HEADER" => items.push(F::Rfc822Header),
-            "RFC822.TEXT" => items.push(F::Rfc822Text),
-            "BODY" | "BODY.PEEK" => {
-                if self.peek() != Some(b'[') {
-                    if word == "BODY.PEEK" {
-                        return Err("BODY.PEEK needs a section");
-                    }
-                    items.push(F::Body);
-                    return Ok(());
-                }
-                let section = self.section()?;
-                let partial = if self.eat(b"<") {
-                    let o = self.number()?;
-                    if !self.eat(b".") {
-                        return Err("bad partial");
-                    }
-                    let n = self.number()?;
-                    if !self.eat(b">") {
-                        return Err("bad partial");
-                    }
-                    Some((o, n))
-                } else {
-                    None
-                };
-                items.push(F::Section { peek: word == "BODY.PEEK", section, partial });
-            }
-            _ => return Err("unknown fetch item"),
-        }
-        Ok(())
-    }
-
-    fn section(&mut self) -> R<Section> {
-        self.pos += 1; // [
-        let mut s = Section::default();
-        if self.eat(b"]") {
-            return Ok(s);
-        }
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            let n = self.number()?;
-            if n == 0 {
-                return Err("section parts start at 1");
-            }
-            s.part.push(n);
-            if s.part.len() > 64 {
-                return Err("section too deep");
-            }
-            if !self.eat(b".") {
-                break;
-            }
-        }
-        if !self.eat(b"]") {
-            let word = self.word()?;
-            s.text = Some(match word.as_str() {
-                "HEADER" => SectionText::Header,
-                "TEXT" => SectionText::Text,
-                "MIME" if !s.part.is_empty() => SectionText::Mime,
-                "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
-                    self.sp()?;
-                    if !self.eat(b"(") {
-                        return Err("expected header list");
-                    }
-                    let mut names = Vec::new();
-                    loop {
-                        names.push(self.astring()?);
-                        if self.eat(b")") {
-                            break;
-                        }
-                        self.sp()?;
-                    }
-                    if word == "HEADER.FIELDS" { SectionText::HeaderFields(names) } else { SectionText::HeaderFieldsNot(names) }
-                }
-                _ => return Err("unknown section"),
-            });
-            if !self.eat(b"]") {
-                return Err("expected ]");
-            }
-        }
-        Ok(s)
     }
 
     fn store(&mut self, uid: bool) -> R<Body> {

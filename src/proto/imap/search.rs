@@ -3,7 +3,11 @@
 //! them lazily so flag-only searches never open a file.
 //!
 //! Owns: search semantics. Must not touch: I/O.
+use super::command::{Parser, R};
 use super::sequence::SequenceSet;
+
+/// Deepest nesting of SEARCH parentheses/NOT/OR accepted.
+const MAX_DEPTH: u32 = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateCmp {
@@ -136,5 +140,82 @@ impl SearchKey {
             K::Larger(n) => c.size > *n,
             K::Smaller(n) => c.size < *n,
         }
+    }
+}
+
+/// SEARCH key syntax (RFC 3501 §6.4.4).
+impl Parser<'_> {
+    pub(crate) fn search_key(&mut self, depth: u32) -> R<SearchKey> {
+        if depth > MAX_DEPTH {
+            return Err("search too deeply nested");
+        }
+        use SearchKey as K;
+        if self.eat(b"(") {
+            let mut keys = vec![self.search_key(depth + 1)?];
+            while self.eat(b" ") {
+                keys.push(self.search_key(depth + 1)?);
+            }
+            if !self.eat(b")") {
+                return Err("expected )");
+            }
+            return Ok(K::And(keys));
+        }
+        if self.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*' || b == b'$') {
+            return Ok(K::Seq(SequenceSet::parse(self)?));
+        }
+        let word = self.word()?;
+        let k = match word.as_str() {
+            "ALL" => K::All,
+            "ANSWERED" | "DELETED" | "DRAFT" | "FLAGGED" | "SEEN" | "RECENT" | "NEW" | "OLD" | "UNANSWERED"
+            | "UNDELETED" | "UNDRAFT" | "UNFLAGGED" | "UNSEEN" => K::flag_word(&word),
+            "KEYWORD" | "UNKEYWORD" => {
+                self.sp()?;
+                let kw = self.atom()?.to_string();
+                if word == "KEYWORD" { K::Keyword(kw) } else { K::Not(Box::new(K::Keyword(kw))) }
+            }
+            "FROM" | "TO" | "CC" | "BCC" | "SUBJECT" => {
+                self.sp()?;
+                K::Header(word.clone(), self.astring()?)
+            }
+            "HEADER" => {
+                self.sp()?;
+                let name = self.astring()?;
+                self.sp()?;
+                K::Header(name, self.astring()?)
+            }
+            "BODY" | "TEXT" => {
+                self.sp()?;
+                let s = self.astring()?;
+                if word == "BODY" { K::Body(s) } else { K::Text(s) }
+            }
+            "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
+                self.sp()?;
+                let d = self.astring_bytes()?;
+                let day = super::date::parse_date(&d).ok_or("invalid date")?;
+                K::Date { sent: word.starts_with("SENT"), cmp: K::date_cmp(&word), day }
+            }
+            "LARGER" | "SMALLER" => {
+                self.sp()?;
+                let n = self.number64()?;
+                if word == "LARGER" { K::Larger(n) } else { K::Smaller(n) }
+            }
+            "UID" => {
+                self.sp()?;
+                K::Uid(SequenceSet::parse(self)?)
+            }
+            "NOT" => {
+                self.sp()?;
+                K::Not(Box::new(self.search_key(depth + 1)?))
+            }
+            "OR" => {
+                self.sp()?;
+                let a = self.search_key(depth + 1)?;
+                self.sp()?;
+                let b = self.search_key(depth + 1)?;
+                K::Or(Box::new(a), Box::new(b))
+            }
+            _ => return Err("unknown search key"),
+        };
+        Ok(k)
     }
 }

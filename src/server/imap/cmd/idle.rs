@@ -43,10 +43,8 @@ pub async fn idle(s: &mut Session, conn: &mut Conn, tag: &str) -> Result<Flow, C
                 false
             }
         };
-        if woken {
-            if let Some(sel) = s.selected.as_mut() {
-                sel.refresh(conn, true).await?;
-            }
+        if let (true, Some(sel)) = (woken, s.selected.as_mut()) {
+            sel.refresh(conn, true).await?;
         }
     }
 }

@@ -91,12 +91,12 @@ pub async fn subscribe(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, 
 /// LIST pattern matching: `*` matches anything, `%` anything but the separator.
 /// Dynamic programming, so patterns of many wildcards cost O(pattern × name).
 pub fn pattern_matches(pattern: &[u8], name: &[u8]) -> bool {
-    let (p, n) = (pattern.len(), name.len());
+    let n = name.len();
     let mut row = vec![false; n + 1];
     row[0] = true;
-    for i in 0..p {
+    for &pc in pattern {
         let mut next = vec![false; n + 1];
-        match pattern[i] {
+        match pc {
             b'*' => {
                 let mut any = false;
                 for j in 0..=n {
