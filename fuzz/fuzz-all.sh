@@ -32,6 +32,7 @@ dict_for() {
     http_send) echo "-dict=dict/json.dict";;
     dsn) echo "-dict=dict/dsn.dict";;
     pop3_command) echo "-dict=dict/pop3.dict";;
+    imap_message) echo "-dict=dict/mime.dict";;
   esac
 }
 

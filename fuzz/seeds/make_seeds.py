@@ -165,10 +165,25 @@ def sessions():
         T + base + msg + b"MAIL FROM:<>\r\nRCPT TO:<c@example.net>\r\nDATA\r\n" + msg + b"QUIT\r\n",
     ]
 
+def imap_messages():
+    """The IMAP message fixtures (CRLF as stored, flag 0; LF-only, flag 1), plus edge cases."""
+    fixtures = ROOT.parent.parent / "tests" / "fixtures" / "imap_messages"
+    msgs = [p.read_bytes() for p in sorted(fixtures.glob("*.eml"))]
+    out = [FLAG0 + m for m in msgs] + [FLAG1 + m for m in msgs[:5]]
+    out += [
+        FLAG0 + b"Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n--\r\n--\r\n",
+        FLAG0 + b"Content-Type: message/rfc822\r\n\r\n" * 8,
+        bytes([2]) + b"Content-Type: text/plain; a*0*=utf-8''%41; a*1=b; a*3=c\r\nMime-Version: 1.0\r\n\r\nx",
+        FLAG0 + b"&AOQ-&APw-",
+        FLAG0 + b"To: g: a@b, (c) <@x,@y:d@e>;, \"q\\\"\" <>\r\n\r\n",
+    ]
+    return out
+
 if __name__ == "__main__":
     write("command", commands()); write("data", data()); write("address", addresses())
     write("sasl", sasl()); write("reply", replies()); write("config", configs())
     write("http_send", http()); write("dsn", dsns()); write("session", sessions())
     write("pop3_command", pop3_commands())
+    write("imap_message", imap_messages())
     for t in sorted(os.listdir(ROOT)):
         print(t, len(os.listdir(ROOT / t)))

@@ -24,6 +24,7 @@ pub mod dovecot;
 pub mod dns;
 pub mod dnssec;
 pub mod hashes;
+pub mod imap;
 pub mod inbound;
 pub mod mx;
 pub mod outbound;

@@ -13,6 +13,8 @@ pub mod data;
 pub mod dsn;
 pub mod http_send;
 pub mod pop3_command;
+pub mod imap_command;
+pub mod imap_message;
 pub mod reply;
 pub mod sasl;
 pub mod session;
@@ -32,6 +34,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("dsn", dsn::run),
     ("session", session::run),
     ("pop3_command", pop3_command::run),
+    ("imap_command", imap_command::run),
+    ("imap_message", imap_message::run),
 ];
 
 /// A scratch directory for this process, on tmpfs when there is one: `BASE/PREFIX-PID`.
