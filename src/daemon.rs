@@ -104,7 +104,8 @@ pub async fn run(loaded: Loaded) -> Result<(), StartError> {
 }
 
 /// DANE when `delivery.dane` is on and the resolver can be trusted with DNSSEC verdicts
-/// (on loopback); off with a warning otherwise, and always off towards smarthosts.
+/// (on loopback); off otherwise (logged once: the default is on, and most hosts without a
+/// local validating resolver did not ask for DANE), and always off towards smarthosts.
 fn dane(d: &crate::config::Delivery) -> Option<crate::smtp_client::dane::Dane> {
     if !d.dane || !d.smarthost.is_empty() {
         return None;
@@ -112,7 +113,7 @@ fn dane(d: &crate::config::Delivery) -> Option<crate::smtp_client::dane::Dane> {
     match crate::smtp_client::secure_dns::SecureDns::from_spec(&d.resolver, std::time::Duration::from_secs(5)) {
         Ok(dns) => Some(crate::smtp_client::dane::Dane::new(dns)),
         Err(e) => {
-            tracing::warn!(error = %e, "DANE disabled (delivery.dane): outbound TLS falls back to MTA-STS and delivery.tls");
+            tracing::info!(reason = %e, "DANE off: no validating resolver on loopback (delivery.resolver); outbound TLS follows MTA-STS and delivery.tls");
             None
         }
     }
