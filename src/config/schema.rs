@@ -174,6 +174,9 @@ pub struct Tls {
     /// TLS on the `smtp` listener (Postfix main.cf smtpd_tls_security_level; submission
     /// always needs TLS before AUTH).
     pub inbound: InboundTls,
+    /// Allow IMAP LOGIN and POP3 USER/PASS without TLS on `imap`/`pop3` listeners, for
+    /// clients on loopback only (a local webmail); other clients always need TLS first.
+    pub plaintext_login_loopback: bool,
 }
 
 /// What the `smtp` listener asks of clients before MAIL.

@@ -156,6 +156,15 @@ impl Directory {
         Ok(self.backend.account(key).await?.filter(|a| a.mailbox && a.active))
     }
 
+    /// The mailbox an IMAP/POP3 login opens: the account's own (active, with a mailbox),
+    /// never one reached through an alias or a `+tag`.
+    pub async fn login_mailbox(&self, login: &str) -> Result<Option<Mailbox>, Unavailable> {
+        let key = normalize(login);
+        let Some(a) = self.mailbox_account(&key).await? else { return Ok(None) };
+        let quota = a.quota.unwrap_or(self.default_quota);
+        Ok(Some(Mailbox { address: key, quota, maildir: a.maildir, domain_room: None }))
+    }
+
     /// What `address` is.
     pub async fn resolve(&self, address: &str) -> Result<Resolved, Unavailable> {
         self.resolve_at(address, 0).await

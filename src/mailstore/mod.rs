@@ -11,6 +11,19 @@
 //! Concurrency: delivery writes tmp/ → new/ without locks; UID assignment, flag renames
 //! and expunges take the `dovecot-uidlist.lock` dotlock, so two sessions and concurrent
 //! delivery never give one file two UIDs or one UID two files.
+pub mod changes;
+mod folders;
+mod keywords;
+mod lock;
+mod name;
+mod ops;
+mod quota;
+mod subscriptions;
+mod sync;
+#[cfg(test)]
+mod tests;
+mod uidlist;
+mod uidvalidity;
 mod usage;
 
 pub use usage::usage;
@@ -71,58 +84,54 @@ pub const SPECIAL_USE: [(&str, &str); 4] = [("Drafts", "\\Drafts"), ("Sent", "\\
 impl Store {
     /// The store at `root`; creates the Maildir (tmp/ new/ cur/) when missing.
     pub fn open(root: &Path) -> Result<Store> {
-        let _ = root;
-        todo!("mailstore")
+        folders::open(root)
     }
     pub fn root(&self) -> &Path {
         &self.root
     }
     /// Every folder, INBOX first, then by name.
     pub fn list(&self) -> Result<Vec<FolderInfo>> {
-        todo!("mailstore")
+        folders::list(self)
     }
     /// Creates a folder (and missing parents); `Exists` when it is there.
     pub fn create(&self, name: &str) -> Result<()> {
-        let _ = name;
-        todo!("mailstore")
+        folders::create(self, name)
     }
     /// Deletes a folder and its mail (not INBOX: `BadName`).
     pub fn delete(&self, name: &str) -> Result<()> {
-        let _ = name;
-        todo!("mailstore")
+        folders::delete(self, name)
     }
     /// Renames a folder and its children; renaming INBOX moves its messages into a new
     /// folder and leaves INBOX empty (RFC 3501 §6.3.5).
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
-        let _ = (from, to);
-        todo!("mailstore")
+        folders::rename(self, from, to)
     }
     /// Adds or removes a name in the `subscriptions` file (Dovecot format).
     pub fn subscribe(&self, name: &str, on: bool) -> Result<()> {
-        let _ = (name, on);
-        todo!("mailstore")
+        folders::subscribe(self, name, on)
     }
     /// Creates and subscribes the `SPECIAL_USE` folders that are missing.
     pub fn ensure_special_use(&self) -> Result<()> {
-        todo!("mailstore")
+        folders::ensure_special_use(self)
     }
     /// The folder by name (`INBOX` case-insensitively); `NoSuchFolder` when missing.
     pub fn folder(&self, name: &str) -> Result<Folder> {
-        let _ = name;
-        todo!("mailstore")
+        folders::folder(self, name)
     }
     /// Bytes and messages stored, from `maildirsize` (recomputed when missing or stale).
     pub fn usage(&self) -> Result<Usage> {
-        todo!("mailstore")
+        Ok(quota::usage(&self.root)?)
     }
 }
 
 /// One folder (a Maildir): its messages are read with `sync`, changed through it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // skeleton: the mailstore fills these in
 pub struct Folder {
     name: String,
+    /// The folder's Maildir (the root for INBOX).
     dir: PathBuf,
+    /// The store's root (`dovecot-uidvalidity`, `maildirsize`).
+    root: PathBuf,
 }
 
 /// What a folder holds at one moment, messages in ascending UID order.
@@ -178,47 +187,44 @@ impl Folder {
     /// the dotlock) and returns the current view. A folder without a uidlist gets a
     /// fresh UIDVALIDITY (`dovecot-uidvalidity`).
     pub fn sync(&self, read_only: bool) -> Result<View> {
-        let _ = read_only;
-        todo!("mailstore")
+        sync::sync(self, read_only)
     }
     /// The stamp `sync` would see now.
     pub fn stamp(&self) -> Result<Stamp> {
-        todo!("mailstore")
+        sync::stamp(self)
     }
     /// Where the message's file is now (new/ or cur/).
     pub fn path_of(&self, msg: &Message) -> PathBuf {
-        let _ = msg;
-        todo!("mailstore")
+        ops::path_of(self, msg)
     }
     /// Opens the message's file; `Expunged` when it is gone (finds a renamed file by
     /// its base name before giving up).
     pub fn open(&self, msg: &Message) -> Result<std::fs::File> {
-        let _ = msg;
-        todo!("mailstore")
+        ops::open(self, msg)
     }
     /// Stores a message read from `data` into cur/ with these flags and internal date
     /// (fsynced, then listed under the next UID); returns its UID. The caller checks
     /// the quota first.
     pub fn append(&self, data: &mut dyn std::io::Read, flags: &Flags, internal_date: Option<SystemTime>) -> Result<u32> {
-        let _ = (data, flags, internal_date);
-        todo!("mailstore")
+        ops::append(self, data, flags, internal_date)
     }
     /// Gives the message these flags (renames its file; new keywords are added to
     /// `dovecot-keywords`); returns it as it is now.
     pub fn set_flags(&self, msg: &Message, flags: &Flags) -> Result<Message> {
-        let _ = (msg, flags);
-        todo!("mailstore")
+        ops::set_flags(self, msg, flags)
     }
     /// Removes these messages (files and uidlist lines).
     pub fn expunge(&self, msgs: &[Message]) -> Result<()> {
-        let _ = msgs;
-        todo!("mailstore")
+        ops::expunge(self, msgs)
     }
     /// Copies the messages into `dest` with their flags and internal dates (hard links
     /// where possible); returns their new UIDs in the same order.
     pub fn copy(&self, msgs: &[Message], dest: &Folder) -> Result<Vec<u32>> {
-        let _ = (msgs, dest);
-        todo!("mailstore")
+        ops::copy(self, msgs, dest)
+    }
+    /// The folder's Maildir directory (what `changes::subscribe` takes).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -228,19 +234,8 @@ pub fn pop3_uidl(uid_validity: u32, uid: u32) -> String {
     format!("{uid:08X}{uid_validity:08X}")
 }
 
-/// Wakes the sessions watching a Maildir (IDLE) after postern changed it (delivery,
-/// APPEND, flags); changes made by other programs are found by polling `Folder::stamp`.
-pub mod changes {
-    use std::path::Path;
-
-    /// Tells watchers of the Maildir `dir` (a folder's directory) that it changed.
-    pub fn notify(dir: &Path) {
-        let _ = dir;
-        todo!("mailstore")
-    }
-    /// A receiver that changes each time `notify(dir)` is called.
-    pub fn subscribe(dir: &Path) -> tokio::sync::watch::Receiver<u64> {
-        let _ = dir;
-        todo!("mailstore")
-    }
+/// Records a delivery of `bytes` into the Maildir `root` in its `maildirsize` (when it
+/// has one; a delta line appended without a lock, as Maildir++ allows).
+pub fn record_delivery(root: &Path, bytes: u64) {
+    quota::add(root, i64::try_from(bytes).unwrap_or(i64::MAX), 1);
 }

@@ -26,15 +26,47 @@ pub enum LoginError {
     Unavailable(String),
 }
 
+/// Failures for one account (from any client) before its logins are refused for the
+/// window: higher than the per-IP limit, so one attacker cannot lock a user out as fast
+/// as he is locked out himself, yet a name guessed from many addresses is stopped.
+const ACCOUNT_FACTOR: u32 = 4;
+
 /// Checks `user`/`password` for `protocol` ("imap", "pop3") and opens the mailbox.
 pub async fn login(ctx: &Services, peer: SocketAddr, protocol: &'static str, user: &str, password: &str) -> Result<Login, LoginError> {
-    let _ = (ctx, peer, protocol, user, password);
-    todo!("access")
+    let ip = peer.ip();
+    let limit = ctx.config.limits.auth_failures;
+    let fails = &ctx.auth_failures;
+    if fails.count(ip).await >= limit || fails.count_account(user).await >= limit.saturating_mul(ACCOUNT_FACTOR) {
+        tracing::warn!(client = %ip, protocol, "login refused: too many authentication failures");
+        return Err(LoginError::Throttled);
+    }
+    let unavailable = |e: crate::directory::Unavailable| {
+        tracing::warn!(client = %ip, protocol, error = %e, "login lookup failed; answering with a temporary error");
+        LoginError::Unavailable(e.to_string())
+    };
+    let ok = ctx.directory.authenticate(user, password).await.map_err(unavailable)?;
+    let mailbox = if ok { ctx.directory.login_mailbox(user).await.map_err(unavailable)? } else { None };
+    let dir = mailbox.as_ref().and_then(|m| m.dir(ctx.directory.mail_root()));
+    let (Some(mailbox), Some(dir)) = (mailbox, dir) else {
+        let failures = fails.record(ip).await.max(fails.record_account(user).await);
+        crate::metrics::auth_failure();
+        tracing::warn!(client = %ip, protocol, failures, "login failed");
+        return Err(LoginError::Denied);
+    };
+    let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+        .await
+        .map_err(|e| LoginError::Unavailable(e.to_string()))?
+        .map_err(|e| {
+            tracing::error!(client = %ip, protocol, account = %mailbox.address, error = %e, "cannot open the mailbox");
+            LoginError::Unavailable(e.to_string())
+        })?;
+    fails.clear(ip).await;
+    tracing::info!(client = %ip, protocol, account = %mailbox.address, "logged in");
+    Ok(Login { account: mailbox.address, store, quota: mailbox.quota })
 }
 
 /// Whether a password may be sent on this connection: always over TLS; without TLS only
-/// when the configuration allows plaintext logins from loopback clients.
+/// from loopback and only when `tls.plaintext_login_loopback` allows it.
 pub fn plaintext_login_allowed(ctx: &Services, peer: SocketAddr, tls: bool) -> bool {
-    let _ = (ctx, peer);
-    tls
+    tls || (ctx.config.tls.plaintext_login_loopback && peer.ip().is_loopback())
 }

@@ -4,11 +4,13 @@
 //! name, fsynced, then renamed into new/
 //! (the directory is fsynced too), so a reader never sees a partial message and a crash
 //! never loses an acknowledged one. File names carry the size (`,S=`, Maildir++), which is
-//! what the per-mailbox quota counts. The mailbox comes from the directory (`user+tag@d`
-//! lands in `user`'s Maildir when only `user@d` is listed).
+//! what the per-mailbox quota counts; a `maildirsize` (Maildir++) gets a delta line and
+//! IDLE sessions are woken (`mailstore::changes`). The mailbox comes from the directory
+//! (`user+tag@d` lands in `user`'s Maildir when only `user@d` is listed).
 use super::{BoxFuture, Job, JobResult, RcptResult, Transport, Verdict};
 use crate::config::QuotaFull;
 use crate::directory::{Directory, Mailbox, Unavailable};
+use crate::mailstore;
 use crate::queue::Content;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -77,10 +79,15 @@ impl MaildirTransport {
                 QuotaFull::Defer => (Verdict::Deferred, (4, 2, 2), text),
             });
         }
-        write(&dir, &self.hostname, header.as_bytes(), &job.body, size).map_err(|e| {
+        let file = write(&dir, &self.hostname, header.as_bytes(), &job.body, size).map_err(|e| {
             let full = matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT));
             (Verdict::Deferred, if full { (4, 2, 2) } else { (4, 3, 0) }, format!("cannot write to {}: {e}", dir.display()))
-        })
+        })?;
+        // Maildir++ quota bookkeeping (a delta line, only when `maildirsize` exists) and
+        // a wake-up for IDLE sessions on this INBOX.
+        mailstore::record_delivery(&dir, size);
+        mailstore::changes::notify(&dir);
+        Ok(file)
     }
 
     /// Return-Path, Delivered-To and (for mail that came through an alias or with ORCPT)

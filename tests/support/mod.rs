@@ -20,6 +20,7 @@ pub mod config;
 pub mod dialog;
 pub mod dns;
 pub mod hashes;
+pub mod imap;
 pub mod inbound;
 pub mod mx;
 pub mod outbound;

@@ -18,8 +18,12 @@ use super::wait;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The binary under test: `POSTERN_TEST_BIN` when set (helpers sharing one target dir
+/// each build their own `deps/postern-HASH`, but `debug/postern` is whoever linked last),
+/// else the one cargo built for this test.
 pub fn postern_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_postern")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("POSTERN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_postern").to_string()))
 }
 
 /// Everything the daemon printed (stdout and stderr, all runs), with a wake-up for waiters.

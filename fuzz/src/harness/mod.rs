@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod dsn;
 pub mod http_send;
+pub mod imap_command;
 pub mod imap_message;
 pub mod reply;
 pub mod sasl;
@@ -31,6 +32,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("http_send", http_send::run),
     ("dsn", dsn::run),
     ("session", session::run),
+    ("imap_command", imap_command::run),
     ("imap_message", imap_message::run),
 ];
 

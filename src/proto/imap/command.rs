@@ -1,0 +1,886 @@
+//! IMAP client commands (RFC 3501 §6, with the extensions postern serves) parsed from one
+//! complete command: the bytes `Framer` collected, with its small literals inline
+//! (`{n}\r\n` followed by n octets). An APPEND message literal is never inline: the
+//! framer streams it to the session, and the parsed `Append` only carries its size.
+//!
+//! Owns: command syntax. Must not touch: I/O, the mail store, response text.
+use super::message::{Section, SectionText};
+use super::sequence::SequenceSet;
+use super::search::SearchKey;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub tag: String,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusItem {
+    Messages,
+    Recent,
+    UidNext,
+    UidValidity,
+    Unseen,
+    Size,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    Add,
+    Remove,
+    Replace,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchItem {
+    Flags,
+    InternalDate,
+    Rfc822Size,
+    Uid,
+    Envelope,
+    BodyStructure,
+    /// BODY without a section: the non-extensible body structure.
+    Body,
+    Section { peek: bool, section: Section, partial: Option<(u32, u32)> },
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
+}
+
+/// LIST (RFC 3501 §6.3.8, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct List {
+    pub reference: String,
+    pub patterns: Vec<String>,
+    /// `(SUBSCRIBED)` selection option, or LSUB.
+    pub subscribed_only: bool,
+    pub lsub: bool,
+    pub return_subscribed: bool,
+    pub return_children: bool,
+    pub return_special_use: bool,
+    pub return_status: Option<Vec<StatusItem>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Capability,
+    Noop,
+    Logout,
+    StartTls,
+    Login { user: String, password: String },
+    Authenticate { mechanism: String, initial: Option<String> },
+    Id,
+    Enable(Vec<String>),
+    Namespace,
+    Select { mailbox: String, read_only: bool },
+    Create(String),
+    Delete(String),
+    Rename { from: String, to: String },
+    Subscribe(String),
+    Unsubscribe(String),
+    List(List),
+    Status { mailbox: String, items: Vec<StatusItem> },
+    /// The message (`size` octets) follows the command; `sync`: the client waits for `+`.
+    Append { mailbox: String, flags: Vec<String>, date: Option<i64>, size: u64, sync: bool },
+    Check,
+    Close,
+    Unselect,
+    Expunge { uids: Option<SequenceSet> },
+    Search { uid: bool, key: SearchKey },
+    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchItem> },
+    Store { uid: bool, set: SequenceSet, mode: StoreMode, silent: bool, flags: Vec<String> },
+    Copy { uid: bool, set: SequenceSet, mailbox: String },
+    Move { uid: bool, set: SequenceSet, mailbox: String },
+    Idle,
+    GetQuota(String),
+    GetQuotaRoot(String),
+}
+
+/// Why a command did not parse; `tag` is known when the line started with a valid one,
+/// so the reply can be tagged BAD (else it is an untagged `* BAD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub tag: Option<String>,
+    pub reason: &'static str,
+}
+
+/// Deepest nesting of SEARCH parentheses/NOT/OR accepted.
+const MAX_DEPTH: u32 = 32;
+
+/// Parses one complete command (without its final CRLF).
+pub fn parse(buf: &[u8]) -> Result<Command, ParseError> {
+    let mut p = Parser::new(buf);
+    let tag = p.tag().ok_or(ParseError { tag: None, reason: "missing or invalid tag" })?;
+    let fail = |reason| ParseError { tag: Some(tag.clone()), reason };
+    if !p.eat(b" ") {
+        return Err(fail("missing command"));
+    }
+    let body = p.body().map_err(fail)?;
+    if p.pos != buf.len() {
+        return Err(fail("unexpected characters at the end of the command"));
+    }
+    Ok(Command { tag, body })
+}
+
+/// For the framer: does `head` (a command so far, ending in a literal announcement
+/// without its CRLF) announce an APPEND message? Returns the announced size and whether
+/// the client waits for a continuation.
+pub fn append_literal(head: &[u8]) -> Option<(u64, bool)> {
+    match parse(head).ok()?.body {
+        Body::Append { size, sync, .. } => Some((size, sync)),
+        _ => None,
+    }
+}
+
+type R<T> = Result<T, &'static str>;
+
+pub(crate) struct Parser<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) pos: usize,
+}
+
+fn is_atom_char(b: u8) -> bool {
+    b > 0x20 && b < 0x7f && !b"(){ %*\"\\]".contains(&b)
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Parser { buf, pos: 0 }
+    }
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+    pub(crate) fn eat(&mut self, s: &[u8]) -> bool {
+        if self.buf[self.pos..].starts_with(s) {
+            self.pos += s.len();
+            true
+        } else {
+            false
+        }
+    }
+    pub(crate) fn eat_ci(&mut self, s: &[u8]) -> bool {
+        let end = self.pos + s.len();
+        if end <= self.buf.len() && self.buf[self.pos..end].eq_ignore_ascii_case(s) {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+    pub(crate) fn sp(&mut self) -> R<()> {
+        if self.eat(b" ") { Ok(()) } else { Err("expected a space") }
+    }
+
+    fn tag(&mut self) -> Option<String> {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| is_atom_char(b) && b != b'+') {
+            self.pos += 1;
+        }
+        (self.pos > start && self.pos - start <= 64).then(|| String::from_utf8_lossy(&self.buf[start..self.pos]).into_owned())
+    }
+
+    /// An atom (including `]`, which RFC 3501 allows in ASTRING-CHAR).
+    pub(crate) fn atom(&mut self) -> R<&'a str> {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| is_atom_char(b) || b == b']') {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err("expected an atom");
+        }
+        std::str::from_utf8(&self.buf[start..self.pos]).map_err(|_| "invalid atom")
+    }
+
+    /// An atom made of letters, digits, `.` and `-` (command names, fetch item names).
+    fn word(&mut self) -> R<String> {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'=') {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err("expected a keyword");
+        }
+        Ok(String::from_utf8_lossy(&self.buf[start..self.pos]).to_ascii_uppercase())
+    }
+
+    pub(crate) fn number(&mut self) -> R<u32> {
+        let n = self.number64()?;
+        u32::try_from(n).map_err(|_| "number too large")
+    }
+
+    fn number64(&mut self) -> R<u64> {
+        let start = self.pos;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        if self.pos == start || self.pos - start > 19 {
+            return Err("expected a number");
+        }
+        std::str::from_utf8(&self.buf[start..self.pos]).unwrap().parse().map_err(|_| "number too large")
+    }
+
+    /// `{n}` or `{n+}` announcement; returns (n, sync).
+    fn literal_head(&mut self) -> R<(u64, bool)> {
+        if !self.eat(b"{") {
+            return Err("expected a literal");
+        }
+        let n = self.number64()?;
+        let sync = !self.eat(b"+");
+        if !self.eat(b"}") {
+            return Err("bad literal");
+        }
+        Ok((n, sync))
+    }
+
+    fn quoted(&mut self) -> R<Vec<u8>> {
+        self.pos += 1; // opening quote
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                None | Some(b'\r') | Some(b'\n') => return Err("unterminated quoted string"),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(c @ (b'"' | b'\\')) => out.push(c),
+                        _ => return Err("bad escape in quoted string"),
+                    }
+                    self.pos += 1;
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// A string: quoted or literal (inline).
+    pub(crate) fn string_bytes(&mut self) -> R<Vec<u8>> {
+        match self.peek() {
+            Some(b'"') => self.quoted(),
+            Some(b'{') => {
+                let (n, _) = self.literal_head()?;
+                if !self.eat(b"\r\n") {
+                    return Err("literal must end its line");
+                }
+                let n = usize::try_from(n).map_err(|_| "literal too large")?;
+                let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("literal data missing")?;
+                let out = self.buf[self.pos..end].to_vec();
+                self.pos = end;
+                Ok(out)
+            }
+            _ => Err("expected a string"),
+        }
+    }
+
+    pub(crate) fn astring_bytes(&mut self) -> R<Vec<u8>> {
+        match self.peek() {
+            Some(b'"') | Some(b'{') => self.string_bytes(),
+            _ => Ok(self.atom()?.as_bytes().to_vec()),
+        }
+    }
+
+    pub(crate) fn astring(&mut self) -> R<String> {
+        String::from_utf8(self.astring_bytes()?).map_err(|_| "invalid UTF-8")
+    }
+
+    fn nstring_is_nil(&mut self) -> bool {
+        self.eat_ci(b"NIL")
+    }
+
+    /// A mailbox name; `INBOX` in any case is INBOX.
+    fn mailbox(&mut self) -> R<String> {
+        let m = self.astring()?;
+        Ok(if m.eq_ignore_ascii_case("INBOX") { "INBOX".into() } else { m })
+    }
+
+    /// A LIST pattern: astring or list-chars with `%` and `*`.
+    fn list_mailbox(&mut self) -> R<String> {
+        match self.peek() {
+            Some(b'"') | Some(b'{') => self.astring(),
+            _ => {
+                let start = self.pos;
+                while self.peek().is_some_and(|b| is_atom_char(b) || b == b']' || b == b'%' || b == b'*') {
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    return Err("expected a mailbox pattern");
+                }
+                Ok(String::from_utf8_lossy(&self.buf[start..self.pos]).into_owned())
+            }
+        }
+    }
+
+    fn flag_list(&mut self) -> R<Vec<String>> {
+        let mut flags = Vec::new();
+        if !self.eat(b"(") {
+            // STORE also takes flags without parentheses.
+            loop {
+                flags.push(self.flag()?);
+                if !self.eat(b" ") {
+                    return Ok(flags);
+                }
+            }
+        }
+        if self.eat(b")") {
+            return Ok(flags);
+        }
+        loop {
+            flags.push(self.flag()?);
+            if self.eat(b")") {
+                return Ok(flags);
+            }
+            self.sp()?;
+        }
+    }
+
+    fn flag(&mut self) -> R<String> {
+        let backslash = self.eat(b"\\");
+        let a = self.atom()?;
+        if a.contains(']') {
+            return Err("invalid flag");
+        }
+        if backslash {
+            let known = ["Seen", "Answered", "Flagged", "Deleted", "Draft", "Recent"];
+            let canon = known.iter().find(|k| k.eq_ignore_ascii_case(a)).ok_or("unknown system flag")?;
+            Ok(format!("\\{canon}"))
+        } else {
+            Ok(a.to_string())
+        }
+    }
+
+    fn body(&mut self) -> R<Body> {
+        let name = self.word()?;
+        let b = match name.as_str() {
+            "CAPABILITY" => Body::Capability,
+            "NOOP" => Body::Noop,
+            "LOGOUT" => Body::Logout,
+            "STARTTLS" => Body::StartTls,
+            "CHECK" => Body::Check,
+            "CLOSE" => Body::Close,
+            "UNSELECT" => Body::Unselect,
+            "NAMESPACE" => Body::Namespace,
+            "IDLE" => Body::Idle,
+            "EXPUNGE" => Body::Expunge { uids: None },
+            "LOGIN" => {
+                self.sp()?;
+                let user = self.astring()?;
+                self.sp()?;
+                let password = self.astring()?;
+                Body::Login { user, password }
+            }
+            "AUTHENTICATE" => {
+                self.sp()?;
+                let mechanism = self.atom()?.to_ascii_uppercase();
+                let initial = if self.eat(b" ") {
+                    let a = if self.eat(b"=") { "=" } else { self.atom()? };
+                    Some(a.to_string())
+                } else {
+                    None
+                };
+                Body::Authenticate { mechanism, initial }
+            }
+            "ID" => {
+                self.sp()?;
+                self.id_params()?;
+                Body::Id
+            }
+            "ENABLE" => {
+                let mut caps = Vec::new();
+                while self.eat(b" ") {
+                    caps.push(self.atom()?.to_ascii_uppercase());
+                }
+                if caps.is_empty() {
+                    return Err("ENABLE needs a capability");
+                }
+                Body::Enable(caps)
+            }
+            "SELECT" | "EXAMINE" => {
+                self.sp()?;
+                let mailbox = self.mailbox()?;
+                if self.eat(b" ") {
+                    self.select_params()?;
+                }
+                Body::Select { mailbox, read_only: name == "EXAMINE" }
+            }
+            "CREATE" | "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE" | "GETQUOTAROOT" => {
+                self.sp()?;
+                let m = self.mailbox()?;
+                match name.as_str() {
+                    "CREATE" => Body::Create(m),
+                    "DELETE" => Body::Delete(m),
+                    "SUBSCRIBE" => Body::Subscribe(m),
+                    "UNSUBSCRIBE" => Body::Unsubscribe(m),
+                    _ => Body::GetQuotaRoot(m),
+                }
+            }
+            "GETQUOTA" => {
+                self.sp()?;
+                Body::GetQuota(self.astring()?)
+            }
+            "RENAME" => {
+                self.sp()?;
+                let from = self.mailbox()?;
+                self.sp()?;
+                let to = self.mailbox()?;
+                Body::Rename { from, to }
+            }
+            "LIST" => Body::List(self.list()?),
+            "LSUB" => {
+                self.sp()?;
+                let reference = self.astring()?;
+                self.sp()?;
+                let pattern = self.list_mailbox()?;
+                Body::List(List { reference, patterns: vec![pattern], subscribed_only: true, lsub: true, ..List::default() })
+            }
+            "STATUS" => {
+                self.sp()?;
+                let mailbox = self.mailbox()?;
+                self.sp()?;
+                Body::Status { mailbox, items: self.status_items()? }
+            }
+            "APPEND" => self.append()?,
+            "SEARCH" => self.search(false)?,
+            "FETCH" => self.fetch(false)?,
+            "STORE" => self.store(false)?,
+            "COPY" | "MOVE" => self.copy(false, name == "MOVE")?,
+            "UID" => {
+                self.sp()?;
+                let sub = self.word()?;
+                match sub.as_str() {
+                    "SEARCH" => self.search(true)?,
+                    "FETCH" => self.fetch(true)?,
+                    "STORE" => self.store(true)?,
+                    "COPY" | "MOVE" => self.copy(true, sub == "MOVE")?,
+                    "EXPUNGE" => {
+                        self.sp()?;
+                        Body::Expunge { uids: Some(SequenceSet::parse(self)?) }
+                    }
+                    _ => return Err("unknown UID command"),
+                }
+            }
+            _ => return Err("unknown command"),
+        };
+        Ok(b)
+    }
+
+    /// `NIL` or `("name" "value" ...)`; the values are not used.
+    fn id_params(&mut self) -> R<()> {
+        if self.nstring_is_nil() {
+            return Ok(());
+        }
+        if !self.eat(b"(") {
+            return Err("expected ID parameters");
+        }
+        if self.eat(b")") {
+            return Ok(());
+        }
+        loop {
+            self.string_bytes()?;
+            self.sp()?;
+            if !self.nstring_is_nil() {
+                self.string_bytes()?;
+            }
+            if self.eat(b")") {
+                return Ok(());
+            }
+            self.sp()?;
+        }
+    }
+
+    /// SELECT parameters: `(CONDSTORE)` is accepted and ignored (not advertised).
+    fn select_params(&mut self) -> R<()> {
+        if !self.eat(b"(") {
+            return Err("expected select parameters");
+        }
+        while !self.eat(b")") {
+            self.atom()?;
+            self.eat(b" ");
+            if self.at_end() {
+                return Err("unterminated select parameters");
+            }
+        }
+        Ok(())
+    }
+
+    fn list(&mut self) -> R<List> {
+        let mut l = List::default();
+        self.sp()?;
+        if self.eat(b"(") {
+            while !self.eat(b")") {
+                match self.word()?.as_str() {
+                    "SUBSCRIBED" => l.subscribed_only = true,
+                    "REMOTE" | "RECURSIVEMATCH" | "SPECIAL-USE" => {}
+                    _ => return Err("unknown LIST selection option"),
+                }
+                self.eat(b" ");
+                if self.at_end() {
+                    return Err("unterminated selection options");
+                }
+            }
+            self.sp()?;
+        }
+        l.reference = self.astring()?;
+        self.sp()?;
+        if self.eat(b"(") {
+            loop {
+                l.patterns.push(self.list_mailbox()?);
+                if self.eat(b")") {
+                    break;
+                }
+                self.sp()?;
+            }
+        } else {
+            l.patterns.push(self.list_mailbox()?);
+        }
+        if self.eat(b" ") {
+            if !self.eat_ci(b"RETURN (") {
+                return Err("expected RETURN");
+            }
+            while !self.eat(b")") {
+                match self.word()?.as_str() {
+                    "SUBSCRIBED" => l.return_subscribed = true,
+                    "CHILDREN" => l.return_children = true,
+                    "SPECIAL-USE" => l.return_special_use = true,
+                    "STATUS" => {
+                        self.sp()?;
+                        l.return_status = Some(self.status_items()?);
+                    }
+                    _ => return Err("unknown LIST return option"),
+                }
+                self.eat(b" ");
+                if self.at_end() {
+                    return Err("unterminated return options");
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    fn status_items(&mut self) -> R<Vec<StatusItem>> {
+        if !self.eat(b"(") {
+            return Err("expected status items");
+        }
+        let mut items = Vec::new();
+        loop {
+            items.push(match self.word()?.as_str() {
+                "MESSAGES" => StatusItem::Messages,
+                "RECENT" => StatusItem::Recent,
+                "UIDNEXT" => StatusItem::UidNext,
+                "UIDVALIDITY" => StatusItem::UidValidity,
+                "UNSEEN" => StatusItem::Unseen,
+                "SIZE" => StatusItem::Size,
+                _ => return Err("unknown status item"),
+            });
+            if self.eat(b")") {
+                return Ok(items);
+            }
+            self.sp()?;
+        }
+    }
+
+    fn append(&mut self) -> R<Body> {
+        self.sp()?;
+        let mailbox = self.mailbox()?;
+        self.sp()?;
+        let mut flags = Vec::new();
+        if self.peek() == Some(b'(') {
+            flags = self.flag_list()?;
+            self.sp()?;
+        }
+        let mut date = None;
+        if self.peek() == Some(b'"') {
+            let d = self.quoted()?;
+            date = Some(super::date::parse_date_time(&d).ok_or("invalid date-time")?);
+            self.sp()?;
+        }
+        let (size, sync) = self.literal_head()?;
+        // The message data is streamed by the session; the line may end here (the
+        // framer's look-ahead) or after the CRLF that followed the literal.
+        if !self.at_end() && !self.eat(b"\r\n") {
+            return Err("APPEND takes one message");
+        }
+        Ok(Body::Append { mailbox, flags, date, size, sync })
+    }
+
+    fn search(&mut self, uid: bool) -> R<Body> {
+        self.sp()?;
+        if self.eat_ci(b"CHARSET ") {
+            let cs = self.astring()?;
+            if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
+                return Err("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+            }
+            self.sp()?;
+        }
+        let mut keys = vec![self.search_key(0)?];
+        while self.eat(b" ") {
+            keys.push(self.search_key(0)?);
+        }
+        let key = if keys.len() == 1 { keys.pop().unwrap() } else { SearchKey::And(keys) };
+        Ok(Body::Search { uid, key })
+    }
+
+    fn search_key(&mut self, depth: u32) -> R<SearchKey> {
+        if depth > MAX_DEPTH {
+            return Err("search too deeply nested");
+        }
+        use SearchKey as K;
+        if self.eat(b"(") {
+            let mut keys = vec![self.search_key(depth + 1)?];
+            while self.eat(b" ") {
+                keys.push(self.search_key(depth + 1)?);
+            }
+            if !self.eat(b")") {
+                return Err("expected )");
+            }
+            return Ok(K::And(keys));
+        }
+        if self.peek().is_some_and(|b| b.is_ascii_digit() || b == b'*' || b == b'$') {
+            return Ok(K::Seq(SequenceSet::parse(self)?));
+        }
+        let word = self.word()?;
+        let k = match word.as_str() {
+            "ALL" => K::All,
+            "ANSWERED" | "DELETED" | "DRAFT" | "FLAGGED" | "SEEN" | "RECENT" | "NEW" | "OLD" | "UNANSWERED"
+            | "UNDELETED" | "UNDRAFT" | "UNFLAGGED" | "UNSEEN" => K::flag_word(&word),
+            "KEYWORD" | "UNKEYWORD" => {
+                self.sp()?;
+                let kw = self.atom()?.to_string();
+                if word == "KEYWORD" { K::Keyword(kw) } else { K::Not(Box::new(K::Keyword(kw))) }
+            }
+            "FROM" | "TO" | "CC" | "BCC" | "SUBJECT" => {
+                self.sp()?;
+                K::Header(word.clone(), self.astring()?)
+            }
+            "HEADER" => {
+                self.sp()?;
+                let name = self.astring()?;
+                self.sp()?;
+                K::Header(name, self.astring()?)
+            }
+            "BODY" | "TEXT" => {
+                self.sp()?;
+                let s = self.astring()?;
+                if word == "BODY" { K::Body(s) } else { K::Text(s) }
+            }
+            "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
+                self.sp()?;
+                let d = self.astring_bytes()?;
+                let day = super::date::parse_date(&d).ok_or("invalid date")?;
+                K::Date { sent: word.starts_with("SENT"), cmp: K::date_cmp(&word), day }
+            }
+            "LARGER" | "SMALLER" => {
+                self.sp()?;
+                let n = self.number64()?;
+                if word == "LARGER" { K::Larger(n) } else { K::Smaller(n) }
+            }
+            "UID" => {
+                self.sp()?;
+                K::Uid(SequenceSet::parse(self)?)
+            }
+            "NOT" => {
+                self.sp()?;
+                K::Not(Box::new(self.search_key(depth + 1)?))
+            }
+            "OR" => {
+                self.sp()?;
+                let a = self.search_key(depth + 1)?;
+                self.sp()?;
+                let b = self.search_key(depth + 1)?;
+                K::Or(Box::new(a), Box::new(b))
+            }
+            _ => return Err("unknown search key"),
+        };
+        Ok(k)
+    }
+
+    fn fetch(&mut self, uid: bool) -> R<Body> {
+        self.sp()?;
+        let set = SequenceSet::parse(self)?;
+        self.sp()?;
+        let mut items = Vec::new();
+        if self.eat(b"(") {
+            loop {
+                self.fetch_item(&mut items)?;
+                if self.eat(b")") {
+                    break;
+                }
+                self.sp()?;
+            }
+        } else {
+            self.fetch_item(&mut items)?;
+        }
+        if uid && !items.contains(&FetchItem::Uid) {
+            items.insert(0, FetchItem::Uid);
+        }
+        Ok(Body::Fetch { uid, set, items })
+    }
+
+    fn fetch_item(&mut self, items: &mut Vec<FetchItem>) -> R<()> {
+        use FetchItem as F;
+        let word = self.word()?;
+        match word.as_str() {
+            "ALL" => items.extend([F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope]),
+            "FAST" => items.extend([F::Flags, F::InternalDate, F::Rfc822Size]),
+            "FULL" => items.extend([F::Flags, F::InternalDate, F::Rfc822Size, F::Envelope, F::Body]),
+            "FLAGS" => items.push(F::Flags),
+            "INTERNALDATE" => items.push(F::InternalDate),
+            "RFC822.SIZE" => items.push(F::Rfc822Size),
+            "UID" => items.push(F::Uid),
+            "ENVELOPE" => items.push(F::Envelope),
+            "BODYSTRUCTURE" => items.push(F::BodyStructure),
+            "RFC822" => items.push(F::Rfc822),
+            "RFC822.HEADER" => items.push(F::Rfc822Header),
+            "RFC822.TEXT" => items.push(F::Rfc822Text),
+            "BODY" | "BODY.PEEK" => {
+                if self.peek() != Some(b'[') {
+                    if word == "BODY.PEEK" {
+                        return Err("BODY.PEEK needs a section");
+                    }
+                    items.push(F::Body);
+                    return Ok(());
+                }
+                let section = self.section()?;
+                let partial = if self.eat(b"<") {
+                    let o = self.number()?;
+                    if !self.eat(b".") {
+                        return Err("bad partial");
+                    }
+                    let n = self.number()?;
+                    if !self.eat(b">") {
+                        return Err("bad partial");
+                    }
+                    Some((o, n))
+                } else {
+                    None
+                };
+                items.push(F::Section { peek: word == "BODY.PEEK", section, partial });
+            }
+            _ => return Err("unknown fetch item"),
+        }
+        Ok(())
+    }
+
+    fn section(&mut self) -> R<Section> {
+        self.pos += 1; // [
+        let mut s = Section::default();
+        if self.eat(b"]") {
+            return Ok(s);
+        }
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            let n = self.number()?;
+            if n == 0 {
+                return Err("section parts start at 1");
+            }
+            s.part.push(n);
+            if s.part.len() > 64 {
+                return Err("section too deep");
+            }
+            if !self.eat(b".") {
+                break;
+            }
+        }
+        if !self.eat(b"]") {
+            let word = self.word()?;
+            s.text = Some(match word.as_str() {
+                "HEADER" => SectionText::Header,
+                "TEXT" => SectionText::Text,
+                "MIME" if !s.part.is_empty() => SectionText::Mime,
+                "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
+                    self.sp()?;
+                    if !self.eat(b"(") {
+                        return Err("expected header list");
+                    }
+                    let mut names = Vec::new();
+                    loop {
+                        names.push(self.astring()?);
+                        if self.eat(b")") {
+                            break;
+                        }
+                        self.sp()?;
+                    }
+                    if word == "HEADER.FIELDS" { SectionText::HeaderFields(names) } else { SectionText::HeaderFieldsNot(names) }
+                }
+                _ => return Err("unknown section"),
+            });
+            if !self.eat(b"]") {
+                return Err("expected ]");
+            }
+        }
+        Ok(s)
+    }
+
+    fn store(&mut self, uid: bool) -> R<Body> {
+        self.sp()?;
+        let set = SequenceSet::parse(self)?;
+        self.sp()?;
+        let mode = if self.eat(b"+") {
+            StoreMode::Add
+        } else if self.eat(b"-") {
+            StoreMode::Remove
+        } else {
+            StoreMode::Replace
+        };
+        let silent = match self.word()?.as_str() {
+            "FLAGS" => false,
+            "FLAGS.SILENT" => true,
+            _ => return Err("expected FLAGS"),
+        };
+        self.sp()?;
+        let flags = self.flag_list()?;
+        Ok(Body::Store { uid, set, mode, silent, flags })
+    }
+
+    fn copy(&mut self, uid: bool, is_move: bool) -> R<Body> {
+        self.sp()?;
+        let set = SequenceSet::parse(self)?;
+        self.sp()?;
+        let mailbox = self.mailbox()?;
+        Ok(if is_move { Body::Move { uid, set, mailbox } } else { Body::Copy { uid, set, mailbox } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(s: &str) -> Body {
+        parse(s.as_bytes()).unwrap_or_else(|e| panic!("{s}: {e:?}")).body
+    }
+
+    #[test]
+    fn parses_common_commands() {
+        assert_eq!(body("a1 LOGIN joe \"p\\\"w\""), Body::Login { user: "joe".into(), password: "p\"w".into() });
+        assert_eq!(body("a LOGIN {3}\r\njoe {2}\r\npw"), Body::Login { user: "joe".into(), password: "pw".into() });
+        assert_eq!(body("a select inbox"), Body::Select { mailbox: "INBOX".into(), read_only: false });
+        assert!(matches!(body("a UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)"),
+            Body::Fetch { uid: true, ref items, .. } if items.len() == 3));
+        assert!(matches!(body("a STORE 1,3:5 +FLAGS.SILENT (\\Seen $Label1)"),
+            Body::Store { mode: StoreMode::Add, silent: true, ref flags, .. } if flags == &["\\Seen", "$Label1"]));
+        assert!(matches!(body("a APPEND Sent (\\Seen) \"05-Dec-2026 10:00:00 +0100\" {12+}"),
+            Body::Append { size: 12, sync: false, date: Some(_), .. }));
+        assert_eq!(append_literal(b"a APPEND INBOX {100}"), Some((100, true)));
+        assert_eq!(append_literal(b"a LOGIN {100}"), None);
+        assert!(matches!(body("a SEARCH CHARSET UTF-8 OR FROM joe (SINCE 1-Jan-2020 NOT SEEN) UID 1:5"), Body::Search { .. }));
+        assert!(matches!(body("a LIST (SUBSCRIBED) \"\" (\"*\" %) RETURN (SPECIAL-USE CHILDREN STATUS (MESSAGES UNSEEN))"),
+            Body::List(List { subscribed_only: true, return_status: Some(_), .. })));
+        assert_eq!(body("a AUTHENTICATE PLAIN AGpvZQBwdw=="), Body::Authenticate { mechanism: "PLAIN".into(), initial: Some("AGpvZQBwdw==".into()) });
+    }
+
+    #[test]
+    fn rejects_bad_syntax_with_tag() {
+        assert_eq!(parse(b"").unwrap_err().tag, None);
+        assert_eq!(parse(b"a1 FROB").unwrap_err().tag.as_deref(), Some("a1"));
+        assert!(parse(b"a LOGIN {10}\r\nabc").is_err());
+        assert!(parse(b"a FETCH 1 (FLAGS").is_err());
+        let deep = format!("a SEARCH {}ALL{}", "(".repeat(100), ")".repeat(100));
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+}
