@@ -90,6 +90,24 @@ pub(crate) fn list(store: &Store) -> Result<Vec<FolderInfo>> {
     Ok(out)
 }
 
+pub(crate) fn implied_parents(store: &Store) -> Result<Vec<String>> {
+    let names = names(&store.root)?;
+    let mut out: Vec<String> = Vec::new();
+    for n in &names {
+        let mut end = 0;
+        while let Some(i) = n[end..].find(SEPARATOR) {
+            end += i;
+            let parent = &n[..end];
+            if !is_inbox(parent) && names.binary_search_by(|x| x.as_str().cmp(parent)).is_err() && !out.iter().any(|o| o == parent) {
+                out.push(parent.to_string());
+            }
+            end += 1;
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 pub(crate) fn create(store: &Store, name: &str) -> Result<()> {
     if is_inbox(name) {
         return Err(Error::Exists);

@@ -93,6 +93,11 @@ impl Store {
     pub fn list(&self) -> Result<Vec<FolderInfo>> {
         folders::list(self)
     }
+    /// Names that only exist as parents of folders (Dovecot creates `.A.b` without `.A`):
+    /// LIST shows them `\Noselect`. Sorted.
+    pub fn implied_parents(&self) -> Result<Vec<String>> {
+        folders::implied_parents(self)
+    }
     /// Creates a folder (and missing parents); `Exists` when it is there.
     pub fn create(&self, name: &str) -> Result<()> {
         folders::create(self, name)
@@ -229,9 +234,11 @@ impl Folder {
 }
 
 /// POP3 UIDL of a message, Dovecot's default `%08Xu%08Xv` (UID, then UIDVALIDITY, in
-/// hex), so clients migrated from Dovecot do not download everything again.
+/// hex), so clients migrated from Dovecot do not download everything again. Dovecot 2.3
+/// writes these hex digits in lower case (`000000016b1151c5`, checked against it in
+/// tests/mailstore_dovecot.rs), and UIDLs compare byte for byte.
 pub fn pop3_uidl(uid_validity: u32, uid: u32) -> String {
-    format!("{uid:08X}{uid_validity:08X}")
+    format!("{uid:08x}{uid_validity:08x}")
 }
 
 /// Records a delivery of `bytes` into the Maildir `root` in its `maildirsize` (when it

@@ -19,13 +19,32 @@ fn lock(folder: &Folder) -> Result<Dotlock> {
     Ok(Dotlock::acquire(&folder.dir.join(uidlist::FILE))?)
 }
 
-/// The folder's list under the lock; a folder without one is synced first, so files
-/// already there are numbered before the new one.
-fn list_locked(folder: &Folder) -> Result<UidList> {
-    match UidList::read(&folder.dir)? {
-        Some(l) => Ok(l),
-        None => Ok(sync_locked(folder, true)?.0),
+/// Moves staged files (tmp/ → cur/ under these names) and lists them under the next
+/// UIDs, in order; the caller holds the lock. Lines are appended to the uidlist (a
+/// 10,000-message folder is not rewritten per APPEND); a folder without a list is synced
+/// first, so the files already there are numbered before the new ones.
+fn place(folder: &Folder, moves: Vec<(PathBuf, String)>) -> Result<Vec<u32>> {
+    let mut list = match UidList::read(&folder.dir)? {
+        Some(_) => None,
+        None => Some(sync_locked(folder, true)?.0),
+    };
+    let mut files = Vec::with_capacity(moves.len());
+    for (tmp, file) in moves {
+        std::fs::rename(&tmp, folder.dir.join("cur").join(&file))?;
+        files.push(file);
     }
+    if list.is_none()
+        && let Some(uids) = UidList::append_files(&folder.dir, &files)?
+    {
+        return Ok(uids);
+    }
+    let list = match list.as_mut() {
+        Some(l) => l,
+        None => list.insert(UidList::read(&folder.dir)?.ok_or_else(|| std::io::Error::other("dovecot-uidlist vanished under the lock"))?),
+    };
+    let uids = files.into_iter().map(|f| list.push(f, Vec::new())).collect();
+    list.write(&folder.dir)?;
+    Ok(uids)
 }
 
 pub(crate) fn path_of(folder: &Folder, msg: &Message) -> PathBuf {
@@ -40,6 +59,11 @@ fn locate(folder: &Folder, msg: &Message) -> std::io::Result<Option<(PathBuf, St
         return Ok(Some((p, msg.file.clone())));
     }
     let b = base(&msg.file);
+    // Moved out of new/ by another session's sync: the name it then gets.
+    let moved = folder.dir.join("cur").join(format!("{b}:2,"));
+    if msg.recent && std::fs::symlink_metadata(&moved).is_ok() {
+        return Ok(Some((moved, format!("{b}:2,"))));
+    }
     for sub in ["cur", "new"] {
         let entries = match std::fs::read_dir(folder.dir.join(sub)) {
             Ok(e) => e,
@@ -117,13 +141,10 @@ pub(crate) fn append(folder: &Folder, data: &mut dyn Read, flags: &Flags, date: 
     let (tmp, size, vsize) = write_tmp(folder, data, date)?;
     let stored = (|| -> Result<u32> {
         let _lock = lock(folder)?;
-        let mut list = list_locked(folder)?;
         let kw = keywords_for(folder, [flags])?;
         let file = name::with_flags(&name::new_base(size, vsize), flags, &kw);
-        std::fs::rename(&tmp, folder.dir.join("cur").join(&file))?;
-        let uid = list.push(file, Vec::new());
-        list.write(&folder.dir)?;
-        Ok(uid)
+        let uids = place(folder, vec![(tmp.clone(), file)])?;
+        Ok(uids[0])
     })();
     if stored.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -227,16 +248,9 @@ pub(crate) fn copy(folder: &Folder, msgs: &[Message], dest: &Folder) -> Result<V
     }
     let placed = (|| -> Result<Vec<u32>> {
         let _lock = lock(dest)?;
-        let mut list = list_locked(dest)?;
         let kw = keywords_for(dest, msgs.iter().map(|m| &m.flags))?;
-        let mut uids = Vec::with_capacity(staged.len());
-        for (tmp, m) in &staged {
-            let file = name::with_flags(&name::new_base(m.size, m.vsize), &m.flags, &kw);
-            std::fs::rename(tmp, dest.dir.join("cur").join(&file))?;
-            uids.push(list.push(file, Vec::new()));
-        }
-        list.write(&dest.dir)?;
-        Ok(uids)
+        let moves = staged.iter().map(|(tmp, m)| (tmp.clone(), name::with_flags(&name::new_base(m.size, m.vsize), &m.flags, &kw))).collect();
+        place(dest, moves)
     })();
     staged.iter().for_each(|(t, _)| drop(std::fs::remove_file(t)));
     let uids = placed?;

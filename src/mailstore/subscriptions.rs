@@ -86,7 +86,7 @@ pub(crate) fn update(root: &Path, edit: impl FnOnce(&mut Vec<String>)) -> std::i
     let _lock = Dotlock::acquire(&path)?;
     let (v2, mut names) = match std::fs::read_to_string(&path) {
         Ok(t) => parse(&t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (false, Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (true, Vec::new()),
         Err(e) => return Err(e),
     };
     let before = names.clone();
@@ -116,10 +116,13 @@ mod tests {
     fn update_keeps_the_version() {
         let d = tempfile::tempdir().unwrap();
         update(d.path(), |n| n.push("Sent".into())).unwrap();
-        assert_eq!(std::fs::read_to_string(d.path().join(FILE)).unwrap(), "Sent\n");
-        std::fs::write(d.path().join(FILE), "V\t2\n\nSent\n").unwrap();
+        assert_eq!(std::fs::read_to_string(d.path().join(FILE)).unwrap(), "V\t2\n\nSent\n");
         update(d.path(), |n| n.push("A.b".into())).unwrap();
         assert_eq!(std::fs::read_to_string(d.path().join(FILE)).unwrap(), "V\t2\n\nSent\nA\tb\n");
         assert_eq!(read(d.path()).unwrap(), vec!["Sent", "A.b"]);
+        // A version 1 file (older Dovecot, Courier) stays version 1.
+        std::fs::write(d.path().join(FILE), "Sent\n").unwrap();
+        update(d.path(), |n| n.push("A.b".into())).unwrap();
+        assert_eq!(std::fs::read_to_string(d.path().join(FILE)).unwrap(), "Sent\nA.b\n");
     }
 }

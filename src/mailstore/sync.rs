@@ -51,7 +51,7 @@ pub(crate) fn scan(dir: &Path) -> std::io::Result<Files> {
 }
 
 pub(crate) fn sync(folder: &Folder, read_only: bool) -> Result<View> {
-    if let Some(list) = UidList::read(&folder.dir)? {
+    if let Some(list) = UidList::read_settled(&folder.dir)? {
         let files = scan(&folder.dir)?;
         if !needs_lock(&list, &files, read_only) {
             let kw = Keywords::read(&folder.dir)?;

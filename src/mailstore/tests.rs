@@ -156,6 +156,10 @@ fn folders_are_maildir_plus_plus_directories() {
     assert_eq!(saved.messages.len(), 1);
     assert!(saved.messages[0].flags.keywords.contains("K"));
     assert_eq!(std::fs::read_dir(d.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("..")).count(), 0);
+    // Dovecot creates `.A.b.c` alone: `A` and `A.b` are implied parents (\Noselect).
+    std::fs::create_dir_all(d.path().join(".A.b.c/cur")).unwrap();
+    assert_eq!(store.implied_parents().unwrap(), vec!["A", "A.b"]);
+    assert!(store.list().unwrap().iter().any(|f| f.name == "A.b.c"));
 }
 
 #[test]
@@ -203,6 +207,8 @@ fn concurrent_delivery_and_two_sessions_keep_uids_unique() {
                 let tmp = root.join("tmp").join(&name);
                 std::fs::File::create(&tmp).unwrap().write_all(b"abc\n").unwrap();
                 std::fs::rename(&tmp, root.join("new").join(&name)).unwrap();
+                // Spread deliveries over the sessions' rounds.
+                std::thread::sleep(Duration::from_micros(300));
             }
         }));
     }

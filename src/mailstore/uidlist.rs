@@ -139,6 +139,60 @@ impl UidList {
         }
     }
 
+    /// As `read`, for readers without the lock: None also when the file does not end
+    /// with a newline (Dovecot may be appending a line under its lock right now).
+    pub(crate) fn read_settled(dir: &Path) -> std::io::Result<Option<UidList>> {
+        match std::fs::read_to_string(dir.join(FILE)) {
+            Ok(t) if t.ends_with('\n') => Ok(UidList::parse(&t)),
+            Ok(_) => Ok(None),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds files under the next UIDs by appending lines, without rewriting the file
+    /// (Dovecot does the same; its `N` then lags). The caller holds the dotlock. None when
+    /// there is no settled version 3 file to append to: the caller writes a whole one.
+    pub(crate) fn append_files(dir: &Path, files: &[String]) -> std::io::Result<Option<Vec<u32>>> {
+        let path = dir.join(FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) if t.ends_with('\n') => t,
+            Ok(_) => return Ok(None),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or("");
+        let mut fields = header.split(' ');
+        if fields.next() != Some("3") {
+            return Ok(None);
+        }
+        let (mut validity, mut next) = (0u32, 1u32);
+        for f in fields {
+            if let Some(v) = f.strip_prefix('V') {
+                validity = v.parse().unwrap_or(0);
+            } else if let Some(n) = f.strip_prefix('N') {
+                next = n.parse().unwrap_or(1);
+            }
+        }
+        if validity == 0 {
+            return Ok(None);
+        }
+        // Only the UIDs matter here: no need to parse every line fully.
+        let last = lines.filter_map(|l| l.split(' ').next()?.parse::<u32>().ok()).max().unwrap_or(0);
+        let mut uid = next.max(last.saturating_add(1)).max(1);
+        let mut add = String::new();
+        let mut uids = Vec::with_capacity(files.len());
+        for f in files {
+            add.push_str(&format!("{uid} :{f}\n"));
+            uids.push(uid);
+            uid = uid.saturating_add(1);
+        }
+        let mut out = std::fs::OpenOptions::new().append(true).open(&path)?;
+        std::io::Write::write_all(&mut out, add.as_bytes())?;
+        Ok(Some(uids))
+    }
+
     /// Replaces the file; the caller holds the dotlock.
     pub(crate) fn write(&self, dir: &Path) -> std::io::Result<()> {
         super::lock::replace(&dir.join(FILE), self.serialize().as_bytes())
@@ -196,6 +250,24 @@ mod tests {
         assert!(UidList::parse("3 N5\n").is_none());
         assert!(UidList::parse("9 V1 N1\n").is_none());
         assert!(UidList::parse("3 Vx N1\n").is_none());
+        // Without a lock, a last line still being appended is not trusted.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(FILE), "3 V5 N2 Gab\n1 :a.b.c\n2 :d.e").unwrap();
+        assert!(UidList::read_settled(d.path()).unwrap().is_none());
+        assert_eq!(UidList::read(d.path()).unwrap().unwrap().records.len(), 2);
+    }
+
+    #[test]
+    fn appended_lines_follow_the_highest_uid_and_lagging_n() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(UidList::append_files(d.path(), &["x".into()]).unwrap(), None);
+        std::fs::write(d.path().join(FILE), "3 V9 N3 Gab\n1 :a\n4 W5 :b\n").unwrap();
+        assert_eq!(UidList::append_files(d.path(), &["c:2,S".into(), "d".into()]).unwrap(), Some(vec![5, 6]));
+        let l = UidList::read(d.path()).unwrap().unwrap();
+        assert_eq!(l.records.iter().map(|r| (r.uid, r.file.as_str())).collect::<Vec<_>>(), vec![(1, "a"), (4, "b"), (5, "c:2,S"), (6, "d")]);
+        assert_eq!(l.uid_next(), 7);
+        std::fs::write(d.path().join(FILE), "3 V9 N10 Gab\n").unwrap();
+        assert_eq!(UidList::append_files(d.path(), &["e".into()]).unwrap(), Some(vec![10]));
     }
 
     #[test]

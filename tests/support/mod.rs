@@ -12,12 +12,15 @@
 //!   pki (a test CA), proxy (a recording TCP relay): the peers tests talk to;
 //! - pg (a private PostgreSQL server, fixtures in tests/fixtures/), hashes (password hashes
 //!   from doveadm, mkpasswd, passlib): the SQL directory's world;
+//! - dovecot: a private Dovecot 2.3 (IMAP, POP3) over Maildirs, the reference for the
+//!   mailstore, IMAP and POP3;
 //! - mx, routing, inbound: the worlds of the delivery, routing/Maildir/webhook and inbound
 //!   authentication suites.
 #![allow(dead_code, unused_imports)]
 
 pub mod config;
 pub mod dialog;
+pub mod dovecot;
 pub mod dns;
 pub mod hashes;
 pub mod imap;
