@@ -16,9 +16,20 @@ use support::imap::{self, PASSWORD, USER};
 use support::peers::{peer_file, require_python, run_for};
 use support::routing::maildir;
 
-/// (message UID or "*", JSON path inside the message or search key, why) — differences
-/// that are not postern's to fix. Empty: none needed so far.
-const ACCEPTED: &[(&str, &str, &str)] = &[];
+/// Differences accepted, as (message UID or "*", end of the JSON path, why).
+const ACCEPTED: &[(&str, &str, &str)] = &[
+    // The section name echoed in the FETCH response: Dovecot upper-cases the header names
+    // and sends them as atoms, postern sends them as given, quoted. Both are valid
+    // astrings (RFC 3501 header-fld-name); clients match on the data, not on this spelling.
+    ("*", "HEADER.FIELDS (From To Subject Date)]/name", "echoed header names: atoms vs quoted strings"),
+    ("*", "HEADER.FIELDS (message-id X-Missing)]/name", "echoed header names: atoms vs quoted strings"),
+    ("*", "HEADER.FIELDS.NOT (Subject Received)]/name", "echoed header names: atoms vs quoted strings"),
+    ("*", "2.HEADER.FIELDS (Subject)]/name", "echoed header names: atoms vs quoted strings"),
+    // A message that is all header, without the blank line: Dovecot adds the blank line to
+    // HEADER.FIELDS when it answers from its cache and not when it reads the file (both
+    // seen with 2.3.19 on the same file); postern always adds it, as RFC 3501 describes.
+    ("18", "HEADER.FIELDS (From To Subject Date)]/data", "header without blank line: Dovecot's answer depends on its cache"),
+];
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/imap_messages");
 
@@ -120,7 +131,10 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, String)
 }
 
 fn accepted(path: &str) -> Option<&'static str> {
-    ACCEPTED.iter().find(|(uid, key, _)| path.contains(&format!("/{uid}/")) && path.ends_with(key)).map(|(_, _, why)| *why)
+    ACCEPTED
+        .iter()
+        .find(|(uid, key, _)| (*uid == "*" || path.starts_with(&format!("/messages/{uid}/"))) && path.ends_with(key))
+        .map(|(_, _, why)| *why)
 }
 
 #[test]
@@ -131,7 +145,8 @@ fn the_same_client_script_sees_the_same_mailbox_on_dovecot_and_postern() {
     build_maildir(&dc_maildir);
     let dovecot = Dovecot::start(dc_root.path(), &[(USER, PASSWORD)]);
 
-    let server = imap::server();
+    // The same plain-text LOGIN on loopback as the Dovecot (ssl = no) gets.
+    let server = imap::server_with(|b| b.set("tls.plaintext_login_loopback", true));
     let pt_maildir = maildir(&server, USER);
     build_maildir(&pt_maildir);
 

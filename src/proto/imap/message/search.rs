@@ -1,7 +1,7 @@
 //! What SEARCH compares against: header values with RFC 2047 encoded words decoded, text
 //! parts with their transfer encoding (base64, quoted-printable) and charset decoded.
-//! Matching is a substring test on folded text, as Dovecot's default comparator
-//! (i;unicode-casemap): case and diacritics do not count.
+//! Matching is a substring test on text folded like Dovecot's default comparator
+//! (i;unicode-casemap: decomposed and case folded).
 //!
 //! Owns: decoding for search. Must not touch: which messages a SEARCH key selects (the
 //! server's search evaluation).
@@ -230,8 +230,9 @@ pub fn body_text(msg: &[u8], part: &Part, out: &mut String) {
 }
 
 /// Substring test after the folding Dovecot's default comparator (i;unicode-casemap)
-/// applies to both sides: compatibility decomposition, combining marks dropped, case
-/// folded. So "cafe" finds "Café" and "STRASSE" does not find "Straße" (as in Dovecot).
+/// applies to both sides: decomposed, case folded, combining marks kept after their base
+/// letter. So, as in Dovecot 2.3.19, "cafe" finds "Café" (the accent follows the "e")
+/// but "munchen" does not find "München", and "STRASSE" does not find "Straße".
 pub fn contains(haystack: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
@@ -241,6 +242,5 @@ pub fn contains(haystack: &str, needle: &str) -> bool {
 
 fn fold(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    use unicode_normalization::char::is_combining_mark;
-    s.nfkd().filter(|&c| !is_combining_mark(c)).flat_map(char::to_lowercase).collect()
+    s.nfkd().flat_map(char::to_lowercase).collect()
 }
