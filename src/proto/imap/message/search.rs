@@ -1,7 +1,7 @@
 //! What SEARCH compares against: header values with RFC 2047 encoded words decoded, text
 //! parts with their transfer encoding (base64, quoted-printable) and charset decoded.
-//! Matching is a case-insensitive substring test, as Dovecot's default comparator
-//! (i;unicode-casemap) does for the common scripts.
+//! Matching is a substring test on text folded like Dovecot's default comparator
+//! (i;unicode-casemap: decomposed and case folded).
 //!
 //! Owns: decoding for search. Must not touch: which messages a SEARCH key selects (the
 //! server's search evaluation).
@@ -229,10 +229,18 @@ pub fn body_text(msg: &[u8], part: &Part, out: &mut String) {
     }
 }
 
-/// Case-insensitive substring test.
+/// Substring test after the folding Dovecot's default comparator (i;unicode-casemap)
+/// applies to both sides: decomposed, case folded, combining marks kept after their base
+/// letter. So, as in Dovecot 2.3.19, "cafe" finds "Café" (the accent follows the "e")
+/// but "munchen" does not find "München", and "STRASSE" does not find "Straße".
 pub fn contains(haystack: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    haystack.to_lowercase().contains(&needle.to_lowercase())
+    fold(haystack).contains(&fold(needle))
+}
+
+fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkd().flat_map(char::to_lowercase).collect()
 }
