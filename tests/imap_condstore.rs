@@ -2,13 +2,16 @@
 //! capability, ENABLE, SELECT/EXAMINE (CONDSTORE) and HIGHESTMODSEQ, FETCH MODSEQ and
 //! CHANGEDSINCE, STORE UNCHANGEDSINCE with [MODIFIED], SEARCH MODSEQ, STATUS
 //! HIGHESTMODSEQ, MODSEQ in untagged updates), a flag change made by another program
-//! (a rename, as Dovecot does it) seen as a higher MODSEQ, and Python's imapclient, a
-//! client nobody here wrote, using it.
+//! (a rename, as Dovecot does it) seen as a higher MODSEQ, a real Dovecot 2.3 serving the
+//! same Maildir at the same time changing flags that postern then reports with higher
+//! MODSEQs (and refuses an UNCHANGEDSINCE STORE over), and Python's imapclient, a client
+//! nobody here wrote, using it.
 mod support;
 
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
+use support::dovecot::Dovecot;
 use support::imap::{self, Imap, PASSWORD, USER};
 use support::peers::{require_python, run};
 
@@ -191,4 +194,43 @@ print(json.dumps({"caps": caps, "status": {k.decode(): v for k, v in status.item
     let modseqs = &o["modseqs"];
     assert!(modseqs["1"].as_u64().unwrap() > a["1"].as_u64().unwrap() && modseqs["3"].as_u64().unwrap() > a["3"].as_u64().unwrap(), "{o}");
     assert_eq!(o["search_modseq"], [&modseqs["1"], &modseqs["2"], &modseqs["3"]].iter().map(|v| v.as_u64().unwrap()).max().unwrap(), "{o}");
+}
+
+#[test]
+fn a_flag_change_made_by_dovecot_on_the_same_maildir_raises_the_modseq() {
+    let server = imap::server();
+    let mut c = imap::login(&server, USER, PASSWORD);
+    append(&mut c, 2);
+    // Dovecot serves the same Maildir (postern's layout: data/mail/<domain>/<user>). It
+    // starts first: it hands the tree to `nobody`, and a chown raises every ctime.
+    let mail_root = server.dir().join("data/mail");
+    let dovecot = Dovecot::start(&mail_root, &[(USER, PASSWORD)]);
+    let r = c.expect("s", "SELECT INBOX (CONDSTORE)", "OK");
+    let highest = num(r.iter().find(|l| l.contains("[HIGHESTMODSEQ ")).unwrap_or_else(|| panic!("{r:?}")), "HIGHESTMODSEQ");
+    let r = c.expect("f", "FETCH 1:* (MODSEQ)", "OK");
+    let m1 = num(&r[0], "MODSEQ");
+    let mut d = Imap::connect(dovecot.imap);
+    d.expect("l", &format!("LOGIN {USER} \"{PASSWORD}\""), "OK");
+    d.expect("s", "SELECT INBOX", "OK");
+    tick();
+    let r = d.expect("t", "UID STORE 1 +FLAGS (\\Flagged $Dovecot)", "OK");
+    assert!(r[0].contains("\\Flagged"), "Dovecot: {r:?}\n{}", dovecot.log());
+
+    let r = c.expect("n", "NOOP", "OK");
+    let update = r.iter().find(|l| l.starts_with("* 1 FETCH ")).unwrap_or_else(|| panic!("no update for Dovecot's change: {r:?}"));
+    assert!(update.contains("\\Flagged") && update.contains("$Dovecot"), "{r:?}");
+    let m1b = num(update, "MODSEQ");
+    assert!(m1b > m1 && m1b > highest, "{m1b} > {m1}, {highest}");
+    let r = c.expect("c", &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})"), "OK");
+    assert_eq!(r.len(), 2, "only Dovecot's message changed: {r:?}");
+    assert!(r[0].starts_with("* 1 FETCH (UID 1 FLAGS (\\Flagged $Dovecot) MODSEQ ("), "{r:?}");
+    // A client that read the flags before Dovecot's change: its conditional STORE fails.
+    let r = c.expect("u", &format!("UID STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS (\\Seen)"), "OK");
+    assert!(r.last().unwrap().starts_with("u OK [MODIFIED 1]"), "{r:?}");
+    // And Dovecot sees postern's change of message 2 (it rescans the Maildir on NOOP).
+    d.expect("n", "NOOP", "OK");
+    let r = d.expect("f", "UID FETCH 2 (FLAGS)", "OK");
+    assert!(r.iter().any(|l| l.contains("\\Seen")), "Dovecot: {r:?}");
+    d.expect("o", "LOGOUT", "OK");
+    c.expect("o", "LOGOUT", "OK");
 }
