@@ -118,6 +118,24 @@ fn condstore_dialog_modseqs_rise_and_conflicts_are_reported() {
     let r = c.expect("st2", "STATUS INBOX (HIGHESTMODSEQ)", "OK");
     assert!(num(&r[0], "HIGHESTMODSEQ") > h1, "{r:?} vs {h1}");
 
+    // COPY hard-links the file, which raises its ctime without touching the folder: a
+    // conditional STORE with the MODSEQ read before may conflict, but then FETCH MODSEQ
+    // gives the new value and the retry passes (no endless MODIFIED loop).
+    tick();
+    c.expect("cp", "UID COPY 3 Sent", "OK");
+    let mut attempts = Vec::new();
+    for round in 0..2 {
+        let r = c.expect(&format!("m{round}"), "UID FETCH 3 (MODSEQ)", "OK");
+        let seen = num(&r[0], "MODSEQ");
+        let r = c.expect(&format!("r{round}"), &format!("UID STORE 3 (UNCHANGEDSINCE {seen}) +FLAGS.SILENT ($Retry)"), "OK");
+        attempts.push(r.last().unwrap().clone());
+        if !r.last().unwrap().contains("[MODIFIED") {
+            break;
+        }
+    }
+    eprintln!("conditional STOREs after COPY: {attempts:?}");
+    assert!(!attempts.last().unwrap().contains("[MODIFIED"), "the retry must pass: {attempts:?}");
+
     // Syntax: unknown modifiers and select parameters are BAD, the session goes on.
     c.expect("b1", "FETCH 1 (FLAGS) (CHANGEDSINCE)", "BAD");
     c.expect("b2", "STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)", "BAD");

@@ -226,11 +226,12 @@ impl Folder {
     /// Gives the message these flags (renames its file; new keywords are added to
     /// `dovecot-keywords`); returns it as it is now.
     pub fn set_flags(&self, msg: &Message, flags: &Flags) -> Result<Message> {
-        ops::set_flags(self, msg, flags, None).map(|m| m.expect("no condition"))
+        ops::set_flags(self, msg, flags, None).map(|m| m.expect("no condition, no conflict"))
     }
     /// `set_flags` unless the message's mod-sequence on disk is now above
-    /// `unchanged_since` (CONDSTORE STORE UNCHANGEDSINCE): then `None`, nothing changed.
-    pub fn set_flags_unchanged_since(&self, msg: &Message, flags: &Flags, unchanged_since: u64) -> Result<Option<Message>> {
+    /// `unchanged_since` (CONDSTORE STORE UNCHANGEDSINCE): then `Err(modseq on disk)`,
+    /// nothing changed.
+    pub fn set_flags_unchanged_since(&self, msg: &Message, flags: &Flags, unchanged_since: u64) -> Result<std::result::Result<Message, u64>> {
         ops::set_flags(self, msg, flags, Some(unchanged_since))
     }
     /// Removes these messages (files and uidlist lines).

@@ -24,7 +24,9 @@
 //! Known limits, accepted: a second change by another program in the same tick as the
 //! previous one keeps the MODSEQ (CHANGEDSINCE/UNCHANGEDSINCE with that value miss it);
 //! a hard link (COPY) or chmod of a file also raises its MODSEQ, which RFC 7162
-//! allows (a client just fetches flags that did not change); a clock stepped backwards
+//! allows (a client just fetches flags that did not change, or gets a `[MODIFIED]` for
+//! a conditional STORE; the session then learns the new MODSEQ from the conflict, so the
+//! client's FETCH MODSEQ and retry pass); a clock stepped backwards
 //! can make new MODSEQs lower than old ones. Nanoseconds fit the 63-bit mod-sequence
 //! until the year 2262.
 //!

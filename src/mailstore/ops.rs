@@ -155,14 +155,16 @@ pub(crate) fn append(folder: &Folder, data: &mut dyn Read, flags: &Flags, date: 
     Ok(uid)
 }
 
-pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags, unchanged_since: Option<u64>) -> Result<Option<Message>> {
+/// Err(MODSEQ on disk) when it is above `unchanged_since`.
+pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags, unchanged_since: Option<u64>) -> Result<std::result::Result<Message, u64>> {
     let (file, kw, modseq) = {
         let _lock = lock(folder)?;
         let Some((path, current)) = locate(folder, msg)? else { return Err(Error::Expunged) };
         if let Some(since) = unchanged_since {
             let now = std::fs::metadata(&path).map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { Error::Expunged } else { e.into() })?;
-            if super::modseq::of(&now) > since {
-                return Ok(None);
+            let modseq = super::modseq::of(&now);
+            if modseq > since {
+                return Ok(Err(modseq));
             }
         }
         let kw = keywords_for(folder, [flags])?;
@@ -176,7 +178,7 @@ pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags, unchanged
     };
     changes::notify(&folder.dir);
     let flags = name::flags(&file, &kw);
-    Ok(Some(Message { file, recent: false, flags, modseq, ..msg.clone() }))
+    Ok(Ok(Message { file, recent: false, flags, modseq, ..msg.clone() }))
 }
 
 pub(crate) fn expunge(folder: &Folder, msgs: &[Message]) -> Result<()> {

@@ -301,7 +301,7 @@ fn modseq_rises_with_flag_changes_by_anyone_and_highest_never_falls() {
     let m = inbox.set_flags(&v.messages[0], &flags(true, &[])).unwrap();
     assert!(m.modseq > v.messages[0].modseq);
     // UNCHANGEDSINCE: a value below the current MODSEQ refuses, the current one allows.
-    assert!(inbox.set_flags_unchanged_since(&m, &flags(false, &[]), m.modseq - 1).unwrap().is_none());
+    assert_eq!(inbox.set_flags_unchanged_since(&m, &flags(false, &[]), m.modseq - 1).unwrap(), Err(m.modseq));
     assert!(inbox.sync(false).unwrap().messages[0].flags.seen);
     // Another program (Dovecot) renames message 2: its MODSEQ rises too.
     std::thread::sleep(Duration::from_millis(20));
@@ -317,7 +317,7 @@ fn modseq_rises_with_flag_changes_by_anyone_and_highest_never_falls() {
     let v3 = inbox.sync(false).unwrap();
     assert!(v3.highest_modseq > v2.highest_modseq, "{} > {}", v3.highest_modseq, v2.highest_modseq);
     let m0 = &v3.messages[0];
-    let m0 = inbox.set_flags_unchanged_since(m0, &flags(false, &[]), m0.modseq).unwrap().unwrap();
+    let m0 = inbox.set_flags_unchanged_since(m0, &flags(false, &[]), m0.modseq).unwrap().expect("unchanged since its MODSEQ");
     // Changes of one message faster than the ctime clock ticks still raise its MODSEQ,
     // without touching its INTERNALDATE (mtime).
     let mut last = m0.clone();

@@ -53,7 +53,7 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
         work.iter()
             .map(|(m, f)| match since {
                 Some(n) => folder.set_flags_unchanged_since(m, f, n),
-                None => folder.set_flags(m, f).map(Some),
+                None => folder.set_flags(m, f).map(Ok),
             })
             .collect::<Vec<_>>()
     })
@@ -62,13 +62,19 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
     let mut changed = Vec::new();
     for ((i, _, _), r) in changes.iter().zip(results) {
         match r {
-            Ok(Some(m)) => {
+            Ok(Ok(m)) => {
                 let recent = sel.messages[*i].recent;
                 sel.highest_modseq = sel.highest_modseq.max(m.modseq);
                 sel.messages[*i] = Message { recent, ..m };
                 changed.push(*i);
             }
-            Ok(None) => modified.push(*i),
+            // Changed on disk without the folder's stamp moving (a hard link by COPY, a
+            // chmod): the view learns the MODSEQ, so the client's next FETCH MODSEQ gives
+            // it a value its retry can pass.
+            Ok(Err(now)) => {
+                sel.messages[*i].modseq = now;
+                modified.push(*i);
+            }
             Err(e) => failed = Some(e),
         }
     }
