@@ -126,11 +126,15 @@ async fn converse(ctx: Arc<Services>, store: Store, logged_in: bool, input: &[u8
     out
 }
 
-/// Whether `tag` starts one of the client's lines.
+/// Whether `tag` is the first word of one of the client's lines (followed by a space or
+/// the line's end).
 fn client_sent_tag(input: &[u8], tag: &[u8]) -> bool {
-    let mut with_space = tag.to_vec();
-    with_space.push(b' ');
-    input.starts_with(&with_space) || input.windows(with_space.len() + 1).any(|w| w[0] == b'\n' && w[1..] == with_space[..])
+    let word_at = |at: usize| input[at..].starts_with(tag) && matches!(input.get(at + tag.len()), None | Some(b' ' | b'\r' | b'\n'));
+    word_at(0) || memchr_lf(input).any(|i| word_at(i + 1))
+}
+
+fn memchr_lf(input: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    input.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i)
 }
 
 fn check_output(input: &[u8], out: &[u8]) {

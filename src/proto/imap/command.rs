@@ -115,6 +115,11 @@ pub struct ParseError {
 pub fn parse(buf: &[u8]) -> Result<Command, ParseError> {
     let mut p = Parser::new(buf);
     let tag = p.tag().ok_or(ParseError { tag: None, reason: "missing or invalid tag" })?;
+    // `a*b NOOP`: the tag is the whole first word or nothing (never a prefix of it), as
+    // the framer's `tag_of` sees it.
+    if !p.at_end() && p.peek() != Some(b' ') {
+        return Err(ParseError { tag: None, reason: "missing or invalid tag" });
+    }
     let fail = |reason| ParseError { tag: Some(tag.clone()), reason };
     if !p.eat(b" ") {
         return Err(fail("missing command"));
@@ -180,7 +185,8 @@ impl<'a> Parser<'a> {
 
     fn tag(&mut self) -> Option<String> {
         let start = self.pos;
-        while self.peek().is_some_and(|b| is_atom_char(b) && b != b'+') {
+        // RFC 3501 tag: ASTRING-CHARs (atom chars and `]`) except `+`.
+        while self.peek().is_some_and(|b| (is_atom_char(b) || b == b']') && b != b'+') {
             self.pos += 1;
         }
         (self.pos > start && self.pos - start <= 64).then(|| String::from_utf8_lossy(&self.buf[start..self.pos]).into_owned())
@@ -766,6 +772,11 @@ mod tests {
     fn rejects_bad_syntax_with_tag() {
         assert_eq!(parse(b"").unwrap_err().tag, None);
         assert_eq!(parse(b"a1 FROB").unwrap_err().tag.as_deref(), Some("a1"));
+        assert_eq!(parse(b"a1").unwrap_err().tag.as_deref(), Some("a1"));
+        // A tag is the whole first word: `:*x` is no tag, not the tag `:`.
+        assert_eq!(parse(b":*\x0ca CREATE x").unwrap_err().tag, None);
+        assert_eq!(parse(b"a+b NOOP").unwrap_err().tag, None);
+        assert_eq!(parse(b"a] NOOP").unwrap().tag, "a]");
         assert!(parse(b"a LOGIN {10}\r\nabc").is_err());
         assert!(parse(b"a FETCH 1 (FLAGS").is_err());
         let deep = format!("a SEARCH {}ALL{}", "(".repeat(100), ")".repeat(100));
