@@ -52,4 +52,4 @@ macro_rules! replay_tests {
     ($($name:ident),* $(,)?) => { $( #[test] fn $name() { replay(stringify!($name)); } )* };
 }
 
-replay_tests!(command, data, address, sasl, reply, config, http_send, dsn, session, pop3_command, imap_command, imap_message);
+replay_tests!(command, data, address, sasl, reply, config, http_send, dsn, session, pop3_command, imap_command, imap_message, imap_session);

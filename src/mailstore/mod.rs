@@ -15,11 +15,12 @@
 //! Parts: `sync` (scan + numbering), `ops` (append, flags, expunge, copy), `folders`
 //! (Maildir++ directories), `name` (file names and flag letters), `uidlist`, `keywords`,
 //! `uidvalidity`, `subscriptions`, `quota` (`maildirsize`): one file format each;
-//! `lock` (Dovecot's dotlock), `changes` (IDLE wake-ups).
+//! `lock` (Dovecot's dotlock), `changes` (IDLE wake-ups), `modseq` (CONDSTORE).
 pub mod changes;
 mod folders;
 mod keywords;
 mod lock;
+pub mod modseq;
 mod name;
 mod ops;
 mod quota;
@@ -152,6 +153,8 @@ pub struct View {
     pub messages: Vec<Message>,
     /// Keyword names defined for this folder (`dovecot-keywords`), for FLAGS.
     pub keywords: Vec<String>,
+    /// CONDSTORE HIGHESTMODSEQ (see `modseq`).
+    pub highest_modseq: u64,
 }
 
 /// One message of a folder.
@@ -170,6 +173,8 @@ pub struct Message {
     /// INTERNALDATE: the file's mtime (Dovecot's convention).
     pub internal_date: SystemTime,
     pub flags: Flags,
+    /// CONDSTORE mod-sequence: the file's ctime in nanoseconds (see `modseq`).
+    pub modseq: u64,
 }
 
 /// IMAP system flags (`\Recent` aside) and keywords.
@@ -221,7 +226,13 @@ impl Folder {
     /// Gives the message these flags (renames its file; new keywords are added to
     /// `dovecot-keywords`); returns it as it is now.
     pub fn set_flags(&self, msg: &Message, flags: &Flags) -> Result<Message> {
-        ops::set_flags(self, msg, flags)
+        ops::set_flags(self, msg, flags, None).map(|m| m.expect("no condition, no conflict"))
+    }
+    /// `set_flags` unless the message's mod-sequence on disk is now above
+    /// `unchanged_since` (CONDSTORE STORE UNCHANGEDSINCE): then `Err(modseq on disk)`,
+    /// nothing changed.
+    pub fn set_flags_unchanged_since(&self, msg: &Message, flags: &Flags, unchanged_since: u64) -> Result<std::result::Result<Message, u64>> {
+        ops::set_flags(self, msg, flags, Some(unchanged_since))
     }
     /// Removes these messages (files and uidlist lines).
     pub fn expunge(&self, msgs: &[Message]) -> Result<()> {

@@ -155,21 +155,30 @@ pub(crate) fn append(folder: &Folder, data: &mut dyn Read, flags: &Flags, date: 
     Ok(uid)
 }
 
-pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags) -> Result<Message> {
-    let (file, kw) = {
+/// Err(MODSEQ on disk) when it is above `unchanged_since`.
+pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags, unchanged_since: Option<u64>) -> Result<std::result::Result<Message, u64>> {
+    let (file, kw, modseq) = {
         let _lock = lock(folder)?;
         let Some((path, current)) = locate(folder, msg)? else { return Err(Error::Expunged) };
+        if let Some(since) = unchanged_since {
+            let now = std::fs::metadata(&path).map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { Error::Expunged } else { e.into() })?;
+            let modseq = super::modseq::of(&now);
+            if modseq > since {
+                return Ok(Err(modseq));
+            }
+        }
         let kw = keywords_for(folder, [flags])?;
         let file = name::with_flags(&current, flags, &kw);
         let to = folder.dir.join("cur").join(&file);
         if to != path {
             std::fs::rename(&path, &to).map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { Error::Expunged } else { e.into() })?;
         }
-        (file, kw)
+        let modseq = if to != path { super::modseq::after_change(&to, msg.modseq) } else { msg.modseq };
+        (file, kw, modseq)
     };
     changes::notify(&folder.dir);
     let flags = name::flags(&file, &kw);
-    Ok(Message { file, recent: false, flags, ..msg.clone() })
+    Ok(Ok(Message { file, recent: false, flags, modseq, ..msg.clone() }))
 }
 
 pub(crate) fn expunge(folder: &Folder, msgs: &[Message]) -> Result<()> {

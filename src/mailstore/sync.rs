@@ -154,9 +154,11 @@ fn view(folder: &Folder, list: &UidList, files: &Files, kw: &Keywords) -> View {
             vsize,
             internal_date: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
             flags: name::flags(&f.name, kw),
+            modseq: super::modseq::of(&meta),
         });
     }
-    View { uid_validity: list.validity, uid_next: list.uid_next(), messages, keywords: kw.list() }
+    let highest_modseq = super::modseq::highest(&folder.dir, &messages);
+    View { uid_validity: list.validity, uid_next: list.uid_next(), messages, keywords: kw.list(), highest_modseq }
 }
 
 /// Bytes with every bare LF counted as CRLF (IMAP RFC822.SIZE, POP3 sizes).

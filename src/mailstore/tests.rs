@@ -283,3 +283,48 @@ fn concurrent_delivery_and_two_sessions_keep_uids_unique() {
     assert_eq!((history.len(), named.len()), (300, 300));
     assert!(v.uid_next > *uids.last().unwrap());
 }
+
+#[test]
+fn modseq_rises_with_flag_changes_by_anyone_and_highest_never_falls() {
+    let d = tempfile::tempdir().unwrap();
+    let store = Store::open(d.path()).unwrap();
+    let inbox = store.folder("INBOX").unwrap();
+    let empty = inbox.sync(false).unwrap().highest_modseq;
+    assert!(empty > 1, "an empty folder has the directories' ctime");
+    for i in 0..2 {
+        deliver(d.path(), &format!("170000000{i}.M1P1.h"), b"x\r\n");
+    }
+    let v = inbox.sync(false).unwrap();
+    assert!(v.highest_modseq >= empty);
+    assert_eq!(v.highest_modseq, v.highest_modseq.max(v.messages.iter().map(|m| m.modseq).max().unwrap()));
+    std::thread::sleep(Duration::from_millis(20));
+    let m = inbox.set_flags(&v.messages[0], &flags(true, &[])).unwrap();
+    assert!(m.modseq > v.messages[0].modseq);
+    // UNCHANGEDSINCE: a value below the current MODSEQ refuses, the current one allows.
+    assert_eq!(inbox.set_flags_unchanged_since(&m, &flags(false, &[]), m.modseq - 1).unwrap(), Err(m.modseq));
+    assert!(inbox.sync(false).unwrap().messages[0].flags.seen);
+    // Another program (Dovecot) renames message 2: its MODSEQ rises too.
+    std::thread::sleep(Duration::from_millis(20));
+    let old = &v.messages[1];
+    std::fs::rename(d.path().join("cur").join(&old.file), d.path().join("cur/1700000001.M1P1.h:2,F")).unwrap();
+    let v2 = inbox.sync(false).unwrap();
+    assert!(v2.messages[1].modseq > old.modseq && v2.messages[1].modseq > m.modseq);
+    assert_eq!(v2.highest_modseq, v2.messages[1].modseq.max(v2.highest_modseq));
+    assert!(v2.highest_modseq >= v2.messages[1].modseq);
+    // Expunging the message with the highest MODSEQ does not lower HIGHESTMODSEQ.
+    std::thread::sleep(Duration::from_millis(20));
+    inbox.expunge(&v2.messages[1..]).unwrap();
+    let v3 = inbox.sync(false).unwrap();
+    assert!(v3.highest_modseq > v2.highest_modseq, "{} > {}", v3.highest_modseq, v2.highest_modseq);
+    let m0 = &v3.messages[0];
+    let m0 = inbox.set_flags_unchanged_since(m0, &flags(false, &[]), m0.modseq).unwrap().expect("unchanged since its MODSEQ");
+    // Changes of one message faster than the ctime clock ticks still raise its MODSEQ,
+    // without touching its INTERNALDATE (mtime).
+    let mut last = m0.clone();
+    for round in 0..5 {
+        let next = inbox.set_flags(&last, &flags(round % 2 == 0, &[])).unwrap();
+        assert!(next.modseq > last.modseq, "round {round}: {} > {}", next.modseq, last.modseq);
+        last = next;
+    }
+    assert_eq!(inbox.sync(false).unwrap().messages[0].internal_date, m0.internal_date);
+}

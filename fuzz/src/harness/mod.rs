@@ -15,6 +15,7 @@ pub mod http_send;
 pub mod pop3_command;
 pub mod imap_command;
 pub mod imap_message;
+pub mod imap_session;
 pub mod reply;
 pub mod sasl;
 pub mod session;
@@ -36,6 +37,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("pop3_command", pop3_command::run),
     ("imap_command", imap_command::run),
     ("imap_message", imap_message::run),
+    ("imap_session", imap_session::run),
 ];
 
 /// A scratch directory for this process, on tmpfs when there is one: `BASE/PREFIX-PID`.

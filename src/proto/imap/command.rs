@@ -22,6 +22,8 @@ pub enum StatusItem {
     UidValidity,
     Unseen,
     Size,
+    /// RFC 7162 CONDSTORE.
+    HighestModSeq,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub enum FetchItem {
     Rfc822,
     Rfc822Header,
     Rfc822Text,
+    /// RFC 7162 CONDSTORE.
+    ModSeq,
 }
 
 /// LIST (RFC 3501 §6.3.8, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS).
@@ -72,7 +76,8 @@ pub enum Body {
     Id,
     Enable(Vec<String>),
     Namespace,
-    Select { mailbox: String, read_only: bool },
+    /// `condstore`: the `(CONDSTORE)` parameter (RFC 7162 §3.1.8).
+    Select { mailbox: String, read_only: bool, condstore: bool },
     Create(String),
     Delete(String),
     Rename { from: String, to: String },
@@ -87,8 +92,10 @@ pub enum Body {
     Unselect,
     Expunge { uids: Option<SequenceSet> },
     Search { uid: bool, key: SearchKey },
-    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchItem> },
-    Store { uid: bool, set: SequenceSet, mode: StoreMode, silent: bool, flags: Vec<String> },
+    /// `changed_since`: the `(CHANGEDSINCE n)` modifier (RFC 7162 §3.1.4).
+    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchItem>, changed_since: Option<u64> },
+    /// `unchanged_since`: the `(UNCHANGEDSINCE n)` modifier (RFC 7162 §3.1.3).
+    Store { uid: bool, set: SequenceSet, mode: StoreMode, silent: bool, flags: Vec<String>, unchanged_since: Option<u64> },
     Copy { uid: bool, set: SequenceSet, mailbox: String },
     Move { uid: bool, set: SequenceSet, mailbox: String },
     Idle,
@@ -108,6 +115,11 @@ pub struct ParseError {
 pub fn parse(buf: &[u8]) -> Result<Command, ParseError> {
     let mut p = Parser::new(buf);
     let tag = p.tag().ok_or(ParseError { tag: None, reason: "missing or invalid tag" })?;
+    // `a*b NOOP`: the tag is the whole first word or nothing (never a prefix of it), as
+    // the framer's `tag_of` sees it.
+    if !p.at_end() && p.peek() != Some(b' ') {
+        return Err(ParseError { tag: None, reason: "missing or invalid tag" });
+    }
     let fail = |reason| ParseError { tag: Some(tag.clone()), reason };
     if !p.eat(b" ") {
         return Err(fail("missing command"));
@@ -173,7 +185,8 @@ impl<'a> Parser<'a> {
 
     fn tag(&mut self) -> Option<String> {
         let start = self.pos;
-        while self.peek().is_some_and(|b| is_atom_char(b) && b != b'+') {
+        // RFC 3501 tag: ASTRING-CHARs (atom chars and `]`) except `+`.
+        while self.peek().is_some_and(|b| (is_atom_char(b) || b == b']') && b != b'+') {
             self.pos += 1;
         }
         (self.pos > start && self.pos - start <= 64).then(|| String::from_utf8_lossy(&self.buf[start..self.pos]).into_owned())
@@ -402,10 +415,8 @@ impl<'a> Parser<'a> {
             "SELECT" | "EXAMINE" => {
                 self.sp()?;
                 let mailbox = self.mailbox()?;
-                if self.eat(b" ") {
-                    self.select_params()?;
-                }
-                Body::Select { mailbox, read_only: name == "EXAMINE" }
+                let condstore = self.eat(b" ") && self.select_params()?;
+                Body::Select { mailbox, read_only: name == "EXAMINE", condstore }
             }
             "CREATE" | "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE" | "GETQUOTAROOT" => {
                 self.sp()?;
@@ -492,19 +503,41 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// SELECT parameters: `(CONDSTORE)` is accepted and ignored (not advertised).
-    fn select_params(&mut self) -> R<()> {
+    /// SELECT parameters: `(CONDSTORE)`, the only one served; true when given.
+    fn select_params(&mut self) -> R<bool> {
         if !self.eat(b"(") {
             return Err("expected select parameters");
         }
-        while !self.eat(b")") {
-            self.atom()?;
-            self.eat(b" ");
-            if self.at_end() {
-                return Err("unterminated select parameters");
+        loop {
+            if self.word()? != "CONDSTORE" {
+                return Err("unknown select parameter");
             }
+            if self.eat(b")") {
+                return Ok(true);
+            }
+            self.sp()?;
         }
-        Ok(())
+    }
+
+    /// `(NAME n)`: one FETCH or STORE modifier with a mod-sequence value (RFC 7162).
+    fn modifier(&mut self, name: &[u8]) -> R<u64> {
+        if !self.eat(b"(") || !self.eat_ci(name) || !self.eat(b" ") {
+            return Err("unknown modifier");
+        }
+        let n = self.modseq_value()?;
+        if !self.eat(b")") {
+            return Err("expected )");
+        }
+        Ok(n)
+    }
+
+    /// A mod-sequence value: 1 to 2^63-1 (`mod-sequence-valzer` also allows 0).
+    pub(crate) fn modseq_value(&mut self) -> R<u64> {
+        let n = self.number64()?;
+        if n > i64::MAX as u64 {
+            return Err("mod-sequence too large");
+        }
+        Ok(n)
     }
 
     fn list(&mut self) -> R<List> {
@@ -574,6 +607,7 @@ impl<'a> Parser<'a> {
                 "UIDVALIDITY" => StatusItem::UidValidity,
                 "UNSEEN" => StatusItem::Unseen,
                 "SIZE" => StatusItem::Size,
+                "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
                 _ => return Err("unknown status item"),
             });
             if self.eat(b")") {
@@ -640,16 +674,28 @@ impl<'a> Parser<'a> {
         } else {
             self.fetch_item(&mut items)?;
         }
+        let changed_since = if self.eat(b" ") { Some(self.modifier(b"CHANGEDSINCE")?) } else { None };
         if uid && !items.contains(&FetchItem::Uid) {
             items.insert(0, FetchItem::Uid);
         }
-        Ok(Body::Fetch { uid, set, items })
+        // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
+        if changed_since.is_some() && !items.contains(&FetchItem::ModSeq) {
+            items.push(FetchItem::ModSeq);
+        }
+        Ok(Body::Fetch { uid, set, items, changed_since })
     }
 
     fn store(&mut self, uid: bool) -> R<Body> {
         self.sp()?;
         let set = SequenceSet::parse(self)?;
         self.sp()?;
+        let unchanged_since = if self.peek() == Some(b'(') {
+            let n = self.modifier(b"UNCHANGEDSINCE")?;
+            self.sp()?;
+            Some(n)
+        } else {
+            None
+        };
         let mode = if self.eat(b"+") {
             StoreMode::Add
         } else if self.eat(b"-") {
@@ -664,7 +710,7 @@ impl<'a> Parser<'a> {
         };
         self.sp()?;
         let flags = self.flag_list()?;
-        Ok(Body::Store { uid, set, mode, silent, flags })
+        Ok(Body::Store { uid, set, mode, silent, flags, unchanged_since })
     }
 
     fn copy(&mut self, uid: bool, is_move: bool) -> R<Body> {
@@ -688,7 +734,7 @@ mod tests {
     fn parses_common_commands() {
         assert_eq!(body("a1 LOGIN joe \"p\\\"w\""), Body::Login { user: "joe".into(), password: "p\"w".into() });
         assert_eq!(body("a LOGIN {3}\r\njoe {2}\r\npw"), Body::Login { user: "joe".into(), password: "pw".into() });
-        assert_eq!(body("a select inbox"), Body::Select { mailbox: "INBOX".into(), read_only: false });
+        assert_eq!(body("a select inbox"), Body::Select { mailbox: "INBOX".into(), read_only: false, condstore: false });
         assert!(matches!(body("a UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)"),
             Body::Fetch { uid: true, ref items, .. } if items.len() == 3));
         assert!(matches!(body("a STORE 1,3:5 +FLAGS.SILENT (\\Seen $Label1)"),
@@ -704,9 +750,33 @@ mod tests {
     }
 
     #[test]
+    fn parses_condstore() {
+        assert_eq!(body("a EXAMINE Sent (condstore)"), Body::Select { mailbox: "Sent".into(), read_only: true, condstore: true });
+        assert!(matches!(body("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)"),
+            Body::Fetch { changed_since: Some(12345), ref items, .. } if items == &[FetchItem::Uid, FetchItem::Flags, FetchItem::ModSeq]));
+        assert!(matches!(body("a FETCH 1 (FLAGS MODSEQ)"), Body::Fetch { changed_since: None, ref items, .. } if items[1] == FetchItem::ModSeq));
+        assert!(matches!(body("a STORE 1:3 (UNCHANGEDSINCE 7) +FLAGS.SILENT (\\Seen)"),
+            Body::Store { unchanged_since: Some(7), silent: true, .. }));
+        assert!(matches!(body("a STORE 1 FLAGS \\Seen"), Body::Store { unchanged_since: None, .. }));
+        assert!(matches!(body("a STATUS INBOX (HIGHESTMODSEQ MESSAGES)"), Body::Status { ref items, .. } if items[0] == StatusItem::HighestModSeq));
+        assert!(matches!(body("a SEARCH MODSEQ 5"), Body::Search { key: SearchKey::ModSeq(5), .. }));
+        assert!(matches!(body("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338 UNSEEN"), Body::Search { key: SearchKey::And(ref k), .. } if k[0] == SearchKey::ModSeq(620162338)));
+        assert!(parse(b"a SELECT INBOX (QRESYNC (1 2))").is_err());
+        assert!(parse(b"a FETCH 1 FLAGS (CHANGEDSINCE)").is_err());
+        assert!(parse(b"a FETCH 1 FLAGS (VANISHED)").is_err());
+        assert!(parse(b"a STORE 1 (UNCHANGEDSINCE 99999999999999999999) FLAGS ()").is_err());
+        assert!(parse(b"a SEARCH MODSEQ \"/flags/x\" bogus 1").is_err());
+    }
+
+    #[test]
     fn rejects_bad_syntax_with_tag() {
         assert_eq!(parse(b"").unwrap_err().tag, None);
         assert_eq!(parse(b"a1 FROB").unwrap_err().tag.as_deref(), Some("a1"));
+        assert_eq!(parse(b"a1").unwrap_err().tag.as_deref(), Some("a1"));
+        // A tag is the whole first word: `:*x` is no tag, not the tag `:`.
+        assert_eq!(parse(b":*\x0ca CREATE x").unwrap_err().tag, None);
+        assert_eq!(parse(b"a+b NOOP").unwrap_err().tag, None);
+        assert_eq!(parse(b"a] NOOP").unwrap().tag, "a]");
         assert!(parse(b"a LOGIN {10}\r\nabc").is_err());
         assert!(parse(b"a FETCH 1 (FLAGS").is_err());
         let deep = format!("a SEARCH {}ALL{}", "(".repeat(100), ")".repeat(100));

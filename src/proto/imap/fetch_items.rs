@@ -21,6 +21,7 @@ impl Parser<'_> {
             "RFC822" => items.push(F::Rfc822),
             "RFC822.HEADER" => items.push(F::Rfc822Header),
             "RFC822.TEXT" => items.push(F::Rfc822Text),
+            "MODSEQ" => items.push(F::ModSeq),
             "BODY" | "BODY.PEEK" => {
                 if self.peek() != Some(b'[') {
                     if word == "BODY.PEEK" {

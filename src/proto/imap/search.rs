@@ -46,6 +46,9 @@ pub enum SearchKey {
     Date { sent: bool, cmp: DateCmp, day: i64 },
     Larger(u64),
     Smaller(u64),
+    /// RFC 7162 MODSEQ: the message's mod-sequence is at least this (the optional
+    /// per-flag entry is accepted and ignored: postern keeps one MODSEQ per message).
+    ModSeq(u64),
 }
 
 /// What a search needs to know of one message.
@@ -59,6 +62,7 @@ pub struct Candidate<'a> {
     pub size: u64,
     /// INTERNALDATE, seconds since the epoch.
     pub internal_date: i64,
+    pub modseq: u64,
 }
 
 /// Access to the message bytes (header/body/sent-date checks), opened at most once.
@@ -100,6 +104,18 @@ impl SearchKey {
         }
     }
 
+    /// Whether the key tree has a MODSEQ key (the SEARCH response then ends with
+    /// `(MODSEQ n)`, RFC 7162 §3.1.5).
+    pub fn has_modseq(&self) -> bool {
+        match self {
+            SearchKey::ModSeq(_) => true,
+            SearchKey::And(ks) => ks.iter().any(SearchKey::has_modseq),
+            SearchKey::Or(a, b) => a.has_modseq() || b.has_modseq(),
+            SearchKey::Not(k) => k.has_modseq(),
+            _ => false,
+        }
+    }
+
     /// Whether a key needs the message bytes.
     pub fn needs_content(&self) -> bool {
         match self {
@@ -121,6 +137,7 @@ impl SearchKey {
             K::Not(k) => !k.matches(c, content),
             K::Seq(s) => s.contains(c.seq, c.max_seq),
             K::Uid(s) => s.contains(c.uid, c.max_uid),
+            K::ModSeq(n) => c.modseq >= *n,
             K::Flag(f) => (c.flags)(*f),
             K::Keyword(k) => (c.keyword)(k),
             K::New => (c.flags)(FlagKey::Recent) && !(c.flags)(FlagKey::Seen),
@@ -202,6 +219,19 @@ impl Parser<'_> {
             "UID" => {
                 self.sp()?;
                 K::Uid(SequenceSet::parse(self)?)
+            }
+            "MODSEQ" => {
+                self.sp()?;
+                if self.peek() == Some(b'"') {
+                    self.astring()?;
+                    self.sp()?;
+                    let kind = self.word()?;
+                    if !matches!(kind.as_str(), "PRIV" | "SHARED" | "ALL") {
+                        return Err("expected priv, shared or all");
+                    }
+                    self.sp()?;
+                }
+                K::ModSeq(self.modseq_value()?)
             }
             "NOT" => {
                 self.sp()?;

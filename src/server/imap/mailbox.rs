@@ -13,6 +13,10 @@ pub struct Selected {
     pub messages: Vec<Message>,
     pub keywords: Vec<String>,
     pub stamp: Stamp,
+    /// CONDSTORE (RFC 7162): the folder's HIGHESTMODSEQ as last read, and whether the
+    /// session enabled it (untagged FETCH updates then carry MODSEQ).
+    pub highest_modseq: u64,
+    pub condstore: bool,
     /// Wakes IDLE when postern itself changed the folder.
     pub changes: tokio::sync::watch::Receiver<u64>,
 }
@@ -71,6 +75,8 @@ impl Selected {
             messages: view.messages,
             keywords: view.keywords,
             stamp,
+            highest_modseq: view.highest_modseq,
+            condstore: false,
             changes,
         })
     }
@@ -136,12 +142,12 @@ impl Selected {
         for (i, m) in self.messages.iter_mut().enumerate() {
             if let Some(now) = by_uid.get(&m.uid) {
                 let recent = m.recent;
+                m.modseq = now.modseq;
+                m.file = now.file.clone();
                 if now.flags != m.flags {
                     m.flags = now.flags.clone();
-                    m.file = now.file.clone();
-                    conn.line(format!("* {} FETCH (UID {} FLAGS {})", i + 1, m.uid, flags_of(m)));
-                } else {
-                    m.file = now.file.clone();
+                    let modseq = if self.condstore { format!(" MODSEQ ({})", m.modseq) } else { String::new() };
+                    conn.line(format!("* {} FETCH (UID {} FLAGS {}{modseq})", i + 1, m.uid, flags_of(m)));
                 }
                 m.recent = recent;
             }
@@ -158,6 +164,7 @@ impl Selected {
             conn.line(format!("* FLAGS {}", self.flag_names(false)));
         }
         self.uid_next = view.uid_next.max(self.uid_next);
+        self.highest_modseq = view.highest_modseq.max(self.highest_modseq);
     }
 
     /// Indices of the messages a sequence set (or UID set) names, ascending.

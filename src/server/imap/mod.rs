@@ -48,3 +48,12 @@ pub async fn serve<S: conn::Io + 'static>(ctx: Arc<Services>, mut io: S, peer: S
     session.run(conn).await;
     tracing::debug!(client = %peer, "imap disconnect");
 }
+
+/// A session over any byte stream that starts logged in as `login`, as after LOGIN on
+/// imaps (the `imap_session` fuzz target: every client byte reaches the commands of the
+/// authenticated and selected states, none is spent on a password).
+pub async fn serve_logged_in<S: conn::Io + 'static>(ctx: Arc<Services>, io: S, peer: SocketAddr, login: crate::server::access::Login) {
+    let mut session = Session::new(ctx.clone(), peer, ListenerKind::Imaps, true);
+    session.login = Some(login);
+    session.run(conn::Conn::new(Box::new(io), ctx.shutdown.clone())).await;
+}

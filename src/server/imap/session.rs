@@ -40,13 +40,24 @@ pub struct Session {
     pub selected: Option<Selected>,
     /// ENABLE UTF8=ACCEPT: mailbox names are UTF-8 on the wire.
     pub utf8: bool,
+    /// RFC 7162 CONDSTORE enabled (ENABLE or any CONDSTORE-enabling command): MODSEQ in
+    /// FETCH updates, HIGHESTMODSEQ on SELECT.
+    pub condstore: bool,
     pub append: Option<PendingAppend>,
     errors: u32,
 }
 
 impl Session {
     pub fn new(ctx: Arc<Services>, peer: SocketAddr, kind: ListenerKind, tls: bool) -> Session {
-        Session { ctx, peer, kind, tls, login: None, selected: None, utf8: false, append: None, errors: 0 }
+        Session { ctx, peer, kind, tls, login: None, selected: None, utf8: false, condstore: false, append: None, errors: 0 }
+    }
+
+    /// RFC 7162 §3.1: CONDSTORE stays enabled for the rest of the session.
+    pub fn enable_condstore(&mut self) {
+        self.condstore = true;
+        if let Some(sel) = self.selected.as_mut() {
+            sel.condstore = true;
+        }
     }
 
     pub fn timeout(&self) -> Duration {

@@ -97,6 +97,9 @@ pub fn enable(s: &mut Session, conn: &mut Conn, tag: &str, caps: &[String]) -> F
         if c == "UTF8=ACCEPT" {
             s.utf8 = true;
             enabled.push(c.as_str());
+        } else if c == "CONDSTORE" {
+            s.enable_condstore();
+            enabled.push(c.as_str());
         }
     }
     conn.line(format!("* ENABLED {}", enabled.join(" ")).trim_end());

@@ -49,21 +49,31 @@ pub fn secs(t: std::time::SystemTime) -> i64 {
 }
 
 fn needs_content(i: &FetchItem) -> bool {
-    !matches!(i, FetchItem::Flags | FetchItem::InternalDate | FetchItem::Rfc822Size | FetchItem::Uid)
+    !matches!(i, FetchItem::Flags | FetchItem::InternalDate | FetchItem::Rfc822Size | FetchItem::Uid | FetchItem::ModSeq)
 }
 
 fn sets_seen(i: &FetchItem) -> bool {
     matches!(i, FetchItem::Section { peek: false, .. } | FetchItem::Rfc822 | FetchItem::Rfc822Text)
 }
 
-pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &SequenceSet, items: &[FetchItem]) -> Result<Flow, ConnError> {
+/// `changed_since`: CONDSTORE's CHANGEDSINCE (RFC 7162 §3.1.4.1), only messages whose
+/// MODSEQ is higher (the parser added MODSEQ to the items).
+pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &SequenceSet, items: &[FetchItem], changed_since: Option<u64>) -> Result<Flow, ConnError> {
+    let condstore = s.condstore;
     let sel = s.selected.as_mut().expect("state checked");
-    let idxs = sel.resolve(set, uid);
+    let mut idxs = sel.resolve(set, uid);
+    if let Some(n) = changed_since {
+        idxs.retain(|&i| sel.messages[i].modseq > n);
+    }
     let seen = !sel.read_only && items.iter().any(sets_seen);
     let content = items.iter().any(needs_content);
     let mut items = items.to_vec();
     if seen && !items.contains(&FetchItem::Flags) {
         items.push(FetchItem::Flags);
+        // The flags change this FETCH makes is reported with its MODSEQ.
+        if condstore && !items.contains(&FetchItem::ModSeq) {
+            items.push(FetchItem::ModSeq);
+        }
     }
     let mut expunged = false;
     for i in idxs {
@@ -73,6 +83,7 @@ pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: 
             flags.seen = true;
             if let Ok(m) = blocking(move || folder.set_flags(&msg, &flags)).await {
                 let recent = sel.messages[i].recent;
+                sel.highest_modseq = sel.highest_modseq.max(m.modseq);
                 sel.messages[i] = Message { recent, ..m };
             }
         }
@@ -112,6 +123,7 @@ async fn write_one(conn: &mut Conn, seq: u32, msg: &Message, items: &[FetchItem]
         match item {
             FetchItem::Flags => out.extend(format!("FLAGS {}", flags_of(msg)).bytes()),
             FetchItem::Uid => out.extend(format!("UID {}", msg.uid).bytes()),
+            FetchItem::ModSeq => out.extend(format!("MODSEQ ({})", msg.modseq).bytes()),
             FetchItem::Rfc822Size => out.extend(format!("RFC822.SIZE {}", msg.vsize).bytes()),
             FetchItem::InternalDate => out.extend(
                 format!("INTERNALDATE {}", crate::proto::imap::date::format_date_time(secs(msg.internal_date))).bytes(),

@@ -24,7 +24,7 @@ pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, rea
         Ok(f) => f,
         Err(e) => return Ok(store_error(conn, tag, &e)),
     };
-    let sel = match Selected::open(folder, read_only).await {
+    let mut sel = match Selected::open(folder, read_only).await {
         Ok(sel) => sel,
         Err(e) => return Ok(store_error(conn, tag, &e)),
     };
@@ -36,6 +36,10 @@ pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, rea
     }
     conn.line(format!("* OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity));
     conn.line(format!("* OK [UIDNEXT {}] Predicted next UID", sel.uid_next));
+    if s.condstore {
+        sel.condstore = true;
+        conn.line(format!("* OK [HIGHESTMODSEQ {}] Highest", sel.highest_modseq));
+    }
     if read_only {
         conn.line("* OK [PERMANENTFLAGS ()] Read-only mailbox");
     } else {
@@ -178,6 +182,7 @@ async fn status_line(s: &Session, conn: &mut Conn, disk: &str, items: &[StatusIt
             StatusItem::UidValidity => ("UIDVALIDITY", u64::from(view.uid_validity)),
             StatusItem::Unseen => ("UNSEEN", view.messages.iter().filter(|m| !m.flags.seen).count() as u64),
             StatusItem::Size => ("SIZE", view.messages.iter().map(|m| m.vsize).sum()),
+            StatusItem::HighestModSeq => ("HIGHESTMODSEQ", view.highest_modseq),
         };
         parts.push(format!("{k} {v}"));
     }

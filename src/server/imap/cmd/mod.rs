@@ -16,6 +16,9 @@ use crate::proto::imap::command::{Body, Command};
 
 pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Flow, ConnError> {
     let tag = c.tag;
+    if enables_condstore(&c.body) {
+        s.enable_condstore();
+    }
     let flow = match c.body {
         Body::Capability => {
             conn.line(format!("* CAPABILITY {}", s.capabilities()));
@@ -42,7 +45,7 @@ pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Fl
             conn.line("* NAMESPACE ((\"\" \".\")) NIL NIL");
             ok(conn, &tag, "NAMESPACE completed")
         }
-        Body::Select { mailbox, read_only } => mailboxes::select(s, conn, &tag, &mailbox, read_only).await?,
+        Body::Select { mailbox, read_only, .. } => mailboxes::select(s, conn, &tag, &mailbox, read_only).await?,
         Body::Create(m) => mailboxes::create(s, conn, &tag, &m).await,
         Body::Delete(m) => mailboxes::delete(s, conn, &tag, &m).await,
         Body::Rename { from, to } => mailboxes::rename(s, conn, &tag, &from, &to).await,
@@ -60,13 +63,30 @@ pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Fl
         }
         Body::Expunge { uids } => expunge::expunge(s, conn, &tag, uids.as_ref()).await?,
         Body::Search { uid, key } => search::search(s, conn, &tag, uid, key).await?,
-        Body::Fetch { uid, set, items } => fetch::fetch(s, conn, &tag, uid, &set, &items).await?,
-        Body::Store { uid, set, mode, silent, flags } => store::store(s, conn, &tag, uid, &set, mode, silent, &flags).await?,
+        Body::Fetch { uid, set, items, changed_since } => fetch::fetch(s, conn, &tag, uid, &set, &items, changed_since).await?,
+        Body::Store { uid, set, mode, silent, flags, unchanged_since } => {
+            let req = store::Request { uid, set: &set, mode, silent, flags: &flags, unchanged_since };
+            store::store(s, conn, &tag, req).await?
+        }
         Body::Copy { uid, set, mailbox } => copy::copy(s, conn, &tag, uid, &set, &mailbox, false).await?,
         Body::Move { uid, set, mailbox } => copy::copy(s, conn, &tag, uid, &set, &mailbox, true).await?,
         Body::Idle => idle::idle(s, conn, &tag).await?,
     };
     Ok(flow)
+}
+
+/// RFC 7162 §3.1: the commands that enable CONDSTORE by using it.
+fn enables_condstore(b: &Body) -> bool {
+    use crate::proto::imap::command::{FetchItem, StatusItem};
+    match b {
+        Body::Select { condstore, .. } => *condstore,
+        Body::Fetch { items, changed_since, .. } => changed_since.is_some() || items.contains(&FetchItem::ModSeq),
+        Body::Store { unchanged_since, .. } => unchanged_since.is_some(),
+        Body::Search { key, .. } => key.has_modseq(),
+        Body::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
+        Body::List(l) => l.return_status.as_ref().is_some_and(|i| i.contains(&StatusItem::HighestModSeq)),
+        _ => false,
+    }
 }
 
 pub fn ok(conn: &mut Conn, tag: &str, text: &str) -> Flow {

@@ -1,4 +1,4 @@
-//! SEARCH and UID SEARCH: flag, size, date, sequence and UID keys from the view; header
+//! SEARCH and UID SEARCH: flag, size, date, sequence, UID and MODSEQ keys from the view; header
 //! and text keys read each message file (off the async threads).
 use super::ok;
 use crate::mailstore::{Folder, Message};
@@ -37,7 +37,8 @@ impl Content for Lazy<'_> {
     }
 }
 
-fn run(folder: &Folder, msgs: &[Message], key: &SearchKey) -> Vec<(u32, u32)> {
+/// The hits as (sequence number, UID, MODSEQ).
+fn run(folder: &Folder, msgs: &[Message], key: &SearchKey) -> Vec<(u32, u32, u64)> {
     let max_seq = msgs.len() as u32;
     let max_uid = msgs.last().map_or(0, |m| m.uid);
     let mut hits = Vec::new();
@@ -60,10 +61,11 @@ fn run(folder: &Folder, msgs: &[Message], key: &SearchKey) -> Vec<(u32, u32)> {
             keyword: &keyword,
             size: m.vsize,
             internal_date: secs(m.internal_date),
+            modseq: m.modseq,
         };
         let mut content = Lazy { folder, msg: m, data: None };
         if key.matches(&c, &mut content) {
-            hits.push((i as u32 + 1, m.uid));
+            hits.push((i as u32 + 1, m.uid, m.modseq));
         }
     }
     hits
@@ -71,6 +73,7 @@ fn run(folder: &Folder, msgs: &[Message], key: &SearchKey) -> Vec<(u32, u32)> {
 
 pub async fn search(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, key: SearchKey) -> Result<Flow, ConnError> {
     let sel = s.selected.as_ref().expect("state checked");
+    let modseq = key.has_modseq();
     let hits = if key.needs_content() {
         let (folder, msgs) = (sel.folder.clone(), sel.messages.clone());
         blocking(move || run(&folder, &msgs, &key)).await
@@ -78,9 +81,13 @@ pub async fn search(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, key:
         run(&sel.folder, &sel.messages, &key)
     };
     let mut line = String::from("* SEARCH");
-    for (seq, u) in hits {
+    for &(seq, u, _) in &hits {
         line.push(' ');
         line.push_str(&if uid { u } else { seq }.to_string());
+    }
+    // RFC 7162 §3.1.5: a search with MODSEQ ends with the highest MODSEQ of the hits.
+    if let Some(max) = hits.iter().map(|h| h.2).max().filter(|_| modseq) {
+        line.push_str(&format!(" (MODSEQ {max})"));
     }
     conn.line(line);
     Ok(ok(conn, tag, "SEARCH completed"))
