@@ -67,6 +67,24 @@ impl Conn {
         Ok(())
     }
 
+    /// Ends the connection so that its last response arrives. Closing a socket with
+    /// unread input makes the kernel answer with RST, which discards what the client has
+    /// not read yet (the BAD and BYE that explain the close): so the write side is shut
+    /// first, and input is read and dropped for a moment (at most 2 s and 1 MiB).
+    pub async fn linger(&mut self) {
+        let _ = self.flush().await;
+        let _ = self.io.shutdown().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let mut buf = [0u8; 8192];
+        let mut left = 1usize << 20;
+        while left > 0 {
+            match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+                _ => break,
+            }
+        }
+    }
+
     pub fn buffered(&self) -> &[u8] {
         &self.rbuf[self.rpos..]
     }

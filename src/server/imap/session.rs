@@ -135,7 +135,7 @@ impl Session {
                 },
             };
             if let Flow::Close = flow {
-                let _ = conn.flush().await;
+                conn.linger().await;
                 return;
             }
         }
