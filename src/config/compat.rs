@@ -363,7 +363,7 @@ mod tests {
     fn inet_interfaces_rebinds_every_listener() {
         let (t, applied) = run(&[("POSTFIX_inet_interfaces", "all")]).unwrap();
         let binds: Vec<&str> = t["listener"].as_array().unwrap().iter().filter_map(|l| l["bind"].as_str()).collect();
-        assert_eq!(binds, ["0.0.0.0:2525", "0.0.0.0:2587", "0.0.0.0:2465"]);
+        assert_eq!(binds, ["0.0.0.0:2525", "0.0.0.0:2587", "0.0.0.0:2465", "0.0.0.0:2143", "0.0.0.0:2993", "0.0.0.0:2110", "0.0.0.0:2995"]);
         assert_eq!(applied, ["POSTFIX_inet_interfaces"]);
     }
 }

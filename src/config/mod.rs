@@ -147,10 +147,21 @@ mod tests {
     }
 
     #[test]
-    fn embedded_default_has_three_listeners() {
+    fn embedded_default_listens_for_smtp_imap_and_pop3_on_loopback() {
         let l = load_with_env(None, std::iter::empty()).unwrap();
-        let binds: Vec<_> = l.config.listeners.iter().map(|l| l.bind.as_str()).collect();
-        assert_eq!(binds, ["127.0.0.1:2525", "127.0.0.1:2587", "127.0.0.1:2465"]);
+        let binds: Vec<_> = l.config.listeners.iter().map(|l| (l.bind.as_str(), l.kind.name())).collect();
+        assert_eq!(
+            binds,
+            [
+                ("127.0.0.1:2525", "smtp"),
+                ("127.0.0.1:2587", "submission"),
+                ("127.0.0.1:2465", "submissions"),
+                ("127.0.0.1:2143", "imap"),
+                ("127.0.0.1:2993", "imaps"),
+                ("127.0.0.1:2110", "pop3"),
+                ("127.0.0.1:2995", "pop3s"),
+            ]
+        );
         assert_eq!(l.config.limits.message_size, 52_428_800);
     }
 
