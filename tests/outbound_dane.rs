@@ -34,17 +34,6 @@ const TA: &str = "127.0.0.6";
 const NOTLS: &str = "127.0.0.8";
 const PKIX: &str = "127.0.0.9";
 
-/// A port free on every receiver address.
-fn shared_port() -> u16 {
-    loop {
-        let first = std::net::TcpListener::bind((GOOD, 0)).unwrap();
-        let port = first.local_addr().unwrap().port();
-        if [WRONG, BOGUS, PLAIN, TA, NOTLS, PKIX].iter().all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok()) {
-            return port;
-        }
-    }
-}
-
 #[test]
 fn dane_verifies_defers_and_falls_back() {
     let pki = tempfile::tempdir().unwrap();
@@ -58,7 +47,7 @@ fn dane_verifies_defers_and_falls_back() {
     let ca = cert_sha256(&pki.path().join("ca.pem"));
     let other = "0".repeat(63) + "1";
 
-    let port = shared_port();
+    let port = support::peers::free_port_on(&[GOOD, WRONG, BOGUS, PLAIN, TA, NOTLS, PKIX]);
     let tlsa = |host: &str| format!("_{port}._tcp.{host}");
     let signed = format!(
         "good.dane.test. IN MX 10 mx-good.dane.test.\n\

@@ -31,16 +31,6 @@ const WRONG: &str = "127.0.0.3";
 const PLAIN: &str = "127.0.0.5";
 const MAILBOX: &str = "127.0.0.7";
 
-fn shared_port() -> u16 {
-    loop {
-        let first = std::net::TcpListener::bind((GOOD, 0)).unwrap();
-        let port = first.local_addr().unwrap().port();
-        if [WRONG, PLAIN, MAILBOX].iter().all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok()) {
-            return port;
-        }
-    }
-}
-
 fn gunzip(data: &[u8]) -> Value {
     let mut text = String::new();
     flate2::read::GzDecoder::new(data).read_to_string(&mut text).expect("the report is gzip");
@@ -103,7 +93,7 @@ fn reports_arrive_by_https_and_mail() {
     let _https = Peer(child);
     let endpoint = format!("https://reports.test:{}/tlsrpt", https_addr.port());
 
-    let port = shared_port();
+    let port = support::peers::free_port_on(&[GOOD, WRONG, PLAIN, MAILBOX]);
     let tlsa = |host: &str| format!("_{port}._tcp.{host}");
     let signed = format!(
         "good.dane.test. IN MX 10 mx-good.dane.test.\n\

@@ -75,6 +75,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A TCP port free on every one of these loopback addresses right now: MX hosts that
+/// must all listen on the same port (delivery uses one port for every MX).
+pub fn free_port_on(ips: &[&str]) -> u16 {
+    let (first, rest) = ips.split_first().expect("at least one address");
+    loop {
+        let probe = TcpListener::bind((*first, 0)).unwrap();
+        let port = probe.local_addr().unwrap().port();
+        if rest.iter().all(|ip| TcpListener::bind((*ip, port)).is_ok()) {
+            return port;
+        }
+    }
+}
+
 /// A loopback port free for both UDP and TCP right now: for a DNS server (dnsmasq), or a
 /// DNS server address nobody answers on.
 pub fn free_udp_tcp_port() -> u16 {
