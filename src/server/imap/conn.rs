@@ -8,17 +8,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConnError {
-    #[error("timeout")]
-    Timeout,
-    #[error("client closed the connection")]
-    Closed,
-    #[error("shutting down")]
-    Shutdown,
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
-}
+pub use crate::server::ConnError;
 
 /// Output buffered beyond this is written before more is queued (big FETCH bodies).
 const FLUSH_AT: usize = 64 * 1024;

@@ -9,17 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConnError {
-    #[error("timeout")]
-    Timeout,
-    #[error("client closed the connection")]
-    Closed,
-    #[error("shutting down")]
-    Shutdown,
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
-}
+pub use crate::server::ConnError;
 
 /// One command line as read from the wire.
 #[derive(Debug, PartialEq, Eq)]
