@@ -241,3 +241,53 @@ fn mailbox_management_list_extended_and_utf8_names() {
     assert_eq!(r[0], "* QUOTAROOT \"INBOX\" \"\"");
     c.expect("o", "LOGOUT", "OK");
 }
+
+/// Sessions on one folder share its view until one changes it: each still gets exactly
+/// the updates it has not seen, with sequence numbers of its own view.
+#[test]
+fn three_sessions_on_one_folder_each_see_the_others_changes() {
+    let server = imap::server();
+    let mut a = imap::login(&server, USER, PASSWORD);
+    for i in 1..=5 {
+        a.send(format!("p{i} APPEND INBOX {{20+}}\r\nSubject: m{i}\r\n\r\nbody\r\n").as_bytes());
+        a.until_tagged(&format!("p{i}"));
+    }
+    let mut b = imap::login(&server, USER, PASSWORD);
+    let mut c = imap::login(&server, USER, PASSWORD);
+    for (s, t) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {
+        let r = s.expect(t, "SELECT INBOX", "OK");
+        assert!(r.contains(&"* 5 EXISTS".to_string()), "{r:?}");
+    }
+    // a flags 2 and 4; b adds \Seen to 4 without having heard of a's change: +FLAGS
+    // keeps a's \Flagged, and b's copy of the view learns it from the STORE.
+    a.expect("a1", "STORE 2,4 +FLAGS.SILENT (\\Flagged)", "OK");
+    let r = b.expect("b1", "STORE 4 +FLAGS (\\Seen)", "OK");
+    assert!(r.contains(&"* 4 FETCH (FLAGS (\\Seen \\Flagged))".to_string()), "{r:?}");
+    let r = b.expect("b2", "NOOP", "OK");
+    assert_eq!(r, ["* 2 FETCH (UID 2 FLAGS (\\Flagged))", "b2 OK NOOP completed"]);
+    let r = c.expect("c0", "NOOP", "OK");
+    assert!(r.contains(&"* 4 FETCH (UID 4 FLAGS (\\Seen \\Flagged))".to_string()), "{r:?}");
+    // c expunges 1 and 3 while a delivery arrives over SMTP.
+    c.expect("c1", "STORE 1,3 +FLAGS.SILENT (\\Deleted)", "OK");
+    let r = c.expect("c2", "EXPUNGE", "OK");
+    assert_eq!(r.iter().filter(|l| l.ends_with("EXPUNGE")).cloned().collect::<Vec<_>>(), ["* 3 EXPUNGE", "* 1 EXPUNGE"], "{r:?}");
+    let mut smtp = support::dialog::Dialog::connect(server.smtp());
+    smtp.ehlo();
+    smtp.send_mail("x@remote.test", &[USER], "Subject: new\r\n\r\nhi\r\n");
+    for (s, t) in [(&mut a, "a2"), (&mut b, "b3")] {
+        let r = s.expect(t, "NOOP", "OK");
+        let updates: Vec<&String> = r.iter().filter(|l| l.ends_with("EXPUNGE") || l.ends_with("EXISTS")).collect();
+        // Within 1 s of each other the delivery may or may not have landed yet.
+        assert_eq!(&updates[..2], ["* 3 EXPUNGE", "* 1 EXPUNGE"], "{r:?}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut views = Vec::new();
+    for (s, t) in [(&mut a, "a3"), (&mut b, "b4"), (&mut c, "c3")] {
+        s.expect(&format!("{t}n"), "NOOP", "OK");
+        let r = s.expect(t, "FETCH 1:* (UID FLAGS)", "OK");
+        views.push(r.into_iter().filter(|l| l.starts_with("* ")).collect::<Vec<_>>());
+    }
+    assert_eq!(views[0].len(), 4, "{views:?}");
+    assert!(views[0][0].contains("UID 2 FLAGS (\\Flagged)") && views[0][3].contains("UID 6"), "{views:?}");
+    assert!(views.iter().all(|v| v == &views[0]), "{views:?}");
+}

@@ -47,6 +47,10 @@ pub enum DirectoryError {
 /// the form every table is keyed by.
 pub use crate::proto::smtp::address::{normalize_address as normalize, normalize_domain};
 
+/// Password checks that may run at once: one per core.
+static VERIFY_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
 /// The directory: a backend plus the rules on top of it (SRS, subaddressing, quotas).
 pub struct Directory {
     backend: Arc<dyn Backend>,
@@ -143,6 +147,9 @@ impl Directory {
                 false
             }
         };
+        // argon2id takes 19 MiB and ~20 ms of one core per check: more checks at once than
+        // cores only add memory (a burst of 100 logins would take 1.9 GiB), so they queue.
+        let _turn = VERIFY_SLOTS.acquire().await.expect("never closed");
         let ok = tokio::task::spawn_blocking(check).await.unwrap_or(false);
         if ok && self.rehash && hash.as_deref().and_then(|h| password::parse(h).ok()).is_some_and(|(s, _)| s != password::Scheme::Argon2) {
             self.upgrade_hash(login, password).await;

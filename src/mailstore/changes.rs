@@ -14,6 +14,7 @@ static WATCHERS: LazyLock<Mutex<HashMap<PathBuf, watch::Sender<u64>>>> = LazyLoc
 
 /// Tells watchers of the Maildir `dir` (a folder's directory) that it changed.
 pub fn notify(dir: &Path) {
+    super::snapshot::invalidate(dir);
     let mut map = WATCHERS.lock().unwrap_or_else(|e| e.into_inner());
     let Some(tx) = map.get(dir) else { return };
     if tx.receiver_count() == 0 {

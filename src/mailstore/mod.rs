@@ -15,7 +15,8 @@
 //! Parts: `sync` (scan + numbering), `ops` (append, flags, expunge, copy), `folders`
 //! (Maildir++ directories), `name` (file names and flag letters), `uidlist`, `keywords`,
 //! `uidvalidity`, `subscriptions`, `quota` (`maildirsize`): one file format each;
-//! `lock` (Dovecot's dotlock), `changes` (IDLE wake-ups), `modseq` (CONDSTORE).
+//! `lock` (Dovecot's dotlock), `changes` (IDLE wake-ups), `modseq` (CONDSTORE),
+//! `snapshot` (one shared view per folder for all sessions).
 pub mod changes;
 mod folders;
 mod keywords;
@@ -24,6 +25,7 @@ pub mod modseq;
 mod name;
 mod ops;
 mod quota;
+mod snapshot;
 mod subscriptions;
 mod sync;
 #[cfg(test)]
@@ -204,6 +206,19 @@ impl Folder {
     pub fn sync(&self, read_only: bool) -> Result<View> {
         sync::sync(self, read_only)
     }
+    /// The folder's view as `sync` gives it, shared (one `Arc`) with every session that
+    /// reads the same unchanged folder; see `snapshot`.
+    pub fn shared_view(&self, read_only: bool) -> Result<std::sync::Arc<View>> {
+        snapshot::view(self, read_only)
+    }
+    /// UIDVALIDITY from the uidlist's header, without reading the messages (a folder
+    /// without a uidlist is synced to get one).
+    pub fn uid_validity(&self) -> Result<u32> {
+        match uidlist::UidList::validity(&self.dir)? {
+            Some(v) => Ok(v),
+            None => Ok(self.sync(true)?.uid_validity),
+        }
+    }
     /// The stamp `sync` would see now.
     pub fn stamp(&self) -> Result<Stamp> {
         sync::stamp(self)
@@ -226,13 +241,19 @@ impl Folder {
     /// Gives the message these flags (renames its file; new keywords are added to
     /// `dovecot-keywords`); returns it as it is now.
     pub fn set_flags(&self, msg: &Message, flags: &Flags) -> Result<Message> {
-        ops::set_flags(self, msg, flags, None).map(|m| m.expect("no condition, no conflict"))
+        self.change_flags(msg, &|f| f.clone_from(flags), None).map(|m| m.expect("no condition, no conflict"))
     }
     /// `set_flags` unless the message's mod-sequence on disk is now above
     /// `unchanged_since` (CONDSTORE STORE UNCHANGEDSINCE): then `Err(modseq on disk)`,
     /// nothing changed.
     pub fn set_flags_unchanged_since(&self, msg: &Message, flags: &Flags, unchanged_since: u64) -> Result<std::result::Result<Message, u64>> {
-        ops::set_flags(self, msg, flags, Some(unchanged_since))
+        self.change_flags(msg, &|f| f.clone_from(flags), Some(unchanged_since))
+    }
+    /// Changes the message's flags as they are on disk now (STORE +FLAGS / -FLAGS: a
+    /// flag another session set since this one read the folder is kept), with the
+    /// UNCHANGEDSINCE condition of `set_flags_unchanged_since` when given.
+    pub fn change_flags(&self, msg: &Message, change: &dyn Fn(&mut Flags), unchanged_since: Option<u64>) -> Result<std::result::Result<Message, u64>> {
+        ops::change_flags(self, msg, change, unchanged_since)
     }
     /// Removes these messages (files and uidlist lines).
     pub fn expunge(&self, msgs: &[Message]) -> Result<()> {

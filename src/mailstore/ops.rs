@@ -155,8 +155,9 @@ pub(crate) fn append(folder: &Folder, data: &mut dyn Read, flags: &Flags, date: 
     Ok(uid)
 }
 
-/// Err(MODSEQ on disk) when it is above `unchanged_since`.
-pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags, unchanged_since: Option<u64>) -> Result<std::result::Result<Message, u64>> {
+/// Applies `change` to the flags the file has now (under the lock, so a flag another
+/// session set meanwhile is kept); Err(MODSEQ on disk) when it is above `unchanged_since`.
+pub(crate) fn change_flags(folder: &Folder, msg: &Message, change: &dyn Fn(&mut Flags), unchanged_since: Option<u64>) -> Result<std::result::Result<Message, u64>> {
     let (file, kw, modseq) = {
         let _lock = lock(folder)?;
         let Some((path, current)) = locate(folder, msg)? else { return Err(Error::Expunged) };
@@ -167,8 +168,13 @@ pub(crate) fn set_flags(folder: &Folder, msg: &Message, flags: &Flags, unchanged
                 return Ok(Err(modseq));
             }
         }
-        let kw = keywords_for(folder, [flags])?;
-        let file = name::with_flags(&current, flags, &kw);
+        let mut kw = Keywords::read(&folder.dir)?;
+        let mut flags = name::flags(&current, &kw);
+        change(&mut flags);
+        if kw.ensure(flags.keywords.iter().cloned()) {
+            kw.write(&folder.dir)?;
+        }
+        let file = name::with_flags(&current, &flags, &kw);
         let to = folder.dir.join("cur").join(&file);
         if to != path {
             std::fs::rename(&path, &to).map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { Error::Expunged } else { e.into() })?;

@@ -328,3 +328,50 @@ fn modseq_rises_with_flag_changes_by_anyone_and_highest_never_falls() {
     }
     assert_eq!(inbox.sync(false).unwrap().messages[0].internal_date, m0.internal_date);
 }
+
+#[test]
+fn sessions_share_one_view_until_the_folder_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let store = Store::open(d.path()).unwrap();
+    let inbox = store.folder("INBOX").unwrap();
+    for i in 0..3 {
+        deliver(d.path(), &format!("170000000{i}.M1P1.h"), b"x\r\n");
+    }
+    // A read-only view keeps new/ messages; a read-write caller gets them moved.
+    let ro = inbox.shared_view(true).unwrap();
+    assert!(ro.messages.iter().all(|m| m.recent));
+    let a = inbox.shared_view(false).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&ro, &a) && a.messages.iter().all(|m| !m.recent));
+    let b = inbox.shared_view(false).unwrap();
+    let c = store.folder("inbox").unwrap().shared_view(true).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&b, &c), "the same unchanged folder gives one shared view");
+    // postern's own change (a flag rename) is seen at once.
+    inbox.set_flags(&b.messages[1], &flags(true, &[])).unwrap();
+    let after = inbox.shared_view(false).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&b, &after));
+    assert!(after.messages[1].flags.seen);
+    // Another program's change in the same clock tick as the last read is seen once the
+    // view is a second old, however the mtimes fall.
+    std::fs::rename(d.path().join("cur").join(&after.messages[2].file), d.path().join("cur/1700000002.M1P1.h:2,F")).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let later = inbox.shared_view(false).unwrap();
+    assert!(later.messages[2].flags.flagged, "{:?}", later.messages[2]);
+    // Nobody holds a view: the cache keeps nothing alive.
+    let weak = std::sync::Arc::downgrade(&later);
+    drop((ro, a, b, c, after, later));
+    assert!(weak.upgrade().is_none());
+}
+
+#[test]
+fn uid_validity_is_read_from_the_header_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let store = Store::open(d.path()).unwrap();
+    let inbox = store.folder("INBOX").unwrap();
+    // No uidlist yet: one is made.
+    let v = inbox.uid_validity().unwrap();
+    assert_eq!(v, inbox.sync(true).unwrap().uid_validity);
+    std::fs::write(d.path().join("dovecot-uidlist"), "3 V1234 N7 Gabc\n5 :x:2,S\n").unwrap();
+    assert_eq!(inbox.uid_validity().unwrap(), 1234);
+    std::fs::write(d.path().join("dovecot-uidlist"), "1 77 3\n").unwrap();
+    assert_eq!(inbox.uid_validity().unwrap(), 77);
+}

@@ -143,6 +143,19 @@ impl UidList {
         }
     }
 
+    /// Only the UIDVALIDITY, from the header line (parsed as `parse` does).
+    pub(crate) fn validity(dir: &Path) -> std::io::Result<Option<u32>> {
+        use std::io::BufRead;
+        let mut header = Vec::new();
+        match std::fs::File::open(dir.join(FILE)) {
+            Ok(f) => std::io::BufReader::with_capacity(512, f).read_until(b'\n', &mut header)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let header = String::from_utf8_lossy(&header);
+        Ok(UidList::parse(header.trim_end_matches('\n')).map(|l| l.validity))
+    }
+
     /// As `read`, for readers without the lock: None also when the file does not end
     /// with a newline (Dovecot may be appending a line under its lock right now).
     pub(crate) fn read_settled(dir: &Path) -> std::io::Result<Option<UidList>> {

@@ -1,17 +1,18 @@
 //! The selected mailbox as this session sees it: its messages in sequence order (small
-//! structs, no bodies), and the untagged EXISTS/EXPUNGE/FETCH FLAGS updates that bring
+//! structs, no bodies; one list shared by all sessions on an unchanged folder), and the untagged EXISTS/EXPUNGE/FETCH FLAGS updates that bring
 //! the client up to date when the folder changed (another session, delivery, programs).
 use super::conn::{Conn, ConnError};
-use crate::mailstore::{self, Flags, Folder, Message, Stamp};
-use std::collections::HashMap;
+use crate::mailstore::{self, Flags, Folder, Message, Stamp, View};
+use std::sync::Arc;
 
 pub struct Selected {
     pub folder: Folder,
     pub read_only: bool,
-    pub uid_validity: u32,
+    /// The folder as this session last reported it. Shared with the other sessions on
+    /// the same folder (`Folder::shared_view`) until this session changes a message
+    /// itself (`messages_mut` copies it then), and shared again after the next refresh.
+    view: Arc<View>,
     pub uid_next: u32,
-    pub messages: Vec<Message>,
-    pub keywords: Vec<String>,
     pub stamp: Stamp,
     /// CONDSTORE (RFC 7162): the folder's HIGHESTMODSEQ as last read, and whether the
     /// session enabled it (untagged FETCH updates then carry MODSEQ).
@@ -63,36 +64,58 @@ impl Selected {
         let f = folder.clone();
         let (view, stamp) = blocking(move || -> mailstore::Result<_> {
             let stamp = f.stamp()?;
-            Ok((f.sync(read_only)?, stamp))
+            Ok((f.shared_view(read_only)?, stamp))
         })
         .await?;
         let changes = mailstore::changes::subscribe(folder.dir());
         Ok(Selected {
             folder,
             read_only,
-            uid_validity: view.uid_validity,
             uid_next: view.uid_next,
-            messages: view.messages,
-            keywords: view.keywords,
-            stamp,
             highest_modseq: view.highest_modseq,
+            view,
+            stamp,
             condstore: false,
             changes,
         })
     }
 
+    /// The messages in sequence order (sequence number = index + 1).
+    pub fn messages(&self) -> &[Message] {
+        &self.view.messages
+    }
+
+    /// The messages, to change this session's copy after its own STORE, EXPUNGE or MOVE
+    /// (the shared view is copied the first time).
+    pub fn messages_mut(&mut self) -> &mut Vec<Message> {
+        &mut Arc::make_mut(&mut self.view).messages
+    }
+
+    /// The view itself, for work done off the session's task (SEARCH of bodies).
+    pub fn shared(&self) -> Arc<View> {
+        self.view.clone()
+    }
+
+    pub fn uid_validity(&self) -> u32 {
+        self.view.uid_validity
+    }
+
     pub fn max_uid(&self) -> u32 {
-        self.messages.last().map_or(0, |m| m.uid)
+        self.messages().last().map_or(0, |m| m.uid)
     }
 
     pub fn exists(&self) -> u32 {
-        self.messages.len() as u32
+        self.messages().len() as u32
+    }
+
+    pub fn recent(&self) -> usize {
+        self.messages().iter().filter(|m| m.recent).count()
     }
 
     /// The FLAGS / PERMANENTFLAGS list: system flags and this folder's keywords.
     pub fn flag_names(&self, permanent: bool) -> String {
         let mut s = String::from("(\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-        for k in &self.keywords {
+        for k in &self.view.keywords {
             s.push(' ');
             s.push_str(k);
         }
@@ -114,67 +137,102 @@ impl Selected {
         let read_only = self.read_only;
         let before = self.stamp;
         let changed = self.changes.has_changed().unwrap_or(false);
-        let res = blocking(move || -> mailstore::Result<Option<(mailstore::View, Stamp)>> {
+        let res = blocking(move || -> mailstore::Result<Option<(Arc<View>, Stamp)>> {
             let stamp = f.stamp()?;
             if stamp == before && !changed {
                 return Ok(None);
             }
-            Ok(Some((f.sync(read_only)?, stamp)))
+            Ok(Some((f.shared_view(read_only)?, stamp)))
         })
         .await;
         self.changes.borrow_and_update();
         let Ok(Some((view, stamp))) = res else { return Ok(()) };
         self.stamp = stamp;
-        self.apply(conn, view);
+        if !Arc::ptr_eq(&view, &self.view) {
+            self.apply(conn, view);
+        }
         Ok(())
     }
 
-    fn apply(&mut self, conn: &mut Conn, view: mailstore::View) {
-        let by_uid: HashMap<u32, &Message> = view.messages.iter().map(|m| (m.uid, m)).collect();
-        // Expunged: report from the highest sequence number down, so each number is
-        // valid when the client applies it.
-        for i in (0..self.messages.len()).rev() {
-            if !by_uid.contains_key(&self.messages[i].uid) {
-                conn.line(format!("* {} EXPUNGE", i + 1));
-                self.messages.remove(i);
-            }
-        }
-        for (i, m) in self.messages.iter_mut().enumerate() {
-            if let Some(now) = by_uid.get(&m.uid) {
-                let recent = m.recent;
-                m.modseq = now.modseq;
-                m.file = now.file.clone();
-                if now.flags != m.flags {
-                    m.flags = now.flags.clone();
-                    let modseq = if self.condstore { format!(" MODSEQ ({})", m.modseq) } else { String::new() };
-                    conn.line(format!("* {} FETCH (UID {} FLAGS {}{modseq})", i + 1, m.uid, flags_of(m)));
-                }
-                m.recent = recent;
-            }
-        }
+    /// Reports the differences between what the client knows and `now`, then takes `now`
+    /// as this session's view. Both lists are in UID order, so one merge pass finds them
+    /// (no per-session index: 10,000 sessions may apply the same change).
+    fn apply(&mut self, conn: &mut Conn, now: Arc<View>) {
         let max = self.max_uid();
-        let new: Vec<Message> = view.messages.into_iter().filter(|m| m.uid > max).collect();
-        if !new.is_empty() {
-            self.messages.extend(new);
-            conn.line(format!("* {} EXISTS", self.exists()));
-            conn.line(format!("* {} RECENT", self.messages.iter().filter(|m| m.recent).count()));
+        let now = if unknown_below(self.messages(), &now.messages, max) {
+            // A message below our highest UID that this session never saw (not possible
+            // with UIDs handed out in order, but a hand-edited uidlist may do it): a
+            // client cannot be told about it, so this session keeps its own list without it.
+            let known: std::collections::HashSet<u32> = self.messages().iter().map(|m| m.uid).collect();
+            let mut v = View::clone(&now);
+            v.messages.retain(|m| m.uid > max || known.contains(&m.uid));
+            Arc::new(v)
+        } else {
+            now
+        };
+        let (old, new) = (&self.view.messages, &now.messages);
+        // Expunged: reported from the highest sequence number down, so each number is
+        // valid when the client applies it.
+        let mut j = 0;
+        let mut gone = Vec::new();
+        for (i, m) in old.iter().enumerate() {
+            while j < new.len() && new[j].uid < m.uid {
+                j += 1;
+            }
+            if new.get(j).is_none_or(|n| n.uid != m.uid) {
+                gone.push(i);
+            }
         }
-        if view.keywords != self.keywords {
-            self.keywords = view.keywords;
+        for i in gone.into_iter().rev() {
+            conn.line(format!("* {} EXPUNGE", i + 1));
+        }
+        let mut i = 0;
+        for (seq, n) in new.iter().take_while(|n| n.uid <= max).enumerate() {
+            while i < old.len() && old[i].uid < n.uid {
+                i += 1;
+            }
+            if old.get(i).is_some_and(|o| o.flags != n.flags) {
+                let modseq = if self.condstore { format!(" MODSEQ ({})", n.modseq) } else { String::new() };
+                conn.line(format!("* {} FETCH (UID {} FLAGS {}{modseq})", seq + 1, n.uid, flags_of(n)));
+            }
+        }
+        let arrived = new.last().is_some_and(|m| m.uid > max);
+        let keywords_changed = now.keywords != self.view.keywords;
+        self.uid_next = now.uid_next.max(self.uid_next);
+        self.highest_modseq = now.highest_modseq.max(self.highest_modseq);
+        self.view = now;
+        if arrived {
+            conn.line(format!("* {} EXISTS", self.exists()));
+            conn.line(format!("* {} RECENT", self.recent()));
+        }
+        if keywords_changed {
             conn.line(format!("* FLAGS {}", self.flag_names(false)));
         }
-        self.uid_next = view.uid_next.max(self.uid_next);
-        self.highest_modseq = view.highest_modseq.max(self.highest_modseq);
     }
 
     /// Indices of the messages a sequence set (or UID set) names, ascending.
     pub fn resolve(&self, set: &crate::proto::imap::sequence::SequenceSet, uid: bool) -> Vec<usize> {
+        let msgs = self.messages();
         if uid {
             let max = self.max_uid();
-            (0..self.messages.len()).filter(|&i| set.contains(self.messages[i].uid, max)).collect()
+            (0..msgs.len()).filter(|&i| set.contains(msgs[i].uid, max)).collect()
         } else {
             let max = self.exists();
-            (0..self.messages.len()).filter(|&i| set.contains(i as u32 + 1, max)).collect()
+            (0..msgs.len()).filter(|&i| set.contains(i as u32 + 1, max)).collect()
         }
     }
+}
+
+/// Whether `new` holds a message with a UID ≤ `max` that `old` does not (both in UID order).
+fn unknown_below(old: &[Message], new: &[Message], max: u32) -> bool {
+    let mut i = 0;
+    for n in new.iter().take_while(|n| n.uid <= max) {
+        while i < old.len() && old[i].uid < n.uid {
+            i += 1;
+        }
+        if old.get(i).is_none_or(|o| o.uid != n.uid) {
+            return true;
+        }
+    }
+    false
 }

@@ -143,8 +143,7 @@ fn valid_uidl(u: &str) -> bool {
 /// Adds \Seen to each message; one removed by another session meanwhile is skipped.
 fn set_seen(folder: &Folder, msgs: &[Message]) -> mailstore::Result<()> {
     for msg in msgs {
-        let flags = mailstore::Flags { seen: true, ..msg.flags.clone() };
-        match folder.set_flags(msg, &flags) {
+        match folder.change_flags(msg, &|f| f.seen = true, None) {
             Ok(_) | Err(mailstore::Error::Expunged) => {}
             Err(e) => return Err(e),
         }

@@ -67,15 +67,6 @@ fn anonymous_file(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
-/// UIDVALIDITY of a folder from its `dovecot-uidlist` header (`3 V<validity> N...`),
-/// without reading the whole folder.
-fn uid_validity(dir: &std::path::Path) -> Option<u32> {
-    let text = std::fs::read(dir.join("dovecot-uidlist")).ok()?;
-    let first = text.split(|&b| b == b'\n').next()?;
-    let first = std::str::from_utf8(first).ok()?;
-    first.split(' ').find_map(|f| f.strip_prefix('V')).and_then(|v| v.parse().ok())
-}
-
 pub async fn finish(s: &mut Session, conn: &mut Conn, tag: &str, mailbox: &str, flags: &[String], date: Option<i64>) -> Result<Flow, ConnError> {
     let Some(PendingAppend { mut file, .. }) = s.append.take() else {
         return Ok(no(conn, tag, "APPEND without its message"));
@@ -91,10 +82,7 @@ pub async fn finish(s: &mut Session, conn: &mut Conn, tag: &str, mailbox: &str, 
         let folder = store.folder(&disk)?;
         file.rewind()?;
         let uid = folder.append(&mut file, &f, date)?;
-        let validity = match uid_validity(folder.dir()) {
-            Some(v) => v,
-            None => folder.sync(true)?.uid_validity,
-        };
+        let validity = folder.uid_validity()?;
         Ok((validity, uid))
     })
     .await;

@@ -18,12 +18,12 @@ pub async fn copy(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &
     if idxs.is_empty() {
         return Ok(ok(conn, tag, "No messages"));
     }
-    let msgs: Vec<_> = idxs.iter().map(|&i| sel.messages[i].clone()).collect();
+    let msgs: Vec<_> = idxs.iter().map(|&i| sel.messages()[i].clone()).collect();
     let src = sel.folder.clone();
     let moved = msgs.clone();
     let res = blocking(move || -> crate::mailstore::Result<(u32, Vec<u32>)> {
         let dest = store.folder(&disk)?;
-        let validity = dest.sync(true)?.uid_validity;
+        let validity = dest.uid_validity()?;
         let uids = src.copy(&msgs, &dest)?;
         if is_move {
             src.expunge(&msgs)?;
@@ -44,7 +44,7 @@ pub async fn copy(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &
     conn.line(format!("* OK {code} Moved"));
     for &i in idxs.iter().rev() {
         conn.line(format!("* {} EXPUNGE", i + 1));
-        sel.messages.remove(i);
+        sel.messages_mut().remove(i);
     }
     Ok(ok(conn, tag, "MOVE completed"))
 }

@@ -9,13 +9,12 @@ use crate::server::imap::session::{Flow, Session};
 async fn remove_deleted(s: &mut Session, uids: Option<&SequenceSet>) -> crate::mailstore::Result<Vec<usize>> {
     let sel = s.selected.as_mut().expect("state checked");
     let max = sel.max_uid();
-    let idxs: Vec<usize> = (0..sel.messages.len())
-        .filter(|&i| sel.messages[i].flags.deleted && uids.is_none_or(|u| u.contains(sel.messages[i].uid, max)))
-        .collect();
+    let msgs = sel.messages();
+    let idxs: Vec<usize> = (0..msgs.len()).filter(|&i| msgs[i].flags.deleted && uids.is_none_or(|u| u.contains(msgs[i].uid, max))).collect();
     if idxs.is_empty() {
         return Ok(idxs);
     }
-    let msgs: Vec<_> = idxs.iter().map(|&i| sel.messages[i].clone()).collect();
+    let msgs: Vec<_> = idxs.iter().map(|&i| msgs[i].clone()).collect();
     let folder = sel.folder.clone();
     blocking(move || folder.expunge(&msgs)).await?;
     Ok(idxs)
@@ -30,7 +29,7 @@ pub async fn expunge(s: &mut Session, conn: &mut Conn, tag: &str, uids: Option<&
             let sel = s.selected.as_mut().expect("state checked");
             for &i in idxs.iter().rev() {
                 conn.line(format!("* {} EXPUNGE", i + 1));
-                sel.messages.remove(i);
+                sel.messages_mut().remove(i);
             }
             sel.refresh(conn, true).await?;
             Ok(ok(conn, tag, "EXPUNGE completed"))

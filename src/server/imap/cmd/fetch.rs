@@ -63,7 +63,7 @@ pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: 
     let sel = s.selected.as_mut().expect("state checked");
     let mut idxs = sel.resolve(set, uid);
     if let Some(n) = changed_since {
-        idxs.retain(|&i| sel.messages[i].modseq > n);
+        idxs.retain(|&i| sel.messages()[i].modseq > n);
     }
     let seen = !sel.read_only && items.iter().any(sets_seen);
     let content = items.iter().any(needs_content);
@@ -77,17 +77,15 @@ pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: 
     }
     let mut expunged = false;
     for i in idxs {
-        if seen && !sel.messages[i].flags.seen {
-            let (folder, msg) = (sel.folder.clone(), sel.messages[i].clone());
-            let mut flags = msg.flags.clone();
-            flags.seen = true;
-            if let Ok(m) = blocking(move || folder.set_flags(&msg, &flags)).await {
-                let recent = sel.messages[i].recent;
+        if seen && !sel.messages()[i].flags.seen {
+            let (folder, msg) = (sel.folder.clone(), sel.messages()[i].clone());
+            if let Ok(Ok(m)) = blocking(move || folder.change_flags(&msg, &|f| f.seen = true, None)).await {
                 sel.highest_modseq = sel.highest_modseq.max(m.modseq);
-                sel.messages[i] = Message { recent, ..m };
+                let mine = &mut sel.messages_mut()[i];
+                *mine = Message { recent: mine.recent, ..m };
             }
         }
-        let msg = &sel.messages[i];
+        let msg = &sel.messages()[i];
         let data = if content {
             match map(&sel.folder, msg) {
                 Ok(d) => Some(d),

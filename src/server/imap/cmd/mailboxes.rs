@@ -30,11 +30,11 @@ pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, rea
     };
     conn.line(format!("* FLAGS {}", sel.flag_names(false)));
     conn.line(format!("* {} EXISTS", sel.exists()));
-    conn.line(format!("* {} RECENT", sel.messages.iter().filter(|m| m.recent).count()));
-    if let Some(i) = sel.messages.iter().position(|m| !m.flags.seen) {
+    conn.line(format!("* {} RECENT", sel.recent()));
+    if let Some(i) = sel.messages().iter().position(|m| !m.flags.seen) {
         conn.line(format!("* OK [UNSEEN {}] First unseen", i + 1));
     }
-    conn.line(format!("* OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity));
+    conn.line(format!("* OK [UIDVALIDITY {}] UIDs valid", sel.uid_validity()));
     conn.line(format!("* OK [UIDNEXT {}] Predicted next UID", sel.uid_next));
     if s.condstore {
         sel.condstore = true;
@@ -168,7 +168,7 @@ pub async fn list(s: &mut Session, conn: &mut Conn, tag: &str, l: &List) -> Flow
 async fn status_line(s: &Session, conn: &mut Conn, disk: &str, items: &[StatusItem]) -> Option<mailstore::Error> {
     let st = store(s);
     let name = disk.to_string();
-    let view = blocking(move || st.folder(&name).and_then(|f| f.sync(true))).await;
+    let view = blocking(move || st.folder(&name).and_then(|f| f.shared_view(true))).await;
     let view = match view {
         Ok(v) => v,
         Err(e) => return Some(e),

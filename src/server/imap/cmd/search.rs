@@ -75,10 +75,10 @@ pub async fn search(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, key:
     let sel = s.selected.as_ref().expect("state checked");
     let modseq = key.has_modseq();
     let hits = if key.needs_content() {
-        let (folder, msgs) = (sel.folder.clone(), sel.messages.clone());
-        blocking(move || run(&folder, &msgs, &key)).await
+        let (folder, view) = (sel.folder.clone(), sel.shared());
+        blocking(move || run(&folder, &view.messages, &key)).await
     } else {
-        run(&sel.folder, &sel.messages, &key)
+        run(&sel.folder, sel.messages(), &key)
     };
     let mut line = String::from("* SEARCH");
     for &(seq, u, _) in &hits {

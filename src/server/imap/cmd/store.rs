@@ -30,7 +30,7 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
     let mut changes = Vec::new();
     let mut modified = Vec::new();
     for &i in &idxs {
-        let m = &sel.messages[i];
+        let m = &sel.messages()[i];
         if req.unchanged_since.is_some_and(|n| m.modseq > n) {
             modified.push(i);
             continue;
@@ -48,12 +48,20 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
     }
     let folder = sel.folder.clone();
     let since = req.unchanged_since;
+    let (mode, names) = (req.mode, req.flags.to_vec());
     let work: Vec<(Message, Flags)> = changes.iter().map(|(_, m, f)| (m.clone(), f.clone())).collect();
     let results = blocking(move || {
+        // +FLAGS and -FLAGS change the flags the file has now, which may be newer than
+        // this session's view; FLAGS replaces them.
+        let relative = |f: &mut Flags| {
+            for name in &names {
+                set_flag(f, name, mode == StoreMode::Add);
+            }
+        };
         work.iter()
-            .map(|(m, f)| match since {
-                Some(n) => folder.set_flags_unchanged_since(m, f, n),
-                None => folder.set_flags(m, f).map(Ok),
+            .map(|(m, f)| match mode {
+                StoreMode::Replace => folder.change_flags(m, &|now| now.clone_from(f), since),
+                _ => folder.change_flags(m, &relative, since),
             })
             .collect::<Vec<_>>()
     })
@@ -63,16 +71,16 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
     for ((i, _, _), r) in changes.iter().zip(results) {
         match r {
             Ok(Ok(m)) => {
-                let recent = sel.messages[*i].recent;
                 sel.highest_modseq = sel.highest_modseq.max(m.modseq);
-                sel.messages[*i] = Message { recent, ..m };
+                let mine = &mut sel.messages_mut()[*i];
+                *mine = Message { recent: mine.recent, ..m };
                 changed.push(*i);
             }
             // Changed on disk without the folder's stamp moving (a hard link by COPY, a
             // chmod): the view learns the MODSEQ, so the client's next FETCH MODSEQ gives
             // it a value its retry can pass.
             Ok(Err(now)) => {
-                sel.messages[*i].modseq = now;
+                sel.messages_mut()[*i].modseq = now;
                 modified.push(*i);
             }
             Err(e) => failed = Some(e),
@@ -83,7 +91,7 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
         if modified.binary_search(&i).is_ok() || (req.silent && !(condstore && changed.contains(&i))) {
             continue;
         }
-        let m = &sel.messages[i];
+        let m = &sel.messages()[i];
         let mut items = Vec::new();
         if req.uid {
             items.push(format!("UID {}", m.uid));
@@ -102,7 +110,7 @@ pub async fn store(s: &mut Session, conn: &mut Conn, tag: &str, req: Request<'_>
     let code = if modified.is_empty() {
         String::new()
     } else {
-        let ids: Vec<String> = modified.iter().map(|&i| if req.uid { sel.messages[i].uid } else { i as u32 + 1 }.to_string()).collect();
+        let ids: Vec<String> = modified.iter().map(|&i| if req.uid { sel.messages()[i].uid } else { i as u32 + 1 }.to_string()).collect();
         format!("[MODIFIED {}] ", ids.join(","))
     };
     conn.line(format!("{tag} OK {code}STORE completed"));
