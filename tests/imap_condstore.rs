@@ -252,3 +252,61 @@ fn a_flag_change_made_by_dovecot_on_the_same_maildir_raises_the_modseq() {
     d.expect("o", "LOGOUT", "OK");
     c.expect("o", "LOGOUT", "OK");
 }
+
+/// QRESYNC (RFC 7162 §3.2): ENABLE, SELECT (QRESYNC ...) with VANISHED (EARLIER) and the
+/// flags changed since the client's mod-sequence, VANISHED instead of EXPUNGE for
+/// changes by another session and by EXPUNGE itself, UID FETCH (CHANGEDSINCE n VANISHED)
+/// and [CLOSED]; refused with BAD when not enabled.
+#[test]
+fn qresync_resyncs_a_returning_client_and_reports_vanished_uids() {
+    let server = imap::server();
+    let mut a = imap::login(&server, USER, PASSWORD);
+    let caps = a.expect("c", "CAPABILITY", "OK");
+    assert!(caps[0].contains(" QRESYNC"), "{caps:?}");
+    append(&mut a, 5);
+    // Not enabled yet: the QRESYNC parameter and the VANISHED modifier are refused.
+    a.expect("b1", "SELECT INBOX (QRESYNC (1 1))", "BAD");
+    a.expect("b2", "SELECT INBOX", "OK");
+    a.expect("b3", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)", "BAD");
+    let r = a.expect("e", "ENABLE QRESYNC", "OK");
+    assert_eq!(r[0], "* ENABLED QRESYNC");
+    let r = a.expect("s", "SELECT INBOX", "OK");
+    assert_eq!(r[0], "* OK [CLOSED] Previous mailbox closed", "{r:?}");
+    let validity = num(r.iter().find(|l| l.contains("[UIDVALIDITY ")).unwrap(), "UIDVALIDITY");
+    let highest = num(r.iter().find(|l| l.contains("[HIGHESTMODSEQ ")).unwrap_or_else(|| panic!("{r:?}")), "HIGHESTMODSEQ");
+
+    // Another session (without QRESYNC) expunges UID 2 and flags UID 4.
+    tick();
+    let mut b = imap::login(&server, USER, PASSWORD);
+    b.expect("o1", "SELECT INBOX", "OK");
+    b.expect("o2", "STORE 2 +FLAGS.SILENT (\\Deleted)", "OK");
+    let r = b.expect("o3", "EXPUNGE", "OK");
+    assert!(r.contains(&"* 2 EXPUNGE".to_string()), "{r:?}");
+    b.expect("o4", "UID STORE 4 +FLAGS.SILENT (\\Flagged)", "OK");
+    let r = a.expect("n", "NOOP", "OK");
+    assert!(r.contains(&"* VANISHED 2".to_string()) && !r.iter().any(|l| l.ends_with("EXPUNGE")), "{r:?}");
+    assert!(r.iter().any(|l| l.starts_with("* 3 FETCH (UID 4 FLAGS (\\Flagged) MODSEQ (")), "{r:?}");
+
+    // A client coming back with what it knew: UIDs 1:5 and the old HIGHESTMODSEQ.
+    let mut c = imap::login(&server, USER, PASSWORD);
+    c.expect("e", "ENABLE QRESYNC", "OK");
+    let r = c.expect("q", &format!("SELECT INBOX (QRESYNC ({validity} {highest} 1:5))"), "OK");
+    let vanished: Vec<&String> = r.iter().filter(|l| l.starts_with("* VANISHED")).collect();
+    assert_eq!(vanished, ["* VANISHED (EARLIER) 2"], "{r:?}");
+    let fetches: Vec<&String> = r.iter().filter(|l| l.contains(" FETCH ")).collect();
+    assert_eq!(fetches.len(), 1, "{r:?}");
+    assert!(fetches[0].starts_with("* 3 FETCH (UID 4 FLAGS (\\Flagged) MODSEQ ("), "{r:?}");
+    // Sequence match data is accepted; a stale UIDVALIDITY is a plain SELECT.
+    let r = c.expect("q2", &format!("EXAMINE INBOX (QRESYNC ({validity} {highest} 1:5 (1:3 1:3)))"), "OK");
+    assert!(r[0].starts_with("* OK [CLOSED]") && r.iter().any(|l| l == "* VANISHED (EARLIER) 2"), "{r:?}");
+    let r = c.expect("q3", &format!("SELECT INBOX (QRESYNC ({} {highest}))", validity + 1), "OK");
+    assert!(!r.iter().any(|l| l.starts_with("* VANISHED") || l.contains(" FETCH ")), "{r:?}");
+    // UID FETCH with VANISHED: only UIDs below UIDNEXT (6) are reported gone.
+    let r = c.expect("f", &format!("UID FETCH 1:10 (FLAGS) (CHANGEDSINCE {highest} VANISHED)"), "OK");
+    assert_eq!(r[0], "* VANISHED (EARLIER) 2", "{r:?}");
+    assert_eq!(r.iter().filter(|l| l.starts_with("* ") && l.contains(" FETCH ")).count(), 1, "{r:?}");
+    // Its own EXPUNGE is reported as VANISHED too.
+    c.expect("d", "UID STORE 1,5 +FLAGS.SILENT (\\Deleted)", "OK");
+    let r = c.expect("x", "EXPUNGE", "OK");
+    assert_eq!(r[0], "* VANISHED 1,5", "{r:?}");
+}

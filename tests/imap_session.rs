@@ -62,7 +62,12 @@ fn bad_input_gets_bad_and_the_session_survives() {
     c.expect("a10", &format!("LOGIN {USER} \"{PASSWORD}\""), "OK");
     c.expect("a11", &format!("LOGIN {USER} \"{PASSWORD}\""), "BAD");
     c.expect("a12", "FETCH 1 FLAGS", "BAD");
-    c.expect("a13", "LOGOUT", "OK");
+    c.expect("a13", "SELECT INBOX", "OK");
+    // A charset postern does not search in is refused with NO, as RFC 3501 §6.4.4 says.
+    let r = c.expect("a14", "SEARCH CHARSET KOI8-R TEXT x", "NO");
+    assert!(r.last().unwrap().contains("[BADCHARSET (UTF-8 US-ASCII)]"), "{r:?}");
+    c.expect("a15", "SEARCH CHARSET us-ascii ALL", "OK");
+    c.expect("a16", "LOGOUT", "OK");
 }
 
 #[test]

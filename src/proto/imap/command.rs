@@ -4,6 +4,7 @@
 //! framer streams it to the session, and the parsed `Append` only carries its size.
 //!
 //! Owns: command syntax. Must not touch: I/O, the mail store, response text.
+use super::condstore::{FetchModifiers, SelectParams};
 use super::message::Section;
 use super::sequence::SequenceSet;
 use super::search::SearchKey;
@@ -76,8 +77,8 @@ pub enum Body {
     Id,
     Enable(Vec<String>),
     Namespace,
-    /// `condstore`: the `(CONDSTORE)` parameter (RFC 7162 §3.1.8).
-    Select { mailbox: String, read_only: bool, condstore: bool },
+    /// `params`: CONDSTORE and QRESYNC (RFC 7162 §3.1.8, §3.2.5).
+    Select { mailbox: String, read_only: bool, params: SelectParams },
     Create(String),
     Delete(String),
     Rename { from: String, to: String },
@@ -92,8 +93,8 @@ pub enum Body {
     Unselect,
     Expunge { uids: Option<SequenceSet> },
     Search { uid: bool, key: SearchKey },
-    /// `changed_since`: the `(CHANGEDSINCE n)` modifier (RFC 7162 §3.1.4).
-    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchItem>, changed_since: Option<u64> },
+    /// `modifiers`: `(CHANGEDSINCE n [VANISHED])` (RFC 7162 §3.1.4, §3.2.6).
+    Fetch { uid: bool, set: SequenceSet, items: Vec<FetchItem>, modifiers: FetchModifiers },
     /// `unchanged_since`: the `(UNCHANGEDSINCE n)` modifier (RFC 7162 §3.1.3).
     Store { uid: bool, set: SequenceSet, mode: StoreMode, silent: bool, flags: Vec<String>, unchanged_since: Option<u64> },
     Copy { uid: bool, set: SequenceSet, mailbox: String },
@@ -109,6 +110,17 @@ pub enum Body {
 pub struct ParseError {
     pub tag: Option<String>,
     pub reason: &'static str,
+}
+
+/// SEARCH with a charset other than UTF-8 / US-ASCII: well-formed, refused with NO
+/// (RFC 3501 §6.4.4), not a syntax error.
+pub const BAD_CHARSET: &str = "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
+
+impl ParseError {
+    /// The tagged status to answer with: NO for a refused charset, else BAD.
+    pub fn status(&self) -> &'static str {
+        if self.reason == BAD_CHARSET { "NO" } else { "BAD" }
+    }
 }
 
 /// Parses one complete command (without its final CRLF).
@@ -415,8 +427,8 @@ impl<'a> Parser<'a> {
             "SELECT" | "EXAMINE" => {
                 self.sp()?;
                 let mailbox = self.mailbox()?;
-                let condstore = self.eat(b" ") && self.select_params()?;
-                Body::Select { mailbox, read_only: name == "EXAMINE", condstore }
+                let params = if self.eat(b" ") { self.select_params()? } else { SelectParams::default() };
+                Body::Select { mailbox, read_only: name == "EXAMINE", params }
             }
             "CREATE" | "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE" | "GETQUOTAROOT" => {
                 self.sp()?;
@@ -501,43 +513,6 @@ impl<'a> Parser<'a> {
             }
             self.sp()?;
         }
-    }
-
-    /// SELECT parameters: `(CONDSTORE)`, the only one served; true when given.
-    fn select_params(&mut self) -> R<bool> {
-        if !self.eat(b"(") {
-            return Err("expected select parameters");
-        }
-        loop {
-            if self.word()? != "CONDSTORE" {
-                return Err("unknown select parameter");
-            }
-            if self.eat(b")") {
-                return Ok(true);
-            }
-            self.sp()?;
-        }
-    }
-
-    /// `(NAME n)`: one FETCH or STORE modifier with a mod-sequence value (RFC 7162).
-    fn modifier(&mut self, name: &[u8]) -> R<u64> {
-        if !self.eat(b"(") || !self.eat_ci(name) || !self.eat(b" ") {
-            return Err("unknown modifier");
-        }
-        let n = self.modseq_value()?;
-        if !self.eat(b")") {
-            return Err("expected )");
-        }
-        Ok(n)
-    }
-
-    /// A mod-sequence value: 1 to 2^63-1 (`mod-sequence-valzer` also allows 0).
-    pub(crate) fn modseq_value(&mut self) -> R<u64> {
-        let n = self.number64()?;
-        if n > i64::MAX as u64 {
-            return Err("mod-sequence too large");
-        }
-        Ok(n)
     }
 
     fn list(&mut self) -> R<List> {
@@ -646,7 +621,7 @@ impl<'a> Parser<'a> {
         if self.eat_ci(b"CHARSET ") {
             let cs = self.astring()?;
             if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
-                return Err("[BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+                return Err(BAD_CHARSET);
             }
             self.sp()?;
         }
@@ -674,15 +649,18 @@ impl<'a> Parser<'a> {
         } else {
             self.fetch_item(&mut items)?;
         }
-        let changed_since = if self.eat(b" ") { Some(self.modifier(b"CHANGEDSINCE")?) } else { None };
+        let modifiers = self.fetch_modifiers()?;
+        if modifiers.vanished && !uid {
+            return Err("VANISHED needs UID FETCH");
+        }
         if uid && !items.contains(&FetchItem::Uid) {
             items.insert(0, FetchItem::Uid);
         }
         // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ.
-        if changed_since.is_some() && !items.contains(&FetchItem::ModSeq) {
+        if modifiers.changed_since.is_some() && !items.contains(&FetchItem::ModSeq) {
             items.push(FetchItem::ModSeq);
         }
-        Ok(Body::Fetch { uid, set, items, changed_since })
+        Ok(Body::Fetch { uid, set, items, modifiers })
     }
 
     fn store(&mut self, uid: bool) -> R<Body> {
@@ -734,7 +712,7 @@ mod tests {
     fn parses_common_commands() {
         assert_eq!(body("a1 LOGIN joe \"p\\\"w\""), Body::Login { user: "joe".into(), password: "p\"w".into() });
         assert_eq!(body("a LOGIN {3}\r\njoe {2}\r\npw"), Body::Login { user: "joe".into(), password: "pw".into() });
-        assert_eq!(body("a select inbox"), Body::Select { mailbox: "INBOX".into(), read_only: false, condstore: false });
+        assert_eq!(body("a select inbox"), Body::Select { mailbox: "INBOX".into(), read_only: false, params: SelectParams::default() });
         assert!(matches!(body("a UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)"),
             Body::Fetch { uid: true, ref items, .. } if items.len() == 3));
         assert!(matches!(body("a STORE 1,3:5 +FLAGS.SILENT (\\Seen $Label1)"),
@@ -751,17 +729,17 @@ mod tests {
 
     #[test]
     fn parses_condstore() {
-        assert_eq!(body("a EXAMINE Sent (condstore)"), Body::Select { mailbox: "Sent".into(), read_only: true, condstore: true });
+        assert_eq!(body("a EXAMINE Sent (condstore)"), Body::Select { mailbox: "Sent".into(), read_only: true, params: SelectParams { condstore: true, qresync: None } });
         assert!(matches!(body("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)"),
-            Body::Fetch { changed_since: Some(12345), ref items, .. } if items == &[FetchItem::Uid, FetchItem::Flags, FetchItem::ModSeq]));
-        assert!(matches!(body("a FETCH 1 (FLAGS MODSEQ)"), Body::Fetch { changed_since: None, ref items, .. } if items[1] == FetchItem::ModSeq));
+            Body::Fetch { modifiers: FetchModifiers { changed_since: Some(12345), vanished: false }, ref items, .. } if items == &[FetchItem::Uid, FetchItem::Flags, FetchItem::ModSeq]));
+        assert!(matches!(body("a FETCH 1 (FLAGS MODSEQ)"), Body::Fetch { modifiers: FetchModifiers { changed_since: None, .. }, ref items, .. } if items[1] == FetchItem::ModSeq));
         assert!(matches!(body("a STORE 1:3 (UNCHANGEDSINCE 7) +FLAGS.SILENT (\\Seen)"),
             Body::Store { unchanged_since: Some(7), silent: true, .. }));
         assert!(matches!(body("a STORE 1 FLAGS \\Seen"), Body::Store { unchanged_since: None, .. }));
         assert!(matches!(body("a STATUS INBOX (HIGHESTMODSEQ MESSAGES)"), Body::Status { ref items, .. } if items[0] == StatusItem::HighestModSeq));
         assert!(matches!(body("a SEARCH MODSEQ 5"), Body::Search { key: SearchKey::ModSeq(5), .. }));
         assert!(matches!(body("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338 UNSEEN"), Body::Search { key: SearchKey::And(ref k), .. } if k[0] == SearchKey::ModSeq(620162338)));
-        assert!(parse(b"a SELECT INBOX (QRESYNC (1 2))").is_err());
+        assert!(parse(b"a SELECT INBOX (FOO)").is_err());
         assert!(parse(b"a FETCH 1 FLAGS (CHANGEDSINCE)").is_err());
         assert!(parse(b"a FETCH 1 FLAGS (VANISHED)").is_err());
         assert!(parse(b"a STORE 1 (UNCHANGEDSINCE 99999999999999999999) FLAGS ()").is_err());

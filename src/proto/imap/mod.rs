@@ -16,6 +16,7 @@
 //!
 //! Owns: IMAP syntax. Must not touch: I/O, the mail store, configuration.
 pub mod command;
+pub mod condstore;
 pub mod date;
 mod fetch_items;
 pub mod framer;

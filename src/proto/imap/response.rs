@@ -52,7 +52,7 @@ pub fn flag_list(flags: &[&str]) -> String {
 /// extensions are listed before login too: clients such as imaplib never ask again.
 pub fn capabilities(logged_in: bool, starttls: bool, login_allowed: bool) -> String {
     let mut c = String::from(
-        "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE CONDSTORE SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA UTF8=ACCEPT",
+        "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE CONDSTORE QRESYNC SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA UTF8=ACCEPT",
     );
     if logged_in {
         return c;

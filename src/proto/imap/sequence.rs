@@ -44,6 +44,17 @@ impl SequenceSet {
             (lo..=hi).contains(&n)
         })
     }
+
+    /// The ranges as `(low, high)` with `*` standing for `max`.
+    pub fn ranges(&self, max: u32) -> Vec<(u32, u32)> {
+        self.0
+            .iter()
+            .map(|&(a, b)| {
+                let (a, b) = (resolve(a, max), resolve(b, max));
+                (a.min(b), a.max(b))
+            })
+            .collect()
+    }
 }
 
 fn resolve(n: SeqNum, max: u32) -> u32 {

@@ -3,6 +3,7 @@
 //! the client up to date when the folder changed (another session, delivery, programs).
 use super::conn::{Conn, ConnError};
 use crate::mailstore::{self, Flags, Folder, Message, Stamp, View};
+use crate::proto::imap::sequence::{compact, SequenceSet};
 use std::sync::Arc;
 
 pub struct Selected {
@@ -18,6 +19,8 @@ pub struct Selected {
     /// session enabled it (untagged FETCH updates then carry MODSEQ).
     pub highest_modseq: u64,
     pub condstore: bool,
+    /// QRESYNC enabled: expunges are reported as `* VANISHED uids`.
+    pub qresync: bool,
     /// Wakes IDLE when postern itself changed the folder.
     pub changes: tokio::sync::watch::Receiver<u64>,
 }
@@ -76,6 +79,7 @@ impl Selected {
             view,
             stamp,
             condstore: false,
+            qresync: false,
             changes,
         })
     }
@@ -183,9 +187,7 @@ impl Selected {
                 gone.push(i);
             }
         }
-        for i in gone.into_iter().rev() {
-            conn.line(format!("* {} EXPUNGE", i + 1));
-        }
+        self.report_expunged(conn, &gone);
         let mut i = 0;
         for (seq, n) in new.iter().take_while(|n| n.uid <= max).enumerate() {
             while i < old.len() && old[i].uid < n.uid {
@@ -208,6 +210,58 @@ impl Selected {
         if keywords_changed {
             conn.line(format!("* FLAGS {}", self.flag_names(false)));
         }
+    }
+
+    /// Tells the client that the messages at these indices (ascending) are gone: one
+    /// `* VANISHED` with their UIDs under QRESYNC, else `* n EXPUNGE` from the highest
+    /// sequence number down (each number is valid when the client applies it). The
+    /// caller then removes them from the view.
+    pub fn report_expunged(&self, conn: &mut Conn, idxs: &[usize]) {
+        if idxs.is_empty() {
+            return;
+        }
+        if self.qresync {
+            let uids: Vec<u32> = idxs.iter().map(|&i| self.messages()[i].uid).collect();
+            conn.line(format!("* VANISHED {}", compact(&uids)));
+        } else {
+            for &i in idxs.iter().rev() {
+                conn.line(format!("* {} EXPUNGE", i + 1));
+            }
+        }
+    }
+
+    /// The UIDs of `set` (every UID when None) below UIDNEXT that no message has, as a
+    /// compact set: QRESYNC's `VANISHED (EARLIER)` without an expunge history.
+    pub fn vanished(&self, set: Option<&SequenceSet>) -> String {
+        let top = self.uid_next.saturating_sub(1);
+        let mut ranges: Vec<(u32, u32)> = match set {
+            None => vec![(1, top)],
+            Some(s) => s.ranges(self.max_uid()),
+        };
+        ranges.sort_unstable();
+        let msgs = self.messages();
+        let mut out = Vec::new();
+        let mut next = 1u32; // UIDs below `next` are done
+        for (lo, hi) in ranges {
+            let (lo, hi) = (lo.max(next), hi.min(top));
+            if lo > hi {
+                continue;
+            }
+            // Gaps between the messages inside lo..=hi.
+            let mut at = lo;
+            let start = msgs.partition_point(|m| m.uid < lo);
+            for m in msgs[start..].iter().take_while(|m| m.uid <= hi) {
+                if m.uid > at {
+                    out.push((at, m.uid - 1));
+                }
+                at = m.uid + 1;
+            }
+            if at <= hi {
+                out.push((at, hi));
+            }
+            next = hi.saturating_add(1);
+        }
+        out.iter().map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}:{b}") }).collect::<Vec<_>>().join(",")
     }
 
     /// Indices of the messages a sequence set (or UID set) names, ascending.

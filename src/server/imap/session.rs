@@ -43,13 +43,16 @@ pub struct Session {
     /// RFC 7162 CONDSTORE enabled (ENABLE or any CONDSTORE-enabling command): MODSEQ in
     /// FETCH updates, HIGHESTMODSEQ on SELECT.
     pub condstore: bool,
+    /// RFC 7162 QRESYNC enabled (ENABLE QRESYNC): VANISHED instead of EXPUNGE, and the
+    /// QRESYNC parameter of SELECT and VANISHED modifier of UID FETCH are allowed.
+    pub qresync: bool,
     pub append: Option<PendingAppend>,
     errors: u32,
 }
 
 impl Session {
     pub fn new(ctx: Arc<Services>, peer: SocketAddr, kind: ListenerKind, tls: bool) -> Session {
-        Session { ctx, peer, kind, tls, login: None, selected: None, utf8: false, condstore: false, append: None, errors: 0 }
+        Session { ctx, peer, kind, tls, login: None, selected: None, utf8: false, condstore: false, qresync: false, append: None, errors: 0 }
     }
 
     /// RFC 7162 §3.1: CONDSTORE stays enabled for the rest of the session.
@@ -129,8 +132,8 @@ impl Session {
                     }
                     Err(e) => {
                         self.append = None;
-                        conn.line(format!("{} BAD {}", e.tag.as_deref().unwrap_or("*"), e.reason));
-                        self.bad()
+                        conn.line(format!("{} {} {}", e.tag.as_deref().unwrap_or("*"), e.status(), e.reason));
+                        if e.status() == "NO" { Flow::Continue } else { self.bad() }
                     }
                 },
             };

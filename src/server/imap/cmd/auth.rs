@@ -100,6 +100,14 @@ pub fn enable(s: &mut Session, conn: &mut Conn, tag: &str, caps: &[String]) -> F
         } else if c == "CONDSTORE" {
             s.enable_condstore();
             enabled.push(c.as_str());
+        } else if c == "QRESYNC" {
+            // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+            s.enable_condstore();
+            s.qresync = true;
+            if let Some(sel) = s.selected.as_mut() {
+                sel.qresync = true;
+            }
+            enabled.push(c.as_str());
         }
     }
     conn.line(format!("* ENABLED {}", enabled.join(" ")).trim_end());

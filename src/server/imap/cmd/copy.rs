@@ -42,8 +42,8 @@ pub async fn copy(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &
         return Ok(ok(conn, tag, &format!("{code} COPY completed")));
     }
     conn.line(format!("* OK {code} Moved"));
+    sel.report_expunged(conn, &idxs);
     for &i in idxs.iter().rev() {
-        conn.line(format!("* {} EXPUNGE", i + 1));
         sel.messages_mut().remove(i);
     }
     Ok(ok(conn, tag, "MOVE completed"))

@@ -27,8 +27,8 @@ pub async fn expunge(s: &mut Session, conn: &mut Conn, tag: &str, uids: Option<&
     match remove_deleted(s, uids).await {
         Ok(idxs) => {
             let sel = s.selected.as_mut().expect("state checked");
+            sel.report_expunged(conn, &idxs);
             for &i in idxs.iter().rev() {
-                conn.line(format!("* {} EXPUNGE", i + 1));
                 sel.messages_mut().remove(i);
             }
             sel.refresh(conn, true).await?;

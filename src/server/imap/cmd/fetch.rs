@@ -5,6 +5,7 @@
 use super::{no, ok};
 use crate::mailstore::{self, Message};
 use crate::proto::imap::command::FetchItem;
+use crate::proto::imap::condstore::FetchModifiers;
 use crate::proto::imap::message::{self, Section, SectionText};
 use crate::proto::imap::sequence::SequenceSet;
 use crate::server::imap::conn::{Conn, ConnError};
@@ -56,13 +57,20 @@ fn sets_seen(i: &FetchItem) -> bool {
     matches!(i, FetchItem::Section { peek: false, .. } | FetchItem::Rfc822 | FetchItem::Rfc822Text)
 }
 
-/// `changed_since`: CONDSTORE's CHANGEDSINCE (RFC 7162 §3.1.4.1), only messages whose
-/// MODSEQ is higher (the parser added MODSEQ to the items).
-pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &SequenceSet, items: &[FetchItem], changed_since: Option<u64>) -> Result<Flow, ConnError> {
+/// `modifiers`: CONDSTORE's CHANGEDSINCE (RFC 7162 §3.1.4.1), only messages whose
+/// MODSEQ is higher (the parser added MODSEQ to the items); QRESYNC's VANISHED.
+pub async fn fetch(s: &mut Session, conn: &mut Conn, tag: &str, uid: bool, set: &SequenceSet, items: &[FetchItem], modifiers: FetchModifiers) -> Result<Flow, ConnError> {
     let condstore = s.condstore;
     let sel = s.selected.as_mut().expect("state checked");
+    // RFC 7162 §3.2.6: the set's UIDs that are gone, before the FETCH responses.
+    if modifiers.vanished {
+        let gone = sel.vanished(Some(set));
+        if !gone.is_empty() {
+            conn.line(format!("* VANISHED (EARLIER) {gone}"));
+        }
+    }
     let mut idxs = sel.resolve(set, uid);
-    if let Some(n) = changed_since {
+    if let Some(n) = modifiers.changed_since {
         idxs.retain(|&i| sel.messages()[i].modseq > n);
     }
     let seen = !sel.read_only && items.iter().any(sets_seen);

@@ -3,16 +3,20 @@
 use super::{no, ok, store_error, to_disk, to_wire};
 use crate::mailstore::{self, SEPARATOR};
 use crate::proto::imap::command::{List, StatusItem};
+use crate::proto::imap::condstore::QResync;
 use crate::server::imap::conn::{Conn, ConnError};
-use crate::server::imap::mailbox::{blocking, Selected};
+use crate::server::imap::mailbox::{blocking, flags_of, Selected};
 use crate::server::imap::session::{Flow, Session};
 
 fn store(s: &Session) -> mailstore::Store {
     s.login.as_ref().expect("state checked").store.clone()
 }
 
-pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, read_only: bool) -> Result<Flow, ConnError> {
-    s.selected = None;
+pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, read_only: bool, qresync: Option<QResync>) -> Result<Flow, ConnError> {
+    // RFC 7162 §3.2.11: a QRESYNC client learns where the old mailbox's responses end.
+    if s.selected.take().is_some() && s.qresync {
+        conn.line("* OK [CLOSED] Previous mailbox closed");
+    }
     let st = store(s);
     let disk = to_disk(s, name);
     let folder = match blocking({
@@ -40,6 +44,10 @@ pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, rea
         sel.condstore = true;
         conn.line(format!("* OK [HIGHESTMODSEQ {}] Highest", sel.highest_modseq));
     }
+    sel.qresync = s.qresync;
+    if let Some(q) = qresync.filter(|q| q.uid_validity == sel.uid_validity()) {
+        resync(conn, &sel, &q);
+    }
     if read_only {
         conn.line("* OK [PERMANENTFLAGS ()] Read-only mailbox");
     } else {
@@ -48,6 +56,24 @@ pub async fn select(s: &mut Session, conn: &mut Conn, tag: &str, name: &str, rea
     let code = if read_only { "[READ-ONLY]" } else { "[READ-WRITE]" };
     s.selected = Some(sel);
     Ok(ok(conn, tag, &format!("{code} {} completed", if read_only { "EXAMINE" } else { "SELECT" })))
+}
+
+/// RFC 7162 §3.2.5.1: what changed since the client's last session, when its
+/// UIDVALIDITY still holds — the known UIDs that are gone (postern keeps no expunge
+/// history, so every missing one is listed; the RFC lets a server list more than
+/// vanished since the client's mod-sequence), then the flags of the messages changed
+/// since its mod-sequence.
+fn resync(conn: &mut Conn, sel: &Selected, q: &QResync) {
+    let gone = sel.vanished(q.known_uids.as_ref());
+    if !gone.is_empty() {
+        conn.line(format!("* VANISHED (EARLIER) {gone}"));
+    }
+    let max = sel.max_uid();
+    for (i, m) in sel.messages().iter().enumerate() {
+        if m.modseq > q.modseq && q.known_uids.as_ref().is_none_or(|k| k.contains(m.uid, max)) {
+            conn.line(format!("* {} FETCH (UID {} FLAGS {} MODSEQ ({}))", i + 1, m.uid, flags_of(m), m.modseq));
+        }
+    }
 }
 
 pub async fn create(s: &mut Session, conn: &mut Conn, tag: &str, name: &str) -> Flow {

@@ -13,6 +13,7 @@ mod store;
 use super::conn::{Conn, ConnError};
 use super::session::{Flow, Session};
 use crate::proto::imap::command::{Body, Command};
+use crate::proto::imap::condstore::{FetchModifiers, SelectParams};
 
 pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Flow, ConnError> {
     let tag = c.tag;
@@ -45,7 +46,11 @@ pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Fl
             conn.line("* NAMESPACE ((\"\" \".\")) NIL NIL");
             ok(conn, &tag, "NAMESPACE completed")
         }
-        Body::Select { mailbox, read_only, .. } => mailboxes::select(s, conn, &tag, &mailbox, read_only).await?,
+        Body::Select { params: SelectParams { qresync: Some(_), .. }, .. } if !s.qresync => {
+            conn.line(format!("{tag} BAD QRESYNC is not enabled"));
+            s.bad()
+        }
+        Body::Select { mailbox, read_only, params } => mailboxes::select(s, conn, &tag, &mailbox, read_only, params.qresync).await?,
         Body::Create(m) => mailboxes::create(s, conn, &tag, &m).await,
         Body::Delete(m) => mailboxes::delete(s, conn, &tag, &m).await,
         Body::Rename { from, to } => mailboxes::rename(s, conn, &tag, &from, &to).await,
@@ -63,7 +68,11 @@ pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Fl
         }
         Body::Expunge { uids } => expunge::expunge(s, conn, &tag, uids.as_ref()).await?,
         Body::Search { uid, key } => search::search(s, conn, &tag, uid, key).await?,
-        Body::Fetch { uid, set, items, changed_since } => fetch::fetch(s, conn, &tag, uid, &set, &items, changed_since).await?,
+        Body::Fetch { modifiers: FetchModifiers { vanished: true, .. }, .. } if !s.qresync => {
+            conn.line(format!("{tag} BAD QRESYNC is not enabled"));
+            s.bad()
+        }
+        Body::Fetch { uid, set, items, modifiers } => fetch::fetch(s, conn, &tag, uid, &set, &items, modifiers).await?,
         Body::Store { uid, set, mode, silent, flags, unchanged_since } => {
             let req = store::Request { uid, set: &set, mode, silent, flags: &flags, unchanged_since };
             store::store(s, conn, &tag, req).await?
@@ -79,8 +88,8 @@ pub async fn dispatch(s: &mut Session, conn: &mut Conn, c: Command) -> Result<Fl
 fn enables_condstore(b: &Body) -> bool {
     use crate::proto::imap::command::{FetchItem, StatusItem};
     match b {
-        Body::Select { condstore, .. } => *condstore,
-        Body::Fetch { items, changed_since, .. } => changed_since.is_some() || items.contains(&FetchItem::ModSeq),
+        Body::Select { params, .. } => params.condstore || params.qresync.is_some(),
+        Body::Fetch { items, modifiers, .. } => modifiers.changed_since.is_some() || items.contains(&FetchItem::ModSeq),
         Body::Store { unchanged_since, .. } => unchanged_since.is_some(),
         Body::Search { key, .. } => key.has_modseq(),
         Body::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
