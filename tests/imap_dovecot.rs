@@ -5,7 +5,8 @@
 //! (tests/peers/imap_compare.py) reads both: SELECT data, every message's FLAGS,
 //! RFC822.SIZE, INTERNALDATE, ENVELOPE, BODYSTRUCTURE, BODY, 24 BODY[section]/partial
 //! fetches, and ~50 SEARCH keys. The answers must be equal; the few differences accepted
-//! are listed in ACCEPTED with the reason.
+//! are listed in ACCEPTED with the reason. A second script (tests/peers/imap_qresync.py)
+//! drives QRESYNC on both and must see the same VANISHED UIDs and changed flags.
 mod support;
 
 use serde_json::Value;
@@ -167,4 +168,41 @@ fn the_same_client_script_sees_the_same_mailbox_on_dovecot_and_postern() {
     assert!(report.is_empty(), "{} differences between Dovecot and postern:\n{}", report.len(), report.join("\n"));
     let searches = want["search"].as_object().unwrap().len();
     eprintln!("{n} messages × {} fetches and {searches} searches: identical", want["messages"]["1"].as_object().unwrap().len());
+}
+
+/// QRESYNC side by side: the same script (tests/peers/imap_qresync.py) on each server's
+/// copy of the Maildir sees the same VANISHED UIDs and the same changed flags, as a
+/// session that stayed, as a client coming back with its known UIDs, and in UID FETCH
+/// (CHANGEDSINCE VANISHED). Mod-sequence values are each server's own and not compared.
+#[test]
+fn qresync_resyncs_the_same_way_on_dovecot_and_postern() {
+    let dc_root = tempfile::tempdir().unwrap();
+    let (local, domain) = USER.split_once('@').unwrap();
+    build_maildir(&dc_root.path().join(domain).join(local));
+    let dovecot = Dovecot::start(dc_root.path(), &[(USER, PASSWORD)]);
+    let server = imap::server_with(|b| b.set("tls.plaintext_login_loopback", true));
+    build_maildir(&maildir(&server, USER));
+
+    let run = |port: u16, what: &str| -> Value {
+        let py = require_python(&["json", "socket"]);
+        let mut cmd = std::process::Command::new(py);
+        cmd.arg(peer_file("imap_qresync.py")).args(["127.0.0.1", &port.to_string(), USER, PASSWORD]);
+        let out = run_for(&mut cmd, b"", Duration::from_secs(120));
+        assert!(out.status.success(), "imap_qresync.py against {what} failed:\n{}", out.all());
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}): {}", out.stdout))
+    };
+    let want = run(dovecot.imap.port(), "Dovecot");
+    let got = run(server.addr("imap").port(), "postern");
+    eprintln!("dovecot: {want}\npostern: {got}");
+    // The script's scenario took place: the message it deleted is gone (with one the
+    // fixture had \Deleted already), the two it changed are reported, on both servers.
+    let known = want["known"].as_array().unwrap();
+    assert!(want["c_select"]["vanished_earlier"].as_array().unwrap().contains(&known[2]), "{want}");
+    assert_eq!(want["a_noop"]["vanished"], want["c_select"]["vanished_earlier"]);
+    assert_eq!(want["a_noop"]["fetch"].as_object().unwrap().len(), 2, "{want}");
+    assert_eq!(want["c_closed"], 1);
+    let mut diffs = Vec::new();
+    diff("", &want, &got, &mut diffs);
+    let report: Vec<String> = diffs.iter().map(|(p, a, b)| format!("{p}\n  dovecot: {a}\n  postern: {b}")).collect();
+    assert!(report.is_empty(), "{} differences between Dovecot and postern:\n{}", report.len(), report.join("\n"));
 }
