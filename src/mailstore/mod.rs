@@ -195,6 +195,14 @@ pub struct Flags {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp(pub [i128; 3]);
 
+impl Stamp {
+    /// False for a second after the folder changed: another change in the same clock
+    /// tick would not move the stamp, so an equal stamp does not yet prove "unchanged".
+    pub fn settled(&self) -> bool {
+        snapshot::settled(self)
+    }
+}
+
 impl Folder {
     pub fn name(&self) -> &str {
         &self.name
@@ -221,7 +229,14 @@ impl Folder {
     }
     /// The stamp `sync` would see now.
     pub fn stamp(&self) -> Result<Stamp> {
-        sync::stamp(self)
+        let stamp = sync::stamp(self)?;
+        snapshot::polled(&self.dir, stamp);
+        Ok(stamp)
+    }
+    /// The stamp as some session read it within the last second, without I/O (None when
+    /// nobody did): what IDLE polls first.
+    pub fn recent_stamp(&self) -> Option<Stamp> {
+        snapshot::recent_stamp(&self.dir)
     }
     /// Where the message's file is now (new/ or cur/).
     pub fn path_of(&self, msg: &Message) -> PathBuf {

@@ -14,16 +14,23 @@
 //! Syncs of one folder are serialised: the sessions that arrive while one runs wait for
 //! it and share its result, instead of each scanning the folder.
 //!
+//! The last stamp read of a folder is kept too (`polled`): sessions in IDLE that poll the
+//! same folder within `SHARE_POLL` of each other use it instead of each reading the
+//! timestamps again (10,000 sessions polling every few seconds would otherwise stat the
+//! folder thousands of times a second). postern's own changes wake IDLE directly.
+//!
 //! Owns: the cache (weak references: a folder nobody has selected costs nothing).
 //! Must not touch: the files (`sync` does).
 use super::{Folder, Result, Stamp, View};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long after a folder's last change its stamp is not trusted on its own.
 const SETTLE: Duration = Duration::from_secs(1);
+/// How long a stamp read by one session serves the others' polls.
+const SHARE_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Entry {
@@ -35,6 +42,8 @@ struct Entry {
     generation: u64,
     /// Serialises syncs of this folder.
     syncing: Arc<Mutex<()>>,
+    /// The last stamp read, and when.
+    polled: Option<(Instant, Stamp)>,
 }
 
 static CACHE: LazyLock<Mutex<HashMap<PathBuf, Entry>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -85,6 +94,13 @@ pub(crate) fn view(folder: &Folder, read_only: bool) -> Result<Arc<View>> {
     Ok(view)
 }
 
+/// Whether the folder's last change is more than `SETTLE` old: a view read now cannot
+/// miss a change made in the same clock tick as it.
+pub(crate) fn settled(stamp: &Stamp) -> bool {
+    let last_change = stamp.0.iter().copied().max().unwrap_or(0);
+    nanos(SystemTime::now()) >= last_change + SETTLE.as_nanos() as i128
+}
+
 /// Whether a view read at `read_at` with this stamp still stands at `now` (see SETTLE).
 fn trusted(stamp: &Stamp, read_at: i128, now: i128) -> bool {
     let settle = SETTLE.as_nanos() as i128;
@@ -97,6 +113,21 @@ pub(crate) fn invalidate(dir: &Path) {
     if let Some(e) = cache().get_mut(dir) {
         e.generation += 1;
         e.view = Weak::new();
+        e.polled = None;
+    }
+}
+
+/// The folder's stamp as read less than `SHARE_POLL` ago by anyone, without I/O.
+pub(crate) fn recent_stamp(dir: &Path) -> Option<Stamp> {
+    let map = cache();
+    let (at, stamp) = map.get(dir)?.polled?;
+    (at.elapsed() < SHARE_POLL).then_some(stamp)
+}
+
+/// Records a stamp just read (for folders some session has a view of).
+pub(crate) fn polled(dir: &Path, stamp: Stamp) {
+    if let Some(e) = cache().get_mut(dir) {
+        e.polled = Some((Instant::now(), stamp));
     }
 }
 

@@ -140,7 +140,11 @@ impl Selected {
         let f = self.folder.clone();
         let read_only = self.read_only;
         let before = self.stamp;
-        let changed = self.changes.has_changed().unwrap_or(false);
+        // An unsettled stamp is read past: the shared view is re-read once it settles.
+        let changed = self.changes.has_changed().unwrap_or(false) || !before.settled();
+        if !changed && f.recent_stamp() == Some(before) {
+            return Ok(());
+        }
         let res = blocking(move || -> mailstore::Result<Option<(Arc<View>, Stamp)>> {
             let stamp = f.stamp()?;
             if stamp == before && !changed {
