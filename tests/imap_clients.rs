@@ -2,7 +2,8 @@
 //! `postern mailbox add` receives mail over SMTP, then Python's imaplib (implicit TLS
 //! and STARTTLS) logs in, lists, selects, fetches, stores, searches, copies, moves,
 //! appends, expunges and IDLEs while a message arrives over SMTP; imapclient, curl
-//! (`imaps://`) and mbsync (syncing the account into a separate Maildir) read it too.
+//! (`imaps://`), mbsync (syncing the account into a separate Maildir) and mutt (in a
+//! terminal tmux gives it: reads, flags, deletes) use it too.
 mod support;
 
 use serde_json::Value;
@@ -191,4 +192,84 @@ fn mbsync_copies_the_account_into_a_local_maildir() {
     // A second run has nothing to do.
     let again = run(Command::new(&mbsync).args(["-c", rc.to_str().unwrap(), "-a"]), b"");
     again.assert_ok();
+}
+
+/// mutt, in a terminal tmux gives it, over IMAPS: its index lists both messages, it
+/// shows the first, flags it and deletes the second; the Maildir then has the flag in
+/// the first file's name and no second file.
+#[test]
+fn mutt_reads_flags_and_deletes_over_imaps() {
+    let server = server_with_mail();
+    let (mutt, tmux) = (require_tool("mutt"), require_tool("tmux"));
+    let home = tempfile::tempdir().unwrap();
+    let rc = home.path().join("muttrc");
+    let port = server.addr("imaps").port();
+    std::fs::write(
+        &rc,
+        format!(
+            "set imap_user = \"{USER}\"\nset imap_pass = \"{PASSWORD}\"\nset folder = \"imaps://localhost:{port}/\"\n\
+             set spoolfile = \"+INBOX\"\nset certificate_file = \"{cert}\"\nset ssl_verify_host = no\n\
+             set header_cache = \"\"\nset message_cachedir = \"\"\nset record = \"\"\nset move = no\n\
+             set sort = date-sent\nset delete = yes\nset quit = yes\nset mail_check = 1\nset timeout = 1\n\
+             set pager_stop = yes\nset wait_key = no\n",
+            cert = server.cert_path().display(),
+        ),
+    )
+    .unwrap();
+    // A private tmux server (its own socket), ended whatever happens.
+    let socket = home.path().join("tmux.sock");
+    let tmux_cmd = |args: &[&str]| {
+        let mut c = Command::new(&tmux);
+        c.arg("-S").arg(&socket).args(args).env("HOME", home.path());
+        run(&mut c, b"")
+    };
+    struct Kill<F: Fn()>(F);
+    impl<F: Fn()> Drop for Kill<F> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    let _kill = Kill(|| {
+        tmux_cmd(&["kill-server"]);
+    });
+    let command = format!("TERM=xterm {} -n -F {}", mutt.display(), rc.display());
+    tmux_cmd(&["new-session", "-d", "-x", "160", "-y", "40", &command]).assert_ok();
+    let screen = |want: &str| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let s = tmux_cmd(&["capture-pane", "-p"]).stdout;
+            if s.contains(want) {
+                return s;
+            }
+            // A certificate prompt (the file trusts it; older mutts still ask once).
+            if s.contains("(r)eject") {
+                tmux_cmd(&["send-keys", "o"]);
+            }
+            assert!(std::time::Instant::now() < deadline, "mutt never showed {want:?}:\n{s}\n{}", server.log_text());
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let index = screen("second");
+    assert!(index.contains("first") && index.contains("Bob") && index.contains("Carol"), "{index}");
+    // Show the first message (sorted by date: the first one delivered).
+    tmux_cmd(&["send-keys", "1", "Enter"]);
+    tmux_cmd(&["send-keys", "Enter"]);
+    screen("Hello Alice.");
+    tmux_cmd(&["send-keys", "i"]);
+    screen("second");
+    // Flag it, delete the second, write the changes back ($), quit.
+    tmux_cmd(&["send-keys", "1", "Enter", "F"]);
+    tmux_cmd(&["send-keys", "2", "Enter", "d"]);
+    tmux_cmd(&["send-keys", "$"]);
+    let dir = support::routing::maildir(&server, USER).join("cur");
+    let files = support::wait::until(
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_millis(200),
+        || std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect::<Vec<_>>(),
+        |f| f.len() == 1 && f[0].contains(":2,F"),
+        |f| format!("after mutt: {f:?}\n{}", tmux_cmd(&["capture-pane", "-p"]).stdout),
+    );
+    let text = std::fs::read_to_string(dir.join(&files[0])).unwrap();
+    assert!(text.contains("Subject: first"), "{text}");
+    tmux_cmd(&["send-keys", "q"]);
 }
