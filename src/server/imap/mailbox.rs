@@ -142,9 +142,6 @@ impl Selected {
         let before = self.stamp;
         // An unsettled stamp is read past: the shared view is re-read once it settles.
         let changed = self.changes.has_changed().unwrap_or(false) || !before.settled();
-        if !changed && f.recent_stamp() == Some(before) {
-            return Ok(());
-        }
         let res = blocking(move || -> mailstore::Result<Option<(Arc<View>, Stamp)>> {
             let stamp = f.stamp()?;
             if stamp == before && !changed {
@@ -160,6 +157,18 @@ impl Selected {
             self.apply(conn, view);
         }
         Ok(())
+    }
+
+    /// IDLE's periodic check for changes made outside postern: as `refresh`, except that
+    /// a stamp another session read of this folder within the last second counts as
+    /// read now (10,000 sessions in IDLE then stat the folder about once a second, not
+    /// thousands of times). NOOP and the other commands always read it afresh.
+    pub async fn poll(&mut self, conn: &mut Conn) -> Result<(), ConnError> {
+        let unchanged = !self.changes.has_changed().unwrap_or(false) && self.stamp.settled();
+        if unchanged && self.folder.recent_stamp() == Some(self.stamp) {
+            return Ok(());
+        }
+        self.refresh(conn, true).await
     }
 
     /// Reports the differences between what the client knows and `now`, then takes `now`

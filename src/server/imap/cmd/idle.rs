@@ -29,22 +29,29 @@ pub async fn idle(s: &mut Session, conn: &mut Conn, tag: &str) -> Result<Flow, C
             return Ok(Flow::Close);
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        enum Woken {
+            Input,
+            Changed,
+            Poll,
+        }
         let woken = match s.selected.as_mut() {
             Some(sel) => {
                 let changes = &mut sel.changes;
                 tokio::select! {
-                    r = conn.fill(left) => { r?; false }
-                    _ = async { if changes.changed().await.is_err() { std::future::pending::<()>().await } } => true,
-                    _ = tokio::time::sleep(POLL) => true,
+                    r = conn.fill(left) => { r?; Woken::Input }
+                    _ = async { if changes.changed().await.is_err() { std::future::pending::<()>().await } } => Woken::Changed,
+                    _ = tokio::time::sleep(POLL) => Woken::Poll,
                 }
             }
             None => {
                 conn.fill(left).await?;
-                false
+                Woken::Input
             }
         };
-        if let (true, Some(sel)) = (woken, s.selected.as_mut()) {
-            sel.refresh(conn, true).await?;
+        match (woken, s.selected.as_mut()) {
+            (Woken::Changed, Some(sel)) => sel.refresh(conn, true).await?,
+            (Woken::Poll, Some(sel)) => sel.poll(conn).await?,
+            _ => {}
         }
     }
 }
