@@ -28,21 +28,13 @@ fn num(line: &str, key: &str) -> u64 {
     digits.parse().unwrap_or_else(|_| panic!("no number after {key} in {line}"))
 }
 
-fn append(c: &mut Imap, n: u32) {
-    for i in 1..=n {
-        c.send(format!("p{i} APPEND INBOX {{20+}}\r\nSubject: m{i}\r\n\r\nbody\r\n").as_bytes());
-        let r = c.until_tagged(&format!("p{i}"));
-        assert!(r.last().unwrap().starts_with(&format!("p{i} OK")), "{r:?}");
-    }
-}
-
 #[test]
 fn condstore_dialog_modseqs_rise_and_conflicts_are_reported() {
     let server = imap::server();
     let mut c = imap::login(&server, USER, PASSWORD);
     let caps = c.expect("c", "CAPABILITY", "OK");
     assert!(caps[0].contains(" CONDSTORE"), "{caps:?}");
-    append(&mut c, 3);
+    imap::append_small(&mut c, 3);
     // Without CONDSTORE: no HIGHESTMODSEQ, no MODSEQ in STORE responses.
     let r = c.expect("s0", "SELECT INBOX", "OK");
     assert!(!r.iter().any(|l| l.contains("HIGHESTMODSEQ")), "{r:?}");
@@ -156,7 +148,7 @@ fn condstore_dialog_modseqs_rise_and_conflicts_are_reported() {
 fn imapclient_sees_modseqs_rise_changedsince_and_unchangedsince_conflicts() {
     let server = imap::server();
     let mut c = imap::login(&server, USER, PASSWORD);
-    append(&mut c, 3);
+    imap::append_small(&mut c, 3);
     c.expect("o", "LOGOUT", "OK");
     let py = require_python(&["imapclient"]);
     let script = r#"
@@ -218,7 +210,7 @@ print(json.dumps({"caps": caps, "status": {k.decode(): v for k, v in status.item
 fn a_flag_change_made_by_dovecot_on_the_same_maildir_raises_the_modseq() {
     let server = imap::server();
     let mut c = imap::login(&server, USER, PASSWORD);
-    append(&mut c, 2);
+    imap::append_small(&mut c, 2);
     // Dovecot serves the same Maildir (postern's layout: data/mail/<domain>/<user>). It
     // starts first: it hands the tree to `nobody`, and a chown raises every ctime.
     let mail_root = server.dir().join("data/mail");
@@ -263,7 +255,7 @@ fn qresync_resyncs_a_returning_client_and_reports_vanished_uids() {
     let mut a = imap::login(&server, USER, PASSWORD);
     let caps = a.expect("c", "CAPABILITY", "OK");
     assert!(caps[0].contains(" QRESYNC"), "{caps:?}");
-    append(&mut a, 5);
+    imap::append_small(&mut a, 5);
     // Not enabled yet: the QRESYNC parameter and the VANISHED modifier are refused.
     a.expect("b1", "SELECT INBOX (QRESYNC (1 1))", "BAD");
     a.expect("b2", "SELECT INBOX", "OK");

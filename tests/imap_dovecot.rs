@@ -106,12 +106,13 @@ fn build_maildir(dir: &Path) {
     std::fs::write(dir.join("dovecot-keywords"), "0 $Label1\n1 Important\n").unwrap();
 }
 
-fn compare_script(port: u16, what: &str) -> Value {
-    let py = require_python(&["imaplib", "json"]);
+/// Runs a tests/peers script against the server on `port` and reads the JSON it prints.
+fn peer_script(script: &str, port: u16, what: &str) -> Value {
+    let py = require_python(&["imaplib", "json", "socket"]);
     let mut cmd = std::process::Command::new(py);
-    cmd.arg(peer_file("imap_compare.py")).args(["127.0.0.1", &port.to_string(), USER, PASSWORD]);
+    cmd.arg(peer_file(script)).args(["127.0.0.1", &port.to_string(), USER, PASSWORD]);
     let out = run_for(&mut cmd, b"", Duration::from_secs(300));
-    assert!(out.status.success(), "imap_compare.py against {what} failed:\n{}", out.all());
+    assert!(out.status.success(), "{script} against {what} failed:\n{}", out.all());
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}): {}", out.stdout))
 }
 
@@ -152,8 +153,8 @@ fn the_same_client_script_sees_the_same_mailbox_on_dovecot_and_postern() {
     build_maildir(&pt_maildir);
 
     let started = SystemTime::now();
-    let want = compare_script(dovecot.imap.port(), "Dovecot");
-    let got = compare_script(server.addr("imap").port(), "postern");
+    let want = peer_script("imap_compare.py", dovecot.imap.port(), "Dovecot");
+    let got = peer_script("imap_compare.py", server.addr("imap").port(), "postern");
     eprintln!("both runs took {:.1?}", started.elapsed().unwrap());
 
     let n = want["messages"].as_object().unwrap().len();
@@ -183,16 +184,8 @@ fn qresync_resyncs_the_same_way_on_dovecot_and_postern() {
     let server = imap::server_with(|b| b.set("tls.plaintext_login_loopback", true));
     build_maildir(&maildir(&server, USER));
 
-    let run = |port: u16, what: &str| -> Value {
-        let py = require_python(&["json", "socket"]);
-        let mut cmd = std::process::Command::new(py);
-        cmd.arg(peer_file("imap_qresync.py")).args(["127.0.0.1", &port.to_string(), USER, PASSWORD]);
-        let out = run_for(&mut cmd, b"", Duration::from_secs(120));
-        assert!(out.status.success(), "imap_qresync.py against {what} failed:\n{}", out.all());
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}): {}", out.stdout))
-    };
-    let want = run(dovecot.imap.port(), "Dovecot");
-    let got = run(server.addr("imap").port(), "postern");
+    let want = peer_script("imap_qresync.py", dovecot.imap.port(), "Dovecot");
+    let got = peer_script("imap_qresync.py", server.addr("imap").port(), "postern");
     eprintln!("dovecot: {want}\npostern: {got}");
     // The script's scenario took place: the message it deleted is gone (with one the
     // fixture had \Deleted already), the two it changed are reported, on both servers.

@@ -175,10 +175,7 @@ fn append_streams_its_literal_and_checks_size_quota_and_folder() {
 fn idle_sees_mail_dropped_in_by_another_program_and_expunge_rules_hold() {
     let server = imap::server();
     let mut c = imap::login(&server, USER, PASSWORD);
-    for i in 1..=3 {
-        c.send(format!("p{i} APPEND INBOX {{20+}}\r\nSubject: m{i}\r\n\r\nbody\r\n").as_bytes());
-        c.until_tagged(&format!("p{i}"));
-    }
+    imap::append_small(&mut c, 3);
     c.expect("s", "SELECT INBOX", "OK");
     // Another session deletes message 2 while this one is in a FETCH: no EXPUNGE then.
     let mut other = imap::login(&server, USER, PASSWORD);
@@ -253,10 +250,7 @@ fn mailbox_management_list_extended_and_utf8_names() {
 fn three_sessions_on_one_folder_each_see_the_others_changes() {
     let server = imap::server();
     let mut a = imap::login(&server, USER, PASSWORD);
-    for i in 1..=5 {
-        a.send(format!("p{i} APPEND INBOX {{20+}}\r\nSubject: m{i}\r\n\r\nbody\r\n").as_bytes());
-        a.until_tagged(&format!("p{i}"));
-    }
+    imap::append_small(&mut a, 5);
     let mut b = imap::login(&server, USER, PASSWORD);
     let mut c = imap::login(&server, USER, PASSWORD);
     for (s, t) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {

@@ -37,6 +37,15 @@ pub fn login(server: &TestServer, user: &str, password: &str) -> Imap {
     c
 }
 
+/// Appends `n` small messages (`Subject: m1` ...) to INBOX with LITERAL+, each answered OK.
+pub fn append_small(c: &mut Imap, n: u32) {
+    for i in 1..=n {
+        c.send(format!("p{i} APPEND INBOX {{20+}}\r\nSubject: m{i}\r\n\r\nbody\r\n").as_bytes());
+        let r = c.until_tagged(&format!("p{i}"));
+        assert!(r.last().unwrap().starts_with(&format!("p{i} OK")), "{r:?}");
+    }
+}
+
 pub fn server() -> TestServer {
     server_with(|b| b)
 }
