@@ -117,7 +117,7 @@ fn twenty_wrong_passwords_are_throttled_and_disconnected_cleanly() {
         }
     }
     assert!(closed, "never throttled after {refused} failures");
-    assert!(refused >= 1 && refused < 20, "{refused}");
+    assert!((1..20).contains(&refused), "{refused}");
     // Throttled: even the right password is refused from this address for now.
     let mut c = Imap::connect_tls(server.addr("imaps"), &server.cert_path());
     c.send(format!("r LOGIN {USER} \"{PASSWORD}\"\r\n").as_bytes());
