@@ -47,7 +47,9 @@ fn public_der(key: &Path) -> Vec<u8> {
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_dns_keys");
+        // One directory per test process: nextest runs each test in its own process, and
+        // two writing the same files at once left a half-written rsa.pem for a third.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_dns_keys").join(std::process::id().to_string());
         std::fs::create_dir_all(&dir).unwrap();
         let path = |name: &str| dir.join(name);
         for (name, args) in [
